@@ -1,0 +1,49 @@
+"""Lifter input features: the one definition shared by the trainer and the runtime (numpy).
+
+A lifter sees, per frame and joint, ``(x, y, confidence)`` where ``(x, y)`` are the 2D keypoints
+centred on the 2D pelvis and divided by the frame's confidence-weighted RMS joint radius.
+
+Why per-frame root-centring and scale: the output is pelvis-relative and in metres, so the
+person's position in the image and their distance to the camera carry no information the
+lifter needs, only nuisance (virtual cameras in training span 2.5-7 m and many focal lengths;
+real footage anything). The RMS radius over all joints is far steadier under pose change than
+a bounding box, and low-confidence joints barely move it. Everything is per frame, so the
+features of a frame never depend on how a long clip is chunked.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .camera import normalize_screen
+from .skeleton import NUM_JOINTS, ROOT
+
+INPUT_CHANNELS: int = 3
+FEATURES_VERSION: str = "root-rms-v1"
+_MIN_SCALE = 1e-4
+
+
+def lifter_features(
+    keypoints: np.ndarray,
+    confidence: np.ndarray,
+    image_size: tuple[float, float],
+) -> np.ndarray:
+    """Build model inputs from pixel keypoints.
+
+    keypoints: (..., 17, 2) pixels, finite (fill missing joints before calling).
+    confidence: (..., 17) in [0, 1].
+    image_size: (width, height) in pixels.
+    Returns (..., 17, 3) float32.
+    """
+    if keypoints.shape[-2:] != (NUM_JOINTS, 2):
+        raise ValueError(f"keypoints must have shape (..., {NUM_JOINTS}, 2), got {keypoints.shape}")
+    if confidence.shape != keypoints.shape[:-1]:
+        raise ValueError(
+            f"confidence must have shape {keypoints.shape[:-1]}, got {confidence.shape}"
+        )
+    screen = normalize_screen(keypoints.astype(np.float64), image_size)
+    centred = screen - screen[..., ROOT : ROOT + 1, :]
+    weights = np.clip(confidence, 0.0, 1.0) + 1e-3  # never all-zero: a frame with no
+    radius2 = (centred**2).sum(-1)                 # confident joint still gets a scale
+    scale = np.sqrt((radius2 * weights).sum(-1) / weights.sum(-1))
+    centred = centred / np.maximum(scale, _MIN_SCALE)[..., None, None]
+    return np.concatenate([centred, confidence[..., None]], axis=-1).astype(np.float32)

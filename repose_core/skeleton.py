@@ -1,0 +1,101 @@
+"""The Human3.6M-17 joint set every part of RePOSE speaks.
+
+Order and names follow the usual H36M-17 convention (VideoPose3D, MotionBERT). "l_" is the
+person's own left. How each joint is obtained from MediaPipe and from mocap is written down in
+docs/joint_definitions.md; both sides follow the same rules so that training 2D resembles
+inference 2D.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+JOINTS: tuple[str, ...] = (
+    "pelvis",      # 0
+    "r_hip",       # 1
+    "r_knee",      # 2
+    "r_ankle",     # 3
+    "l_hip",       # 4
+    "l_knee",      # 5
+    "l_ankle",     # 6
+    "spine",       # 7
+    "thorax",      # 8
+    "neck_nose",   # 9
+    "head",        # 10
+    "l_shoulder",  # 11
+    "l_elbow",     # 12
+    "l_wrist",     # 13
+    "r_shoulder",  # 14
+    "r_elbow",     # 15
+    "r_wrist",     # 16
+)
+NUM_JOINTS: int = len(JOINTS)
+JOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(JOINTS)}
+ROOT: int = JOINT_INDEX["pelvis"]
+
+# Parent of each joint (-1 for the root).
+PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)
+
+# Bones as (parent, child) index pairs, one per non-root joint, in joint order.
+BONES: tuple[tuple[int, int], ...] = tuple(
+    (p, c) for c, p in enumerate(PARENTS) if p >= 0
+)
+
+LEFT_JOINTS: tuple[int, ...] = (4, 5, 6, 11, 12, 13)
+RIGHT_JOINTS: tuple[int, ...] = (1, 2, 3, 14, 15, 16)
+SYMMETRY_PAIRS: tuple[tuple[int, int], ...] = tuple(zip(LEFT_JOINTS, RIGHT_JOINTS))
+
+
+def _flip_permutation() -> tuple[int, ...]:
+    perm = list(range(NUM_JOINTS))
+    for left, right in SYMMETRY_PAIRS:
+        perm[left], perm[right] = right, left
+    return tuple(perm)
+
+
+# Index array that swaps left and right joints: mirrored[..., j, :] = pose[..., FLIP_PERMUTATION[j], :].
+FLIP_PERMUTATION: tuple[int, ...] = _flip_permutation()
+
+# Joint pairs for the spatial depth-order loss "neighbours" option: every bone, plus the pairs
+# one joint apart along the skeleton (grandparent-grandchild) and the left/right counterparts,
+# which are exactly the orderings that self-occlusion makes ambiguous (which knee is in front,
+# is the hand in front of the hip).
+def _neighbour_pairs() -> tuple[tuple[int, int], ...]:
+    pairs = set()
+    for p, c in BONES:
+        pairs.add((min(p, c), max(p, c)))
+        g = PARENTS[p]
+        if g >= 0:
+            pairs.add((min(g, c), max(g, c)))
+    for a, b in SYMMETRY_PAIRS:
+        pairs.add((min(a, b), max(a, b)))
+    return tuple(sorted(pairs))
+
+
+NEIGHBOUR_PAIRS: tuple[tuple[int, int], ...] = _neighbour_pairs()
+
+# Bones whose direction error the metrics report (they drive an armature's rotations and are
+# robust to skeleton families placing joints differently): thighs, shins, upper arms, forearms,
+# torso, hip line, shoulder line.
+DIRECTION_BONES: dict[str, tuple[int, int]] = {
+    "r_thigh": (1, 2),
+    "r_shin": (2, 3),
+    "l_thigh": (4, 5),
+    "l_shin": (5, 6),
+    "l_upper_arm": (11, 12),
+    "l_forearm": (12, 13),
+    "r_upper_arm": (14, 15),
+    "r_forearm": (15, 16),
+    "torso": (0, 8),
+    "hip_line": (1, 4),
+    "shoulder_line": (14, 11),
+}
+
+
+def flip_pose(pose: np.ndarray) -> np.ndarray:
+    """Mirror a pose (..., 17, D) about the x axis: negate x and swap left/right joints.
+
+    Works for root-centred or screen-centred coordinates (mirroring about x = 0).
+    """
+    mirrored = pose[..., FLIP_PERMUTATION, :].copy()
+    mirrored[..., 0] *= -1
+    return mirrored
