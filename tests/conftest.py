@@ -1,0 +1,29 @@
+"""Shared pytest fixtures. Engineers append their own fixtures below, one block each."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# bpy reads BLENDER_USER_RESOURCES when it is first imported: point it at a throwaway folder so
+# tests never touch (or depend on) a real user's Blender configuration.
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="repose-blender-user-"))
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+EXAMPLE_VIDEO = REPO_ROOT / "examples" / "pose2sim_balancing_cam01.mp4"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """/work/shared/data (CI clones the repo with shared/ beside it)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"shared data not found at {SHARED_DATA}; clone the repo next to shared/")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def example_video() -> Path:
+    return EXAMPLE_VIDEO
