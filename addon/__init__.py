@@ -1,0 +1,1 @@
+"""RePOSE for Blender: the Blender extension (UI in this module, work in submodules)."""
