@@ -27,3 +27,21 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def example_video() -> Path:
     return EXAMPLE_VIDEO
+
+
+# --- lifter models (repose_core.models / runtime) ------------------------------------------------
+@pytest.fixture(scope="session")
+def tiny_lifter_onnx(tmp_path_factory) -> Path:
+    """A small randomly-initialised TCN (receptive field 9) exported to ONNX with full metadata.
+
+    Stands in for the trained default model in tests of code that only needs *a* lifter; its
+    outputs are meaningless poses of the right shape.
+    """
+    import torch
+
+    from repose_core.models import build_model
+    from repose_core.models.export import export_onnx
+
+    torch.manual_seed(0)
+    model = build_model({"backbone": "tcn", "filter_widths": [3, 3], "channels": 32, "dropout": 0.0})
+    return export_onnx(model, None, tmp_path_factory.mktemp("lifter") / "tiny_lifter.onnx")

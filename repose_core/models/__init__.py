@@ -1,0 +1,43 @@
+"""Lifting backbones (torch). A config names its backbone; every backbone maps lifter features
+(B, T, 17, 3) to pelvis-relative 3D poses (B, T_out, 17, 3) in metres, so losses and the
+runtime treat them alike.
+
+Every backbone class exposes ``receptive_field``, ``output_mode`` ("valid" or "window"),
+``window`` (int or None) and ``config`` (the keyword arguments that rebuild it).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from torch import nn
+
+from .tcn import TemporalConvLifter
+from .transformer import SpatioTemporalTransformerLifter
+
+BACKBONES: dict[str, type[nn.Module]] = {
+    "tcn": TemporalConvLifter,
+    "transformer": SpatioTemporalTransformerLifter,
+}
+
+
+def build_model(config: Mapping[str, Any]) -> nn.Module:
+    """Build a backbone from ``{"backbone": name, **keyword arguments of its class}``."""
+    options = dict(config)
+    name = options.pop("backbone", None)
+    if name not in BACKBONES:
+        raise ValueError(f"model config: backbone must be one of {sorted(BACKBONES)}, got {name!r}")
+    try:
+        return BACKBONES[name](**options)
+    except TypeError as error:  # unknown or missing keyword
+        raise ValueError(f"model config for backbone {name!r}: {error}") from error
+
+
+def backbone_name(model: nn.Module) -> str:
+    """The registry name of a model's backbone."""
+    for name, cls in BACKBONES.items():
+        if type(model) is cls:
+            return name
+    raise ValueError(f"{type(model).__name__} is not a registered backbone ({sorted(BACKBONES)})")
+
+
+__all__ = ["BACKBONES", "build_model", "backbone_name", "TemporalConvLifter", "SpatioTemporalTransformerLifter"]

@@ -1,0 +1,118 @@
+"""Export a lifter to ONNX with its RePOSE metadata, for the torch-free runtime.
+
+Uses the torch.export-based ("dynamo") ONNX exporter, the default in torch 2.13 (with onnx 1.22 /
+onnxscript 0.7.2 it writes opset 20). The time axis is exported as a dynamic dimension (and so is
+the batch, which the runtime uses to run the flipped input alongside the original). Every export
+is checked against torch on a sequence of a different length from the example, so a shape that
+was baked in by tracing is caught here and not in a user's Blender.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from ..features import FEATURES_VERSION, INPUT_CHANNELS
+from ..runtime import METADATA_FORMAT, METADATA_VERSION, ONNX_METADATA_KEY, validate_metadata
+from ..skeleton import JOINTS
+from . import backbone_name
+
+INPUT_NAME = "features"
+OUTPUT_NAME = "pose3d"
+_TOLERANCE = 1e-4
+
+
+def lifter_metadata(model: nn.Module) -> dict:
+    """The metadata dict (docs/architecture.md, "Model files") that describes ``model``."""
+    return {
+        "format": METADATA_FORMAT,
+        "version": METADATA_VERSION,
+        "backbone": backbone_name(model),
+        "model_config": dict(model.config),
+        "receptive_field": int(model.receptive_field),
+        "output_mode": model.output_mode,
+        "window": model.window,
+        "input_channels": INPUT_CHANNELS,
+        "features_version": FEATURES_VERSION,
+        "joints": list(JOINTS[: model.num_joints]),
+    }
+
+
+def export_onnx(model: nn.Module, metadata: dict | None, path: str | os.PathLike) -> Path:
+    """Write ``model`` (any registered backbone) to ``path`` as ONNX with ``metadata`` embedded.
+
+    metadata: the dict from :func:`lifter_metadata` (the trainer may add keys of its own); None
+    means ``lifter_metadata(model)``. The model is copied to the CPU in eval mode; the caller's
+    model is left as it was. Raises RuntimeError if the ONNX model disagrees with torch.
+    """
+    path = Path(path)
+    metadata = lifter_metadata(model) if metadata is None else metadata
+    validate_metadata(metadata, "export_onnx(metadata=...)")
+    expected = {"receptive_field": model.receptive_field, "output_mode": model.output_mode, "window": model.window}
+    for key, value in expected.items():
+        if metadata[key] != value:
+            raise ValueError(f"export_onnx: metadata[{key!r}] = {metadata[key]!r} but the model has {value!r}")
+    model = copy.deepcopy(model).cpu().eval()
+
+    example_frames, check_frames = _example_lengths(model)
+    generator = torch.Generator().manual_seed(0)
+    example = torch.randn(2, example_frames, model.num_joints, model.in_channels, generator=generator)
+    if model.output_mode == "valid":
+        time = torch.export.Dim("time", min=model.receptive_field)
+    else:
+        time = torch.export.Dim("time", min=2, max=model.window)
+    program = torch.onnx.export(
+        model,
+        (example,),
+        dynamo=True,
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME],
+        dynamic_shapes=({0: torch.export.Dim("batch"), 1: time},),
+        external_data=False,
+        verbose=False,
+    )
+    proto = program.model_proto
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = ONNX_METADATA_KEY, json.dumps(metadata)
+    onnx.checker.check_model(proto)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    onnx.save(proto, partial)
+    try:
+        _check_against_torch(model, partial, check_frames)
+    except Exception:
+        partial.unlink()
+        raise
+    os.replace(partial, path)  # never leave a half-written model under the final name
+    return path
+
+
+def _example_lengths(model: nn.Module) -> tuple[int, int]:
+    """A length to trace with and a different one to check the dynamic time axis with."""
+    if model.output_mode == "valid":
+        return model.receptive_field + 8, model.receptive_field + 21
+    return model.window, max(2, model.window // 2)
+
+
+def _check_against_torch(model: nn.Module, onnx_path: Path, frames: int) -> None:
+    import onnxruntime as ort
+
+    generator = torch.Generator().manual_seed(1)
+    inputs = torch.randn(3, frames, model.num_joints, model.in_channels, generator=generator)
+    with torch.inference_mode():
+        expected = model(inputs).numpy()
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: inputs.numpy()})[0]
+    error = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
+    if error > _TOLERANCE:
+        raise RuntimeError(
+            f"ONNX export of {type(model).__name__} disagrees with torch on {frames} frames "
+            f"(shape {got.shape} vs {expected.shape}, max error {error:.2e})"
+        )

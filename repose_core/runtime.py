@@ -1,0 +1,322 @@
+"""Run a trained lifter: ``load_lifter(path).predict(keypoints, image_size, confidence)``.
+
+``.onnx`` models run on onnxruntime and this module then never imports torch (the Blender add-on
+and the batch tool depend on that). ``.pt`` training checkpoints load with torch
+(``weights_only=True``). Both carry the same metadata dict (docs/architecture.md, "Model files"),
+which says how to feed the model: its receptive field, output mode and input features.
+
+What ``predict`` does, in order: NaN keypoints become missing (confidence 0) and are filled by
+interpolating each joint over time; the frames become :func:`repose_core.features.lifter_features`;
+the sequence is edge-padded so that every frame gets an output; the model runs chunk by chunk
+(bounded memory for any length); with test-time flip the mirrored input is run in the same batch
+and its mirrored output averaged in; the pelvis is put at the origin.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .features import FEATURES_VERSION, INPUT_CHANNELS, lifter_features
+from .skeleton import JOINTS, NUM_JOINTS, ROOT, flip_pose
+
+METADATA_FORMAT = "repose-lifter"
+METADATA_VERSION = 1
+ONNX_METADATA_KEY = "repose"
+DEFAULT_LIFTER_PATH = Path(__file__).resolve().parent / "assets" / "default_lifter.onnx"
+# Output frames per model call. Large enough that per-call overhead vanishes, small enough that
+# activations stay in the tens of megabytes whatever the sequence length.
+DEFAULT_CHUNK_FRAMES = 4096
+
+
+class LifterLoadError(ValueError):
+    """A model file is missing, unreadable, or not a RePOSE lifter this runtime can run."""
+
+
+def validate_metadata(metadata: Any, source: str) -> dict:
+    """Check a lifter metadata dict; raise :class:`LifterLoadError` naming ``source`` if unusable."""
+    if not isinstance(metadata, dict) or metadata.get("format") != METADATA_FORMAT:
+        raise LifterLoadError(f"{source}: not a RePOSE lifter (metadata 'format' is not {METADATA_FORMAT!r})")
+    if metadata.get("version") != METADATA_VERSION:
+        raise LifterLoadError(
+            f"{source}: lifter metadata version {metadata.get('version')!r}; this RePOSE reads "
+            f"version {METADATA_VERSION}"
+        )
+    missing = [key for key in ("backbone", "model_config", "receptive_field", "output_mode", "window",
+                               "input_channels", "features_version", "joints") if key not in metadata]
+    if missing:
+        raise LifterLoadError(f"{source}: lifter metadata lacks {missing}")
+    joints = metadata["joints"]
+    if not isinstance(joints, list) or len(joints) != NUM_JOINTS:
+        count = len(joints) if isinstance(joints, list) else joints
+        raise LifterLoadError(
+            f"{source}: model has {count} joints; RePOSE needs the {NUM_JOINTS} H36M joints {list(JOINTS)}"
+        )
+    if tuple(joints) != JOINTS:
+        raise LifterLoadError(f"{source}: model joint order {joints} differs from RePOSE's {list(JOINTS)}")
+    if metadata["input_channels"] != INPUT_CHANNELS or metadata["features_version"] != FEATURES_VERSION:
+        raise LifterLoadError(
+            f"{source}: model expects input features {metadata['features_version']!r} with "
+            f"{metadata['input_channels']} channels; this RePOSE makes {FEATURES_VERSION!r} with {INPUT_CHANNELS}"
+        )
+    mode, field, window = metadata["output_mode"], metadata["receptive_field"], metadata["window"]
+    if not isinstance(field, int) or field < 1:
+        raise LifterLoadError(f"{source}: receptive_field must be a positive integer, got {field!r}")
+    if mode == "window":
+        if not isinstance(window, int) or window < 1:
+            raise LifterLoadError(f"{source}: a 'window' model needs a positive integer window, got {window!r}")
+    elif mode != "valid":
+        raise LifterLoadError(f"{source}: output_mode must be 'valid' or 'window', got {mode!r}")
+    if not isinstance(metadata["model_config"], dict):
+        raise LifterLoadError(f"{source}: model_config must be a dict")
+    return metadata
+
+
+def fill_missing(keypoints: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Fill missing keypoints (T, J, 2) by linear interpolation over time, per joint.
+
+    Before the first / after the last seen frame a joint holds its nearest seen position. A joint
+    never seen takes, per frame, the mean of the joints that were seen (the body's centre); if
+    nothing was ever seen everything is 0 (the model then sees an all-zero, zero-confidence pose).
+    """
+    filled = np.where(missing[..., None], 0.0, keypoints).astype(np.float64)
+    frames = np.arange(len(keypoints))
+    never_seen = []
+    for joint in range(keypoints.shape[1]):
+        seen = ~missing[:, joint]
+        if not seen.any():
+            never_seen.append(joint)
+        elif not seen.all():
+            for axis in range(2):
+                filled[:, joint, axis] = np.interp(frames, frames[seen], filled[seen, joint, axis])
+    if never_seen and len(never_seen) < keypoints.shape[1]:
+        seen_joints = [j for j in range(keypoints.shape[1]) if j not in never_seen]
+        filled[:, never_seen] = filled[:, seen_joints].mean(axis=1, keepdims=True)
+    return filled
+
+
+class Lifter:
+    """A loaded lifter. Use :func:`load_lifter` to make one.
+
+    ``flip`` (test-time flip augmentation) may be switched at any time.
+    """
+
+    def __init__(
+        self,
+        run_model: Callable[[np.ndarray], np.ndarray],
+        metadata: dict,
+        path: Path,
+        backend: str,
+        flip: bool = True,
+        chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    ) -> None:
+        if chunk_frames < 1:
+            raise ValueError(f"chunk_frames must be positive, got {chunk_frames}")
+        self._run_model = run_model
+        self.metadata = metadata
+        self.path = path
+        self.backend = backend
+        self.flip = flip
+        self.chunk_frames = chunk_frames
+        self.receptive_field: int = metadata["receptive_field"]
+        self.output_mode: str = metadata["output_mode"]
+        self.window: int | None = metadata["window"]
+        self.causal: bool = bool(metadata["model_config"].get("causal", False))
+
+    def __repr__(self) -> str:
+        return (f"Lifter({str(self.path)!r}, backend={self.backend!r}, backbone={self.metadata['backbone']!r}, "
+                f"receptive_field={self.receptive_field}, flip={self.flip})")
+
+    def predict(
+        self,
+        keypoints: np.ndarray,
+        image_size: tuple[float, float],
+        confidence: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(T, 17, 2) pixel keypoints (NaN = missing) -> (T, 17, 3) float32 metres, camera frame,
+        pelvis at the origin. ``confidence``: (T, 17) in [0, 1], or None for all ones."""
+        keypoints = np.asarray(keypoints, dtype=np.float64)
+        if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_JOINTS, 2) or len(keypoints) < 1:
+            raise ValueError(f"keypoints must have shape (T, {NUM_JOINTS}, 2) with T >= 1, got {keypoints.shape}")
+        image_size = _check_image_size(image_size)
+        if confidence is None:
+            confidence = np.ones(keypoints.shape[:2])
+        else:
+            confidence = np.asarray(confidence, dtype=np.float64)
+            if confidence.shape != keypoints.shape[:2]:
+                raise ValueError(
+                    f"confidence must have shape {keypoints.shape[:2]} (T, {NUM_JOINTS}) like keypoints, "
+                    f"got {confidence.shape}"
+                )
+            confidence = np.clip(np.nan_to_num(confidence, nan=0.0), 0.0, 1.0)
+        missing = ~np.isfinite(keypoints).all(axis=-1)
+        confidence = np.where(missing, 0.0, confidence)
+        if missing.any():
+            keypoints = fill_missing(keypoints, missing)
+        features = lifter_features(keypoints, confidence, image_size)
+        if self.output_mode == "valid":
+            pose = self._predict_valid(features)
+        else:
+            pose = self._predict_windows(features)
+        return (pose - pose[:, ROOT : ROOT + 1]).astype(np.float32)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        """Model on (B, T, 17, 3) features; with flip, also on the mirror, averaged."""
+        if not self.flip:
+            return self._run_model(batch)
+        both = self._run_model(np.concatenate([batch, flip_pose(batch)]))
+        return 0.5 * (both[: len(batch)] + flip_pose(both[len(batch) :]))
+
+    def _predict_valid(self, features: np.ndarray) -> np.ndarray:
+        frames, field = len(features), self.receptive_field
+        # A causal model's output frame is the last of its window, else the centre.
+        left = field - 1 if self.causal else (field - 1) // 2
+        padded = np.pad(features, ((left, field - 1 - left), (0, 0), (0, 0)), mode="edge")
+        pose = np.empty((frames, NUM_JOINTS, 3), dtype=np.float32)
+        for start in range(0, frames, self.chunk_frames):
+            stop = min(start + self.chunk_frames, frames)
+            pose[start:stop] = self._run(padded[None, start : stop + field - 1])[0]
+        return pose
+
+    def _predict_windows(self, features: np.ndarray) -> np.ndarray:
+        frames, window = len(features), self.window
+        if frames < window:
+            left = (window - frames) // 2
+            padded = np.pad(features, ((left, window - frames - left), (0, 0), (0, 0)), mode="edge")
+            return self._run(padded[None])[0, left : left + frames]
+        # Back-to-back windows; the last one is aligned with the end and overlaps its neighbour.
+        starts = list(range(0, frames - window + 1, window))
+        if starts[-1] + window < frames:
+            starts.append(frames - window)
+        pose = np.empty((frames, NUM_JOINTS, 3), dtype=np.float32)
+        per_call = max(1, self.chunk_frames // window)
+        for first in range(0, len(starts), per_call):
+            group = starts[first : first + per_call]
+            out = self._run(np.stack([features[s : s + window] for s in group]))
+            for s, window_pose in zip(group, out):
+                pose[s : s + window] = window_pose
+        return pose
+
+
+def _check_image_size(image_size: Any) -> tuple[float, float]:
+    try:
+        width, height = (float(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise ValueError(f"image_size must be (width, height) in pixels, got {image_size!r}") from None
+    if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
+        raise ValueError(f"image_size must be positive and finite (width, height), got {image_size!r}")
+    return width, height
+
+
+def load_lifter(
+    path: str | os.PathLike | None = None,
+    flip: bool = True,
+    num_threads: int | None = None,
+    chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+) -> Lifter:
+    """Load a lifter from an ``.onnx`` model or a ``.pt`` training checkpoint.
+
+    path: None loads the default model shipped in ``repose_core/assets``.
+    flip: test-time flip augmentation (costs a second model pass; worth it for accuracy).
+    num_threads: CPU threads for onnxruntime; None uses the cores this process may run on.
+    chunk_frames: output frames per model call (bounds memory on long sequences).
+    Raises :class:`LifterLoadError` naming the file for anything wrong with it.
+    """
+    if path is None:
+        if not DEFAULT_LIFTER_PATH.is_file():
+            raise LifterLoadError(
+                f"no default lifter is installed ({DEFAULT_LIFTER_PATH} does not exist). Train one with "
+                "`python -m train fit --config train/configs/default_cpu.yaml` and export it with "
+                "`python -m train export` (or pass path= to a .onnx / .pt lifter)"
+            )
+        path = DEFAULT_LIFTER_PATH
+    path = Path(path)
+    if not path.is_file():
+        raise LifterLoadError(f"{path}: no such model file")
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        run_model, metadata = _load_onnx(path, num_threads)
+        backend = "onnxruntime"
+    elif suffix == ".pt":
+        run_model, metadata = _load_checkpoint(path)
+        backend = "torch"
+    else:
+        raise LifterLoadError(f"{path}: unknown model file type {path.suffix!r}; expected .onnx or .pt")
+    return Lifter(run_model, metadata, path, backend, flip=flip, chunk_frames=chunk_frames)
+
+
+def _short(error: BaseException) -> str:
+    """First line of an error, for messages that should not drown the user in C++ traces."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:300] if text else ''}"
+
+
+def _load_onnx(path: Path, num_threads: int | None) -> tuple[Callable[[np.ndarray], np.ndarray], dict]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = num_threads or len(os.sched_getaffinity(0))
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: warnings about unused initialisers are noise
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own types for corrupt / truncated files
+        raise LifterLoadError(f"{path}: not a readable ONNX model ({_short(error)})") from error
+    raw = session.get_modelmeta().custom_metadata_map.get(ONNX_METADATA_KEY)
+    if raw is None:
+        raise LifterLoadError(f"{path}: not a RePOSE lifter (no {ONNX_METADATA_KEY!r} metadata in the ONNX file)")
+    try:
+        metadata = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise LifterLoadError(f"{path}: RePOSE metadata is not valid JSON ({error})") from error
+    validate_metadata(metadata, str(path))
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise LifterLoadError(f"{path}: a lifter has one input and one output, this model has "
+                              f"{len(inputs)} and {len(outputs)}")
+    shape = inputs[0].shape
+    if len(shape) != 4 or shape[2:] != [NUM_JOINTS, INPUT_CHANNELS]:
+        raise LifterLoadError(
+            f"{path}: model input shape {shape} is not (batch, time, {NUM_JOINTS}, {INPUT_CHANNELS})"
+        )
+    input_name, output_name = inputs[0].name, outputs[0].name
+
+    def run_model(batch: np.ndarray) -> np.ndarray:
+        return session.run([output_name], {input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
+    return run_model, metadata
+
+
+def _load_checkpoint(path: Path) -> tuple[Callable[[np.ndarray], np.ndarray], dict]:
+    try:
+        import torch
+    except ImportError as error:
+        raise LifterLoadError(
+            f"{path}: .pt checkpoints need PyTorch, which is not installed; use the .onnx export"
+        ) from error
+    from .models import build_model
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated zip, pickle errors, disallowed globals...
+        raise LifterLoadError(f"{path}: not a readable PyTorch checkpoint ({_short(error)})") from error
+    if not isinstance(checkpoint, dict) or "metadata" not in checkpoint or "model" not in checkpoint:
+        raise LifterLoadError(f"{path}: not a RePOSE checkpoint (needs a dict with 'metadata' and 'model')")
+    metadata = validate_metadata(checkpoint["metadata"], str(path))
+    try:
+        model = build_model({"backbone": metadata["backbone"], **metadata["model_config"]})
+        model.load_state_dict(checkpoint["model"])
+    except (ValueError, RuntimeError) as error:
+        raise LifterLoadError(f"{path}: weights do not fit the model in its metadata ({_short(error)})") from error
+    model.eval()
+
+    def run_model(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))).numpy()
+
+    return run_model, metadata
