@@ -1,0 +1,69 @@
+"""Fit one skeleton to the lifted motion: constant bone lengths, each bone's direction kept.
+
+A lifter predicts every frame on its own, so its bones stretch and shrink by a few centimetres
+from frame to frame; an armature cannot. We take each bone's median length over the clip (robust
+to the frames where a joint was occluded or mis-detected), average left and right so the
+armature is symmetric, then rebuild the joints outward from the pelvis along the lifted bone
+directions with those lengths.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from repose_core.skeleton import BONES, NUM_JOINTS, PARENTS, SYMMETRY_PAIRS
+
+_MIN_LENGTH = 1e-6
+
+
+def bone_lengths(joints: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Per-joint bone lengths (17,): entry ``j`` is the length of the bone ending at joint ``j``.
+
+    joints: (T, 17, 3). weights: optional (T,) bool/float, frames to use (e.g. frames where a
+    person was detected); all frames when None. Entry 0 (the root) is 0. Left and right bones get
+    the mean of their two medians.
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
+        raise ValueError(f"joints must have shape (T, {NUM_JOINTS}, 3), got {joints.shape}")
+    if weights is not None:
+        selected = joints[np.asarray(weights) > 0]
+        joints = selected if len(selected) else joints
+    parents = [p for p, _ in BONES]
+    children = [c for _, c in BONES]
+    per_frame = np.linalg.norm(joints[:, children] - joints[:, parents], axis=-1)
+    lengths = np.zeros(NUM_JOINTS)
+    lengths[children] = np.median(per_frame, axis=0)
+    for left, right in SYMMETRY_PAIRS:
+        lengths[left] = lengths[right] = 0.5 * (lengths[left] + lengths[right])
+    return lengths
+
+
+def apply_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Rebuild joints (T, 17, 3) with constant ``lengths`` (17,), keeping the root and directions.
+
+    A bone of zero length in the input keeps the direction of the previous frame (or points up
+    in the camera frame, -y, if it never had one) rather than producing NaNs.
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    fitted = np.empty_like(joints)
+    fitted[:, 0] = joints[:, 0]
+    for child in range(1, NUM_JOINTS):  # PARENTS lists every parent before its children
+        parent = PARENTS[child]
+        offset = joints[:, child] - joints[:, parent]
+        norm = np.linalg.norm(offset, axis=-1)
+        direction = offset / np.maximum(norm, _MIN_LENGTH)[:, None]
+        degenerate = norm < _MIN_LENGTH
+        if degenerate.any():
+            direction = _fill_degenerate(direction, degenerate)
+        fitted[:, child] = fitted[:, parent] + lengths[child] * direction
+    return fitted
+
+
+def _fill_degenerate(direction: np.ndarray, degenerate: np.ndarray) -> np.ndarray:
+    direction = direction.copy()
+    degenerate = degenerate.copy()
+    fallback = np.array([0.0, -1.0, 0.0])
+    for t in np.flatnonzero(degenerate):
+        direction[t] = direction[t - 1] if t > 0 and not degenerate[t - 1] else fallback
+        degenerate[t] = False
+    return direction

@@ -1,0 +1,124 @@
+"""Global root motion: where the pelvis is in the world, from the 2D track and the lifted pose.
+
+The lifter gives a pelvis-relative pose in metres; the detector gives where those joints are in
+the image. Under a pinhole camera the only unknown left is the pose's translation, and it is
+linear: for each joint ``u - cx = fx (X + tx) / (Z + tz)`` rearranges to
+``fx tx - (u - cx) tz = (u - cx) Z - fx X`` (and the same for v), so a confidence-weighted least
+squares over the 17 joints gives the translation of every frame at once. The body's size in the
+image fixes the depth; its position fixes x and y.
+
+The focal length is assumed (a 35 mm-equivalent focal, phone-like by default) because one view
+of a moving person does not pin it down: a wrong focal scales the trajectory's depth but keeps
+it smooth and aligned with the footage.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from repose_core.camera import Intrinsics
+from repose_core.skeleton import JOINT_INDEX
+
+from .rig import ANKLE_HEIGHT
+from .smoothing import fill_gaps, gaussian_smooth
+from .world import camera_to_blender, start_yaw_rotation
+
+# Phone main cameras are 24-28 mm equivalent; action cameras wider, camcorders longer.
+DEFAULT_FOCAL_35MM: float = 26.0
+# Depth from apparent size is the noisiest part of the trajectory: smooth it over ~0.1 s.
+DEPTH_SMOOTHING_SECONDS: float = 0.1
+# A frame needs this many joints with some confidence for its translation to be trusted.
+MIN_JOINTS: int = 6
+_MIN_CONFIDENCE = 0.2
+# The floor is this percentile of the lower ankle's height (robust to a few jumps and glitches).
+GROUND_PERCENTILE: float = 5.0
+
+_ANKLES = (JOINT_INDEX["l_ankle"], JOINT_INDEX["r_ankle"])
+
+
+def solve_root_translation(
+    pose: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, intrinsics: Intrinsics
+) -> np.ndarray:
+    """Camera-frame pelvis positions (T, 3) that project ``pose`` onto ``keypoints``.
+
+    pose: (T, 17, 3) pelvis-relative camera-frame metres. keypoints: (T, 17, 2) pixels (NaN
+    allowed). confidence: (T, 17). Frames with fewer than MIN_JOINTS usable joints are NaN.
+    """
+    u = keypoints[..., 0] - intrinsics.cx
+    v = keypoints[..., 1] - intrinsics.cy
+    usable = np.isfinite(u) & np.isfinite(v) & (confidence >= _MIN_CONFIDENCE)
+    w = np.where(usable, confidence, 0.0)
+    u, v = np.where(usable, u, 0.0), np.where(usable, v, 0.0)
+    X, Y, Z = pose[..., 0], pose[..., 1], pose[..., 2]
+    fx, fy = intrinsics.fx, intrinsics.fy
+    zeros = np.zeros_like(u)
+    # Rows of the two equations per joint: unknowns (tx, ty, tz).
+    a_u = np.stack([np.full_like(u, fx), zeros, -u], -1)
+    a_v = np.stack([zeros, np.full_like(v, fy), -v], -1)
+    b_u = u * Z - fx * X
+    b_v = v * Z - fy * Y
+    ata = np.einsum("tj,tja,tjb->tab", w, a_u, a_u) + np.einsum("tj,tja,tjb->tab", w, a_v, a_v)
+    atb = np.einsum("tj,tja,tj->ta", w, a_u, b_u) + np.einsum("tj,tja,tj->ta", w, a_v, b_v)
+    enough = usable.sum(-1) >= MIN_JOINTS
+    ata[~enough] = np.eye(3)  # keep the batch solvable; those frames are discarded below
+    translation = np.linalg.solve(ata, atb[..., None])[..., 0]
+    translation[~enough] = np.nan
+    return translation
+
+
+def root_trajectory(
+    pose: np.ndarray,
+    keypoints: np.ndarray,
+    confidence: np.ndarray,
+    image_size: tuple[int, int],
+    fps: float,
+    focal_35mm: float = DEFAULT_FOCAL_35MM,
+) -> np.ndarray:
+    """Smooth camera-frame pelvis trajectory (T, 3) for a pelvis-relative pose sequence.
+
+    The depth is smoothed over DEPTH_SMOOTHING_SECONDS, then x and y are solved again at that
+    depth, so the pelvis stays on its 2D track while the depth noise is gone.
+    Raises ValueError when no frame has enough visible joints.
+    """
+    width, height = image_size
+    intrinsics = Intrinsics.from_focal_35mm(int(width), int(height), focal_35mm)
+    translation = solve_root_translation(pose, keypoints, confidence, intrinsics)
+    valid = np.isfinite(translation).all(-1)
+    if not valid.any():
+        raise ValueError(f"root motion: no frame has {MIN_JOINTS} or more visible joints")
+    depth = gaussian_smooth(fill_gaps(translation[:, 2], valid), DEPTH_SMOOTHING_SECONDS * fps)
+    # At a known depth each joint gives tx = (u - cx)(Z + tz) / fx - X directly: average them.
+    u = keypoints[..., 0] - intrinsics.cx
+    v = keypoints[..., 1] - intrinsics.cy
+    usable = np.isfinite(u) & np.isfinite(v) & (confidence >= _MIN_CONFIDENCE)
+    w = np.where(usable, confidence, 0.0)
+    z = pose[..., 2] + depth[:, None]
+    tx = np.where(usable, u * z / intrinsics.fx - pose[..., 0], 0.0)
+    ty = np.where(usable, v * z / intrinsics.fy - pose[..., 1], 0.0)
+    total = np.maximum(w.sum(-1), 1e-9)
+    xy = np.stack([(w * tx).sum(-1) / total, (w * ty).sum(-1) / total], -1)
+    xy = fill_gaps(xy, valid)
+    return np.concatenate([xy, depth[:, None]], -1)
+
+
+def place_in_world(pose: np.ndarray, fps: float, trajectory: np.ndarray | None = None) -> np.ndarray:
+    """Blender-world joints (T, 17, 3) from camera-frame pelvis-relative ``pose``.
+
+    With a camera-frame ``trajectory`` (T, 3) the person moves through the world as in the video;
+    without one they stay in place (pelvis over the origin) with the lower ankle on the floor in
+    every frame. Either way the person faces -Y at the start, the pelvis starts over the origin
+    and the floor is Z = 0 (ankles at ANKLE_HEIGHT when standing).
+    """
+    relative = camera_to_blender(pose)
+    yaw = start_yaw_rotation(relative, fps)
+    relative = relative @ yaw.T
+    if trajectory is None:
+        lower_ankle = relative[:, _ANKLES, 2].min(-1)
+        height = gaussian_smooth(ANKLE_HEIGHT - lower_ankle, DEPTH_SMOOTHING_SECONDS * fps)
+        root = np.zeros((len(pose), 3))
+        root[:, 2] = height
+        return relative + root[:, None]
+    root = camera_to_blender(trajectory) @ yaw.T
+    world = relative + root[:, None]
+    ground = np.percentile(world[:, _ANKLES, 2].min(-1), GROUND_PERCENTILE)
+    offset = np.array([-root[0, 0], -root[0, 1], ANKLE_HEIGHT - ground])
+    return world + offset
