@@ -76,7 +76,7 @@ def look_at(eye: np.ndarray, target: np.ndarray, world_up: np.ndarray) -> np.nda
     """
     forward = target - eye
     forward = forward / np.linalg.norm(forward, axis=-1, keepdims=True)
-    right = np.cross(forward, -np.broadcast_to(world_up, forward.shape))
+    right = np.cross(forward, np.broadcast_to(world_up, forward.shape))
     right = right / np.linalg.norm(right, axis=-1, keepdims=True)
     down = np.cross(forward, right)
     return np.stack([right, down, forward], axis=-2)
