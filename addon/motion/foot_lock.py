@@ -28,12 +28,16 @@ LEGS: tuple[tuple[int, int, int], ...] = (
 )
 
 
+# The lifter's frame-to-frame jitter would read as foot speed; 30 ms of smoothing removes most.
+CONTACT_SMOOTHING_SECONDS: float = 0.03
+
+
 @dataclass(frozen=True)
 class ContactSettings:
     """Thresholds for ground contact; defaults suit walking and standing footage."""
 
-    max_speed: float = 0.35         # m/s of the (lightly smoothed) ankle: a planted foot is slower
-    max_height: float = 0.06        # m above the standing ankle height (floor + ANKLE_HEIGHT)
+    max_speed: float = 0.6          # m/s of the (lightly smoothed) ankle; a swinging foot does 2-4
+    max_height: float = 0.08        # m above the standing ankle height (floor + ANKLE_HEIGHT)
     min_duration: float = 0.06      # s: shorter "contacts" are noise, not steps
     blend: float = 0.08             # s to blend the lock in and out at each end of a contact
 
@@ -44,7 +48,7 @@ def detect_contacts(joints: np.ndarray, fps: float, settings: ContactSettings = 
     The floor is Z = 0 (``root_motion.place_in_world`` puts it there).
     """
     ankles = joints[:, [leg[2] for leg in LEGS]]
-    smoothed = gaussian_smooth(ankles, 0.02 * fps)
+    smoothed = gaussian_smooth(ankles, CONTACT_SMOOTHING_SECONDS * fps)
     speed = np.zeros(ankles.shape[:2])
     speed[1:] = np.linalg.norm(np.diff(smoothed, axis=0), axis=-1) * fps
     speed[0] = speed[1] if len(speed) > 1 else 0.0

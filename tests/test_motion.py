@@ -1,0 +1,192 @@
+"""addon.motion on real mocap (CMU walk) seen through a virtual camera with lifter-like noise."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from addon.motion import fit, foot_lock, rig, root_motion, rotations, smoothing, world
+from addon.motion.quaternions import make_continuous
+from repose_core.camera import Intrinsics, look_at, project, world_to_camera
+from repose_core.skeleton import BONES
+
+FPS = 60.0
+IMAGE_SIZE = (1920, 1080)
+
+
+@pytest.fixture(scope="module")
+def walk(shared_data):
+    """CMU 02_01 (walk) as seen by a level camera 6 m away: true camera-frame joints, pixels."""
+    from train.data.mocap import load_clip
+
+    joints = load_clip(shared_data / "mocap" / "cmu" / "02_01.bvh", fps=FPS).joints.astype(np.float64)
+    centre = joints[:, 0].mean(0)
+    eye = centre + np.array([0.5, 0.2, 6.0])
+    R = look_at(eye, centre, np.array([0.0, 1.0, 0.0]))
+    camera = world_to_camera(joints, R, eye)
+    K = Intrinsics.from_focal_35mm(*IMAGE_SIZE, root_motion.DEFAULT_FOCAL_35MM)
+    pixels = project(camera, K.fx, K.fy, K.cx, K.cy)
+    return camera, pixels
+
+
+@pytest.fixture(scope="module")
+def lifted(walk):
+    """Pelvis-relative camera-frame poses with smooth, lifter-like errors (seeded)."""
+    camera, _ = walk
+    rng = np.random.default_rng(0)
+    noise = smoothing.gaussian_smooth(rng.normal(scale=0.03, size=camera.shape), 2.0)
+    pose = camera - camera[:, :1] + noise
+    return pose - pose[:, :1]
+
+
+def _bone_lengths_per_frame(joints):
+    return np.stack([np.linalg.norm(joints[:, c] - joints[:, p], axis=-1) for p, c in BONES], -1)
+
+
+def test_look_at_keeps_world_up_up_in_the_image():
+    R = look_at(np.array([0.0, 1.0, 5.0]), np.array([0.0, 1.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    above = world_to_camera(np.array([0.0, 2.0, 0.0]), R, np.array([0.0, 1.0, 5.0]))
+    assert above[1] < 0  # camera y points down, so a point above the target has negative y
+
+
+def test_fit_gives_constant_symmetric_bone_lengths(lifted):
+    lengths = fit.bone_lengths(lifted)
+    fitted = fit.apply_bone_lengths(lifted, lengths)
+    per_frame = _bone_lengths_per_frame(fitted)
+    assert per_frame.std(0).max() < 1e-9
+    for left, right in [(4, 1), (5, 2), (6, 3), (11, 14), (12, 15), (13, 16)]:
+        assert lengths[left] == lengths[right]
+    # Directions are kept: every fitted bone is parallel to the lifted bone.
+    for p, c in BONES:
+        a = fitted[:, c] - fitted[:, p]
+        b = lifted[:, c] - lifted[:, p]
+        cos = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+        assert cos.min() > 1 - 1e-9
+    # Median lengths of a real adult: thighs and shins 0.35-0.55 m.
+    assert 0.35 < lengths[5] < 0.55 and 0.35 < lengths[6] < 0.55
+
+
+def test_keyed_rotations_reproduce_fitted_joints(lifted):
+    fitted = root_motion.place_in_world(fit.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS)
+    rest = rig.build_rest_skeleton(fit.bone_lengths(fitted))
+    quaternions, root_location = rotations.pose_from_joints(fitted, rest)
+    assert quaternions.shape == (len(fitted), len(rig.BONE_NAMES), 4)
+    posed = rotations.forward_kinematics(quaternions, root_location, rest)
+    assert np.abs(posed - fitted).max() < 1e-3  # metres: < 1 mm
+    assert (quaternions[1:] * quaternions[:-1]).sum(-1).min() >= 0.0
+
+
+def test_rest_pose_keys_are_identity():
+    rest = rig.build_rest_skeleton(np.array([0, .13, .45, .44, .13, .45, .44, .24, .25, .12, .12,
+                                             .15, .28, .25, .15, .28, .25]))
+    quaternions, root_location = rotations.pose_from_joints(rest.joints[None], rest)
+    np.testing.assert_allclose(quaternions[0], np.tile([1.0, 0, 0, 0], (len(rig.BONE_NAMES), 1)), atol=1e-6)
+    np.testing.assert_allclose(root_location, 0.0, atol=1e-6)
+    assert rest.joints[:, 2].min() == pytest.approx(rig.ANKLE_HEIGHT)
+
+
+def test_knee_flexion_is_a_rotation_about_local_x(lifted):
+    fitted = root_motion.place_in_world(fit.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS)
+    rest = rig.build_rest_skeleton(fit.bone_lengths(fitted))
+    quaternions, _ = rotations.pose_from_joints(fitted, rest)
+    for shin in ("shin.L", "shin.R"):
+        q = quaternions[:, rig.BONE_INDEX[shin]]
+        bent = np.abs(q[:, 0]) < np.cos(np.radians(30) / 2)  # knee bent more than 30 degrees
+        assert bent.sum() > 10
+        axis = q[bent, 1:] / np.linalg.norm(q[bent, 1:], axis=-1, keepdims=True)
+        assert np.median(np.abs(axis[:, 0])) > 0.95
+
+
+def test_make_continuous_removes_sign_flips():
+    rng = np.random.default_rng(1)
+    q = np.cumsum(rng.normal(scale=0.05, size=(200, 3, 4)), 0) + np.array([1.0, 0, 0, 0])
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    flipped = q * rng.choice([-1.0, 1.0], size=(200, 3, 1))
+    continuous = make_continuous(flipped)
+    assert (continuous[1:] * continuous[:-1]).sum(-1).min() >= 0
+    np.testing.assert_allclose(np.abs((continuous * q).sum(-1)), 1.0, atol=1e-12)
+
+
+def test_root_trajectory_recovers_the_walk(walk, lifted):
+    camera, pixels = walk
+    trajectory = root_motion.root_trajectory(lifted, pixels, np.ones(pixels.shape[:2]), IMAGE_SIZE, FPS)
+    error = np.linalg.norm(trajectory - camera[:, 0], axis=-1)
+    travelled = np.linalg.norm(camera[-1, 0] - camera[0, 0])
+    assert travelled > 2.5
+    assert np.median(error) < 0.10 and error.max() < 0.25
+
+
+def test_place_in_world_faces_minus_y_on_the_floor(walk, lifted):
+    camera, pixels = walk
+    trajectory = root_motion.root_trajectory(lifted, pixels, np.ones(pixels.shape[:2]), IMAGE_SIZE, FPS)
+    placed = root_motion.place_in_world(lifted, FPS, trajectory)
+    facing = world.facing_direction(placed[: int(FPS * world.FACING_WINDOW_SECONDS)]).mean(0)
+    assert facing @ np.array([0.0, -1.0, 0.0]) > 0.99
+    np.testing.assert_allclose(placed[0, 0, :2], 0.0, atol=1e-9)
+    assert 0.8 < placed[:, 0, 2].mean() < 1.1  # pelvis height of a walking adult
+    # The walk's length survives the trip through the image (within the depth error).
+    walked = np.linalg.norm(placed[-1, 0, :2] - placed[0, 0, :2])
+    assert walked == pytest.approx(np.linalg.norm(camera[-1, 0, [0, 2]] - camera[0, 0, [0, 2]]), rel=0.1)
+    in_place = root_motion.place_in_world(lifted, FPS)
+    np.testing.assert_allclose(in_place[:, 0, :2], 0.0, atol=1e-9)
+
+
+def test_foot_lock_reduces_skate_and_keeps_lengths(walk, lifted):
+    camera, pixels = walk
+    lengths = fit.bone_lengths(lifted)
+    fitted = fit.apply_bone_lengths(smoothing.smooth_joints(lifted, 0.5, FPS), lengths)
+    trajectory = root_motion.root_trajectory(fitted, pixels, np.ones(pixels.shape[:2]), IMAGE_SIZE, FPS)
+    placed = root_motion.place_in_world(fitted, FPS, trajectory)
+    contacts = foot_lock.detect_contacts(placed, FPS)
+    assert contacts.any(0).all()  # both feet step during a walk
+    before = foot_lock.foot_skate(placed, contacts)
+    locked = foot_lock.lock_feet(placed, contacts, FPS)
+    after = foot_lock.foot_skate(locked, contacts)
+    assert after < 0.25 * before
+    per_frame = _bone_lengths_per_frame(locked)
+    assert np.abs(per_frame - per_frame[0]).max() < 1e-6
+    # Hips and upper body are untouched.
+    np.testing.assert_array_equal(locked[:, [0, 1, 4, 7, 8]], placed[:, [0, 1, 4, 7, 8]])
+
+
+def test_two_bone_ik_reaches_and_clamps():
+    hip = np.zeros((2, 3))
+    knee = np.array([[0.0, -0.1, -0.4], [0.0, -0.1, -0.4]])
+    target = np.array([[0.1, -0.2, -0.7], [0.0, 0.0, -2.0]])  # reachable, out of reach
+    new_knee, new_ankle = foot_lock.two_bone_ik(hip, knee, target, 0.45, 0.44)
+    np.testing.assert_allclose(new_ankle[0], target[0], atol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(new_knee, axis=-1), 0.45, atol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(new_ankle - new_knee, axis=-1), 0.44, atol=1e-6)
+    assert new_ankle[1, 2] == pytest.approx(-0.89, abs=1e-5)
+
+
+def test_smoothing_and_gap_filling():
+    rng = np.random.default_rng(2)
+    signal = np.sin(np.linspace(0, 4 * np.pi, 300))[:, None]
+    noisy = signal + rng.normal(scale=0.1, size=signal.shape)
+    smoothed = smoothing.smooth_joints(noisy[:, :, None].repeat(3, -1), 1.0, FPS)[:, :, 0]
+    assert np.abs(smoothed - signal).mean() < 0.5 * np.abs(noisy - signal).mean()
+    np.testing.assert_array_equal(smoothing.smooth_joints(noisy[:, :, None], 0.0, FPS)[:, :, 0], noisy)
+    valid = np.ones(300, bool)
+    valid[100:120] = False
+    valid[:5] = False
+    filled = smoothing.fill_gaps(np.where(valid[:, None], signal, np.nan), valid)
+    assert np.isfinite(filled).all()
+    np.testing.assert_allclose(filled[:5], np.repeat(signal[5:6], 5, axis=0))
+    with pytest.raises(ValueError, match="strength"):
+        smoothing.smooth_joints(noisy[:, :, None], 2.0, FPS)
+    with pytest.raises(ValueError, match="no valid frame"):
+        smoothing.fill_gaps(signal, np.zeros(300, bool))
+
+
+def test_long_clip_keys_are_compact_and_continuous():
+    """100,000 frames (about 28 minutes at 60 fps) through fit and rotations."""
+    standing = rig.build_rest_skeleton(np.array([0, .13, .45, .44, .13, .45, .44, .24, .25, .12, .12,
+                                                 .15, .28, .25, .15, .28, .25])).joints
+    rng = np.random.default_rng(3)
+    count = 100_000
+    joints = standing[None] + smoothing.gaussian_smooth(rng.normal(scale=0.05, size=(count, 17, 3)), 3.0)
+    lengths = fit.bone_lengths(joints)
+    fitted = fit.apply_bone_lengths(joints, lengths)
+    quaternions, _ = rotations.pose_from_joints(fitted, rig.build_rest_skeleton(lengths))
+    assert quaternions.dtype == np.float32 and quaternions.nbytes == count * 17 * 4 * 4
+    assert (quaternions[1:] * quaternions[:-1]).sum(-1).min() >= 0
