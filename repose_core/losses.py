@@ -35,9 +35,11 @@ How the variants relate to the paper and its official code (github.com/StupidAda
 - ``pairs="neighbours"`` restricts the spatial term to ``skeleton.NEIGHBOUR_PAIRS`` (bones,
   grandparent-grandchild and left/right counterparts) instead of all 136 pairs.
 - ``weights`` (B, T, 17) are per-joint importances (visibility, confidence, or ``1 + occluded``
-  to emphasise occluded joints). A pair weighs the mean of its two joints' weights, so a joint
-  of weight 0 still receives the order signal through pairs with other joints: that is the point
-  of the method. Weights multiply the penalties; the normaliser stays the pair count.
+  to emphasise occluded joints). A pair weighs the mean of its two ends' weights, so a joint
+  of weight 0 still receives the order signal through pairs with other joints (spatial) or with
+  frames where it has weight (temporal): that is the point of the method. (A joint of weight 0
+  in every frame of a window gets no temporal signal.) Weights multiply the penalties; the
+  normaliser stays the pair count.
 """
 from __future__ import annotations
 
