@@ -45,3 +45,21 @@ def tiny_lifter_onnx(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = build_model({"backbone": "tcn", "filter_widths": [3, 3], "channels": 32, "dropout": 0.0})
     return export_onnx(model, None, tmp_path_factory.mktemp("lifter") / "tiny_lifter.onnx")
+
+
+# --- foundation: skeleton / camera / metrics / losses ------------------------------------------
+@pytest.fixture(scope="session")
+def cmu_dance_camera(shared_data) -> "np.ndarray":
+    """Real motion in the camera frame: CMU 05_02 (expressive dance, arms and turns) at 30 fps,
+    seen by a camera 4 m away at chest height. (T, 17, 3) float64 metres, x right, y down,
+    z forward; not root-centred."""
+    import numpy as np
+
+    from repose_core.camera import look_at, world_to_camera
+    from train.data.mocap import load_clip
+
+    joints = load_clip(shared_data / "mocap" / "cmu" / "05_02.bvh", fps=30).joints.astype(np.float64)
+    centre = joints[:, 0].mean(axis=0)
+    eye = centre + np.array([0.0, 0.3, 4.0])  # mocap world is Y up
+    rotation = look_at(eye, centre, np.array([0.0, 1.0, 0.0]))
+    return world_to_camera(joints, rotation, eye)
