@@ -1,0 +1,77 @@
+"""Command line: ``python -m train {fit,eval,ablation,export} ...``.
+
+    python -m train fit --config train/configs/default_cpu.yaml [--lambda-spatial 0.1 --train.epochs 5 ...]
+    python -m train eval runs/default_cpu            (or a .pt checkpoint)
+    python -m train ablation --config train/configs/ablation_cpu.yaml --out docs/ablation.md
+    python -m train export runs/default_cpu --out repose_core/assets/default_lifter.onnx
+
+Overrides are ``--dotted.key value`` pairs (values parsed as YAML) or the short aliases in
+``train.config.CLI_ALIASES`` (``--lambda-spatial``, ``--spatial-variant``, ``--epochs`` ...).
+Running ``fit`` again on a run directory with a checkpoint resumes it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    fit = sub.add_parser("fit", help="train (or resume) one experiment")
+    fit.add_argument("--config", required=True, help="experiment YAML (train/configs/*.yaml)")
+    ev = sub.add_parser("eval", help="validation metrics of a run's best checkpoint")
+    ev.add_argument("checkpoint", help="run directory (uses best.pt) or a .pt checkpoint")
+    ab = sub.add_parser("ablation", help="absolute / +spatial / +temporal / +both on one budget")
+    ab.add_argument("--config", required=True, help="base YAML with the full RePOSE loss weights")
+    ab.add_argument("--out", required=True, help="markdown file to write (a PNG goes beside it)")
+    ex = sub.add_parser("export", help="ONNX export of a run's best checkpoint")
+    ex.add_argument("checkpoint", help="run directory (uses best.pt) or a .pt checkpoint")
+    ex.add_argument("--out", required=True, help="path of the .onnx file to write")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args, rest = _parser().parse_known_args(argv)
+    from .config import ConfigError, load_config, parse_overrides
+
+    try:
+        if rest and args.command not in ("fit", "ablation"):
+            raise ConfigError(f"'{args.command}' takes no config overrides, got {rest}")
+        overrides = parse_overrides(rest)
+        if args.command == "fit":
+            from .loop import fit
+
+            fit(load_config(args.config, overrides))
+        elif args.command == "ablation":
+            from .ablation import run_ablation
+
+            command = "python -m train " + shlex.join(argv)
+            run_ablation(load_config(args.config, overrides), args.out, command)
+        elif args.command == "eval":
+            from .checkpoint import evaluate_checkpoint
+            from .evaluate import format_table
+
+            results, path = evaluate_checkpoint(args.checkpoint)
+            print(format_table(results))
+            out = path.with_suffix(".eval.json")
+            out.write_text(json.dumps(results, indent=2))
+            print(f"wrote {out}")
+        elif args.command == "export":
+            from .checkpoint import export_checkpoint
+
+            path = export_checkpoint(args.checkpoint, args.out)
+            print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    except (ConfigError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Checkpoint files: atomic save, load, rebuild the model, and evaluate / export a trained run.
+
+A checkpoint is ``{"metadata": lifter metadata, "model": state_dict, ...trainer state}``,
+loadable with ``torch.load(weights_only=True)`` (docs/architecture.md), so the runtime can run
+``best.pt`` directly and ``export`` turns it into the ONNX the add-on ships.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from repose_core.models import build_model
+from repose_core.models.export import export_onnx
+
+CHECKPOINT_LAST = "last.pt"
+CHECKPOINT_BEST = "best.pt"
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Atomic write (temp file + rename) so a kill never leaves a half-written checkpoint."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A run directory means its best checkpoint; a file is taken as is."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_BEST
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path} (train with `python -m train fit` first)")
+    return path
+
+
+def model_from_checkpoint(state: dict) -> torch.nn.Module:
+    """Rebuild the backbone from the checkpoint's metadata and load its weights (eval mode)."""
+    metadata = state["metadata"]
+    model = build_model({"backbone": metadata["backbone"], **metadata["model_config"]})
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def evaluate_checkpoint(path: str | Path) -> tuple[dict[str, dict[str, float]], Path]:
+    """Validation metrics of a checkpoint on its run's validation sets (rebuilt from config.yaml)."""
+    from .config import read_saved_config
+    from .dataset import load_validation_sets
+    from .evaluate import evaluate, frames_in_for
+    from .loop import select_device
+
+    path = resolve_checkpoint(path)
+    cfg = read_saved_config(path.parent)
+    model = model_from_checkpoint(load_checkpoint(path))
+    frames_in = frames_in_for(model, cfg["train"]["frames_out"])
+    val_sets = load_validation_sets(cfg, frames_in)
+    device = select_device(cfg["train"]["device"])
+    return evaluate(model.to(device), val_sets, device), path
+
+
+def export_checkpoint(path: str | Path, out: str | Path) -> Path:
+    """ONNX export (the runtime's contract) of a checkpoint; returns the written path."""
+    state = load_checkpoint(resolve_checkpoint(path))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return export_onnx(model_from_checkpoint(state), state["metadata"], out)

@@ -1,0 +1,194 @@
+"""Experiment configuration: one YAML file per experiment, CLI overrides, the resolved copy.
+
+In the MotionBERT manner an experiment is a YAML file (``train/configs/*.yaml``); the resolved
+config (file + overrides) is written to the run directory as ``config.yaml`` so a run can always
+be reproduced and resumed from its own directory alone.
+
+A config is a plain nested ``dict`` with these sections (every key has a default below, so a
+config file only states what it changes):
+
+- ``name``, ``seed``, ``run_dir``
+- ``data``: mocap sources, frame rate, train/validation split, validation set size
+- ``model``: passed to ``repose_core.models.build_model`` unchanged
+- ``loss``: ``RePoseLoss`` arguments (``lambda_spatial``, ``lambda_temporal``, variants)
+- ``synth``: virtual cameras / occlusion for training batches
+- ``train``: epochs, batches per epoch, batch size, output frames per window, optimiser, device
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+DEFAULTS: dict[str, Any] = {
+    "name": "experiment",
+    "seed": 0,
+    # Relative paths are resolved against the repository root.
+    "run_dir": None,  # None -> runs/<name>
+    "data": {
+        "mocap_root": "../shared/data/mocap",
+        # Folders or .bvh files under mocap_root. Validation = other people AND another
+        # skeleton family (cmu_daz), as the default model's targets are stated.
+        "train": ["cmu"],
+        "val": ["cmu_daz"],
+        "fps": 30,
+        "val_windows": 256,   # fixed validation windows (per variant: clean and occluded)
+        "cache_dir": ".cache/mocap",
+        "max_clips": None,    # cap on training clips (tests)
+    },
+    "model": {
+        "backbone": "tcn",
+    },
+    "loss": {
+        "lambda_spatial": 0.0,
+        "lambda_temporal": 0.0,
+    },
+    "synth": {
+        "occlusion": True,
+        "flip": True,
+        "augment": True,
+    },
+    "train": {
+        "epochs": 10,
+        "batches_per_epoch": 100,
+        "batch_size": 64,
+        "frames_out": 32,        # supervised output frames per window (sequence form)
+        "lr": 1e-3,
+        "lr_final": 1e-5,        # cosine schedule end point
+        "weight_decay": 1e-4,
+        "grad_clip": 1.0,
+        "device": "auto",        # auto | cpu | cuda
+        "amp": True,             # mixed precision on CUDA only
+        "compile": False,        # torch.compile (optional; CUDA runs)
+        "threads": None,         # torch intra-op threads on CPU (None: torch's default)
+        "prefetch": 4,           # batches the data thread prepares ahead
+        "val_every": 1,          # epochs between validations
+    },
+}
+
+# Short CLI spellings for the options the paper's experiments vary most.
+CLI_ALIASES: dict[str, str] = {
+    "lambda_spatial": "loss.lambda_spatial",
+    "lambda_temporal": "loss.lambda_temporal",
+    "spatial_variant": "loss.spatial_variant",
+    "temporal_variant": "loss.temporal_variant",
+    "temporal_mode": "loss.temporal_mode",
+    "pairs": "loss.pairs",
+    "epochs": "train.epochs",
+    "batch_size": "train.batch_size",
+    "batches_per_epoch": "train.batches_per_epoch",
+    "lr": "train.lr",
+    "device": "train.device",
+    "threads": "train.threads",
+}
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be used; the message names the source."""
+
+
+def _merge(base: dict, update: dict, source: str, prefix: str = "") -> dict:
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        path = f"{prefix}{key}"
+        if isinstance(out.get(key), dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: '{path}' must be a mapping, got {value!r}")
+            # model/loss/synth sections pass through to other modules: accept any key there.
+            out[key] = _merge(out[key], value, source, prefix=f"{path}.")
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _check_known(cfg: dict, source: str) -> None:
+    """Reject typos in the sections the trainer itself reads (data, train, top level)."""
+    for key in cfg:
+        if key not in DEFAULTS:
+            raise ConfigError(f"{source}: unknown top-level key '{key}' (known: {sorted(DEFAULTS)})")
+    for section in ("data", "train"):
+        for key in cfg[section]:
+            if key not in DEFAULTS[section]:
+                raise ConfigError(
+                    f"{source}: unknown key '{section}.{key}' (known: {sorted(DEFAULTS[section])})"
+                )
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict:
+    """Read a YAML experiment file, apply dotted-key overrides, return the resolved config."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    with open(path) as f:
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a YAML mapping at the top level")
+    cfg = _merge(DEFAULTS, data, str(path))
+    for dotted, value in (overrides or {}).items():
+        cfg = set_dotted(cfg, dotted, value)
+    if cfg["run_dir"] is None:
+        cfg["run_dir"] = f"runs/{cfg['name']}"
+    _check_known(cfg, str(path))
+    return cfg
+
+
+def set_dotted(cfg: dict, dotted: str, value: Any) -> dict:
+    """Return a copy of ``cfg`` with ``a.b.c = value``; aliases from ``CLI_ALIASES`` apply."""
+    dotted = CLI_ALIASES.get(dotted.replace("-", "_"), dotted)
+    keys = dotted.split(".")
+    out = copy.deepcopy(cfg)
+    node = out
+    for key in keys[:-1]:
+        if not isinstance(node.get(key), dict):
+            raise ConfigError(f"override '{dotted}': '{key}' is not a config section")
+        node = node[key]
+    node[keys[-1]] = value
+    return out
+
+
+def parse_overrides(tokens: list[str]) -> dict[str, Any]:
+    """``['--lambda-spatial', '0.1', '--train.epochs', '3']`` -> ``{'lambda-spatial': 0.1, ...}``.
+
+    Values are parsed as YAML scalars, so numbers, booleans, ``null`` and lists work.
+    """
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.startswith("--"):
+            raise ConfigError(f"override '{token}': expected --key value")
+        key = token[2:]
+        if "=" in key:
+            key, raw = key.split("=", 1)
+            i += 1
+        else:
+            if i + 1 >= len(tokens):
+                raise ConfigError(f"override '{token}' has no value")
+            raw = tokens[i + 1]
+            i += 2
+        out[key] = yaml.safe_load(raw)
+    return out
+
+
+def resolve_path(path: str | Path) -> Path:
+    """Config paths are relative to the repository root, so runs work from any directory."""
+    path = Path(path)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def save_config(cfg: dict, path: str | Path) -> None:
+    with open(path, "w") as f:
+        yaml.safe_dump(cfg, f, sort_keys=False)
+
+
+def read_saved_config(run_dir: str | Path) -> dict:
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
+    with open(path) as f:
+        return yaml.safe_load(f)

@@ -1,0 +1,97 @@
+"""What a run trains and validates on, built from the config's ``data`` and ``synth`` sections.
+
+Thin glue over ``train.data`` (mocap libraries, cached) and ``train.synth`` (batches): it picks
+the sources, checks that training and validation share no subject, and gives each epoch its own
+seeded sampler so that an epoch's batches depend only on ``(seed, epoch)`` (exact resume).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Callable
+
+import numpy as np
+
+from .config import resolve_path
+from .data.mocap import MotionLibrary, load_library
+from .synth.cameras import CameraConfig
+from .synth.occlusion import OcclusionConfig
+from .synth.sampler import SyntheticSampler, build_validation_set
+
+# Seeds of the validation set are fixed apart from the training seed: every run, whatever its
+# seed, is measured on the very same windows, cameras and simulated detector errors.
+VALIDATION_SEED = 12345
+
+
+def _dataclass_from(cls, options: dict | None, where: str):
+    options = dict(options or {})
+    known = {f.name for f in fields(cls)}
+    unknown = set(options) - known
+    if unknown:
+        raise ValueError(f"config '{where}': unknown keys {sorted(unknown)} (known: {sorted(known)})")
+    # YAML has no tuples; the dataclasses use them for (mean, std) and ranges.
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
+
+
+def occlusion_config(synth_cfg: dict) -> OcclusionConfig | None:
+    """``synth.occlusion``: false (clean 2D), true (defaults) or a mapping of OcclusionConfig fields."""
+    value = synth_cfg["occlusion"]
+    if value is False or value is None:
+        return None
+    return _dataclass_from(OcclusionConfig, {} if value is True else value, "synth.occlusion")
+
+
+def camera_config(synth_cfg: dict) -> CameraConfig:
+    return _dataclass_from(CameraConfig, synth_cfg.get("cameras"), "synth.cameras")
+
+
+def _library(data_cfg: dict, key: str) -> MotionLibrary:
+    root = resolve_path(data_cfg["mocap_root"])
+    sources = [root / s for s in data_cfg[key]]
+    return load_library(sources, fps=data_cfg["fps"], cache_dir=resolve_path(data_cfg["cache_dir"]))
+
+
+def load_libraries(cfg: dict) -> tuple[MotionLibrary, MotionLibrary]:
+    """(train, validation) libraries; raises if a subject is in both (validation must be unseen)."""
+    data_cfg = cfg["data"]
+    train, val = _library(data_cfg, "train"), _library(data_cfg, "val")
+    shared = set(train.subjects) & set(val.subjects)
+    if shared:
+        raise ValueError(f"config data.train and data.val share subjects {sorted(shared)}")
+    if data_cfg["max_clips"]:
+        train = MotionLibrary(train.clips[: int(data_cfg["max_clips"])])
+    return train, val
+
+
+def load_validation_sets(cfg: dict, window: int, val: MotionLibrary | None = None) -> dict:
+    """``{"clean": batch, "occluded": batch}`` of fixed windows from the validation subjects."""
+    if val is None:
+        val = load_libraries(cfg)[1]
+    # The simulated detector of the "occluded" set is always the default one, whatever the run
+    # trains with: validation is a fixed benchmark that runs and the ablation are compared on.
+    return build_validation_set(val, window, cfg["data"]["val_windows"], occlusion=None,
+                                seed=VALIDATION_SEED, cameras=CameraConfig())
+
+
+@dataclass
+class TrainingData:
+    train: MotionLibrary
+    val: MotionLibrary
+    val_sets: dict
+    cfg: dict
+    window: int
+
+    def train_sampler(self, epoch: int) -> SyntheticSampler:
+        """The sampler of one epoch, seeded by ``(seed, epoch)`` alone."""
+        synth = self.cfg["synth"]
+        seed = int(np.random.SeedSequence([self.cfg["seed"], epoch]).generate_state(1)[0])
+        return SyntheticSampler(self.train, self.window, self.cfg["train"]["batch_size"],
+                                occlusion=occlusion_config(synth), seed=seed, flip=synth["flip"],
+                                augment=synth["augment"], cameras=camera_config(synth))
+
+
+def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = print) -> TrainingData:
+    train, val = load_libraries(cfg)
+    log(f"mocap: train {len(train)} clips / {train.num_frames} frames ({', '.join(train.subjects)}); "
+        f"validation {len(val)} clips / {val.num_frames} frames ({', '.join(val.subjects)}) at "
+        f"{cfg['data']['fps']} fps")
+    return TrainingData(train, val, load_validation_sets(cfg, window, val), cfg, window)

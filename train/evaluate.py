@@ -1,0 +1,118 @@
+"""Validation of a lifter on fixed windows of clean and occluded 2D (all figures in mm / degrees).
+
+The validation windows come from ``train.synth`` (unseen subjects, fixed cameras and occlusion,
+the same every run), so numbers are comparable across runs, epochs and the ablation.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import torch
+
+from repose_core import metrics
+
+# Order of the columns in tables and logs.
+METRIC_NAMES: tuple[str, ...] = (
+    "mpjpe",
+    "p_mpjpe",
+    "occluded_mpjpe",
+    "visible_mpjpe",
+    "depth_order_acc",
+    "bone_dir_deg",
+    "accel_err",
+)
+METRIC_LABELS: dict[str, str] = {
+    "mpjpe": "MPJPE (mm)",
+    "p_mpjpe": "P-MPJPE (mm)",
+    "occluded_mpjpe": "occluded-joint MPJPE (mm)",
+    "visible_mpjpe": "visible-joint MPJPE (mm)",
+    "depth_order_acc": "depth-order accuracy",
+    "bone_dir_deg": "bone-direction error (deg)",
+    "accel_err": "acceleration error (mm/frame^2)",
+}
+
+
+def output_offset(model: torch.nn.Module) -> int:
+    """Index of the input frame that a model's first output frame corresponds to.
+
+    "valid" models (TCN) lose ``receptive_field - 1`` frames: half on each side, or all at the
+    start when causal. "window" models (transformer) map frame to frame.
+    """
+    if getattr(model, "output_mode", "valid") == "window":
+        return 0
+    rf = int(model.receptive_field)
+    return rf - 1 if getattr(model, "causal", False) else (rf - 1) // 2
+
+
+def frames_in_for(model: torch.nn.Module, frames_out: int) -> int:
+    """Input window length that gives ``frames_out`` supervised output frames."""
+    if getattr(model, "output_mode", "valid") == "window":
+        return int(model.window)
+    return frames_out + int(model.receptive_field) - 1
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, inputs: np.ndarray, device: torch.device,
+            batch_size: int = 64) -> np.ndarray:
+    """Run ``model`` on feature windows (N, T_in, 17, 3); returns (N, T_out, 17, 3) pelvis-relative."""
+    was_training = model.training
+    model.eval()
+    outputs = []
+    for start in range(0, len(inputs), batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(inputs[start:start + batch_size])).to(device)
+        y = model(x).float()
+        outputs.append((y - y[:, :, :1]).cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(outputs, axis=0)
+
+
+def window_metrics(pred: np.ndarray, target: np.ndarray, occluded: np.ndarray) -> dict[str, float]:
+    """All validation figures for predictions and targets (N, T, 17, 3) metres, mask (N, T, 17)."""
+    visible = ~occluded
+    return {
+        "mpjpe": float(metrics.mpjpe(pred, target)),
+        "p_mpjpe": float(metrics.p_mpjpe(pred, target)),
+        # NaN when a set has no occluded joint at all (the clean set): "not applicable", not 0.
+        "occluded_mpjpe": float(metrics.masked_mpjpe(pred, target, occluded)),
+        "visible_mpjpe": float(metrics.masked_mpjpe(pred, target, visible)),
+        "depth_order_acc": float(metrics.depth_order_accuracy(pred, target)),
+        "bone_dir_deg": float(metrics.bone_direction_error_deg(pred, target)),
+        "accel_err": float(metrics.acceleration_error(pred, target)),
+    }
+
+
+def evaluate(model: torch.nn.Module, val_sets: Mapping[str, Mapping[str, np.ndarray]],
+             device: torch.device, batch_size: int = 64) -> dict[str, dict[str, float]]:
+    """Metrics per validation set name (e.g. "clean", "occluded").
+
+    Each set is a batch dict as ``train.synth`` makes it ("inputs", "target", "occluded", ...);
+    the target and mask are cut to the frames the model outputs.
+    """
+    offset = output_offset(model)
+    results = {}
+    for name, batch in val_sets.items():
+        pred = predict(model, batch["inputs"], device, batch_size)
+        t_out = pred.shape[1]
+        target = batch["target"][:, offset:offset + t_out]
+        occluded = batch["occluded"][:, offset:offset + t_out].astype(bool)
+        results[name] = window_metrics(pred, target, occluded)
+    return results
+
+
+def format_table(results: Mapping[str, Mapping[str, float]]) -> str:
+    """A markdown table: one row per validation set, one column per metric."""
+    header = "| set | " + " | ".join(METRIC_LABELS[m] for m in METRIC_NAMES) + " |"
+    rule = "|---|" + "---:|" * len(METRIC_NAMES)
+    rows = [header, rule]
+    for name, values in results.items():
+        cells = [format_value(m, values.get(m, float("nan"))) for m in METRIC_NAMES]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def format_value(metric: str, value: float) -> str:
+    """A metric as tables print it: accuracy to 3 decimals, mm and degrees to 0.1, NaN as n/a."""
+    if value != value:  # NaN
+        return "n/a"
+    return f"{value:.3f}" if metric == "depth_order_acc" else f"{value:.1f}"

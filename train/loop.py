@@ -1,0 +1,298 @@
+"""The training loop: small functions for one job each, and ``fit`` that strings them together.
+
+Why it is fast on a CPU:
+- sequence form: every window supervises ``frames_out`` output frames (a TCN's "valid" form), so
+  one forward pass trains dozens of frames instead of one;
+- batches are synthesised whole (vectorised cameras, projection, occlusion in ``train.synth``)
+  from mocap that ``train.data`` prepared once and cached;
+- a prefetch thread makes the next batches while the optimiser steps (numpy and torch release
+  the GIL in their kernels, so both cores work).
+
+Determinism and resume: epoch ``e`` draws its batches from a sampler seeded with ``(seed, e)``
+and seeds torch with the same pair, so a run resumed from the checkpoint written after epoch
+``e - 1`` replays epoch ``e`` exactly; nothing from a killed epoch is kept or lost.
+"""
+from __future__ import annotations
+
+import json
+import math
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from repose_core.losses import RePoseLoss
+from repose_core.models import build_model
+from repose_core.models.export import lifter_metadata
+
+from . import evaluate
+from .checkpoint import CHECKPOINT_BEST, CHECKPOINT_LAST, load_checkpoint, save_checkpoint
+from .config import read_saved_config, resolve_path, save_config
+from .dataset import TrainingData, load_training_data
+
+HISTORY_FILE = "history.jsonl"
+
+
+# ----------------------------------------------------------------------------- building blocks
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device is 'cuda' but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def seed_torch(seed: int, epoch: int) -> None:
+    torch.manual_seed(seed * 100_003 + epoch)
+
+
+def build_optimizer(model: torch.nn.Module, train_cfg: dict) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=train_cfg["lr"],
+                             weight_decay=train_cfg["weight_decay"])
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, train_cfg: dict) -> torch.optim.lr_scheduler.LRScheduler:
+    """Cosine decay from ``lr`` to ``lr_final`` over all steps of the run (stepped per batch)."""
+    total = train_cfg["epochs"] * train_cfg["batches_per_epoch"]
+    floor = train_cfg["lr_final"] / train_cfg["lr"]
+
+    def factor(step: int) -> float:
+        progress = min(step / max(total, 1), 1.0)
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def build_loss(loss_cfg: dict) -> RePoseLoss:
+    return RePoseLoss(**loss_cfg)
+
+
+class Prefetcher:
+    """Makes ``count`` batches with ``make_batch`` in a background thread, ``depth`` ahead.
+
+    One producer keeps the batch order (and so the run) deterministic. An exception in the
+    producer is re-raised in the consumer rather than hanging it.
+    """
+
+    _DONE = object()
+
+    def __init__(self, make_batch: Callable[[], dict], count: int, depth: int):
+        self._queue: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(make_batch, count), daemon=True)
+        self._thread.start()
+
+    def _run(self, make_batch: Callable[[], dict], count: int) -> None:
+        try:
+            for _ in range(count):
+                if self._stop.is_set():
+                    return
+                batch = make_batch()
+                item = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in batch.items()}
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self._queue.put(exc)
+            return
+        self._queue.put(self._DONE)
+
+    def __iter__(self) -> Iterator[dict]:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self._thread.join(timeout=0.05)
+
+
+def train_one_epoch(model: torch.nn.Module, loss_fn: RePoseLoss, optimizer: torch.optim.Optimizer,
+                    scheduler, batches, device: torch.device, offset: int, train_cfg: dict,
+                    scaler: torch.amp.GradScaler | None, desc: str) -> dict[str, float]:
+    """One pass over ``batches``; returns the mean loss parts and throughput.
+
+    Throughput counts supervised frames ("samples"): windows x output frames per window.
+    """
+    model.train()
+    sums: dict[str, float] = {}
+    n_batches = 0
+    frames = 0
+    start = time.perf_counter()
+    bar = tqdm(batches, total=train_cfg["batches_per_epoch"], desc=desc, leave=False,
+               dynamic_ncols=True, mininterval=1.0)
+    for batch in bar:
+        x = batch["inputs"].to(device, non_blocking=True)
+        with torch.autocast(device.type, enabled=scaler is not None):
+            pred = model(x)
+        pred = pred.float()
+        pred = pred - pred[:, :, :1]
+        target = batch["target"][:, offset:offset + pred.shape[1]].to(device, non_blocking=True)
+        total, parts = loss_fn(pred, target)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(total).backward()
+            scaler.unscale_(optimizer)
+        else:
+            total.backward()
+        if train_cfg["grad_clip"]:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg["grad_clip"])
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        scheduler.step()
+
+        n_batches += 1
+        frames += pred.shape[0] * pred.shape[1]
+        sums["loss"] = sums.get("loss", 0.0) + float(total.detach())
+        for key, value in parts.items():
+            sums[key] = sums.get(key, 0.0) + float(value)
+        elapsed = time.perf_counter() - start
+        bar.set_postfix(loss=f"{sums['loss'] / n_batches:.4f}", samples_s=f"{frames / elapsed:.0f}")
+    elapsed = time.perf_counter() - start
+    out = {key: value / max(n_batches, 1) for key, value in sums.items()}
+    out["samples_per_s"] = frames / elapsed
+    out["seconds"] = elapsed
+    return out
+
+
+# ----------------------------------------------------------------------------- fit
+def fit(cfg: dict, log: Callable[[str], None] = print) -> Path:
+    """Train per ``cfg`` (resolved config) into its run directory; resume if one exists there.
+
+    Returns the run directory. Writes ``config.yaml``, ``history.jsonl`` (one line per epoch:
+    losses, throughput, validation metrics), ``last.pt``, ``best.pt`` and curve PNGs.
+    """
+    from .plots import plot_history  # matplotlib only when a run actually writes plots
+
+    run_dir = resolve_path(cfg["run_dir"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    last_path = run_dir / CHECKPOINT_LAST
+    if last_path.is_file():
+        saved = read_saved_config(run_dir)
+        if saved != cfg:
+            raise ValueError(
+                f"{run_dir} holds a run with a different config; resume it with its own "
+                f"config ({run_dir / 'config.yaml'}) or choose another run_dir"
+            )
+    save_config(cfg, run_dir / "config.yaml")
+
+    train_cfg = cfg["train"]
+    device = select_device(train_cfg["device"])
+    if device.type == "cpu" and train_cfg["threads"]:
+        torch.set_num_threads(int(train_cfg["threads"]))
+    seed_torch(cfg["seed"], -1)
+
+    model = build_model(cfg["model"]).to(device)
+    metadata = lifter_metadata(model)
+    frames_in = evaluate.frames_in_for(model, train_cfg["frames_out"])
+    offset = evaluate.output_offset(model)
+    data = load_training_data(cfg, frames_in, log=log)
+
+    optimizer = build_optimizer(model, train_cfg)
+    scheduler = build_scheduler(optimizer, train_cfg)
+    loss_fn = build_loss(cfg["loss"]).to(device)
+    use_amp = device.type == "cuda" and train_cfg["amp"]
+    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    step_model = torch.compile(model) if train_cfg["compile"] else model
+
+    start_epoch, best = 0, math.inf
+    if last_path.is_file():
+        state = load_checkpoint(last_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and "scaler" in state:
+            scaler.load_state_dict(state["scaler"])
+        start_epoch, best = state["epoch"] + 1, state["best"]
+        _truncate_history(run_dir / HISTORY_FILE, start_epoch)
+        log(f"resuming {run_dir} at epoch {start_epoch + 1}/{train_cfg['epochs']}")
+
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model {cfg['model']['backbone']}: {n_params / 1e6:.2f} M parameters, receptive field "
+        f"{model.receptive_field}, window {frames_in} -> {train_cfg['frames_out']} frames; device {device}")
+
+    for epoch in range(start_epoch, train_cfg["epochs"]):
+        seed_torch(cfg["seed"], epoch)
+        sampler = data.train_sampler(epoch)
+        batches = Prefetcher(sampler.sample, train_cfg["batches_per_epoch"], train_cfg["prefetch"])
+        try:
+            record: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+            record["train"] = train_one_epoch(
+                step_model, loss_fn, optimizer, scheduler, batches, device, offset, train_cfg,
+                scaler, desc=f"epoch {epoch + 1}/{train_cfg['epochs']}")
+        finally:
+            batches.close()
+        last_epoch = epoch + 1 == train_cfg["epochs"]
+        if (epoch + 1) % train_cfg["val_every"] == 0 or last_epoch:
+            record["val"] = evaluate.evaluate(model, data.val_sets, device)
+            score = selection_score(record["val"])
+            if score < best:
+                best = score
+                save_checkpoint(run_dir / CHECKPOINT_BEST,
+                                {"metadata": metadata, "model": model.state_dict(),
+                                 "epoch": epoch, "val": record["val"]})
+        state = {"metadata": metadata, "model": model.state_dict(),
+                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                 "epoch": epoch, "best": best}
+        if scaler is not None:
+            state["scaler"] = scaler.state_dict()
+        # History first, checkpoint second: a kill in between leaves an extra history line
+        # that resuming drops (_truncate_history), never a missing one.
+        with open(run_dir / HISTORY_FILE, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        save_checkpoint(last_path, state)
+        log(format_epoch(record))
+        plot_history(read_history(run_dir), run_dir)
+    return run_dir
+
+
+def selection_score(val: dict[str, dict[str, float]]) -> float:
+    """Best checkpoint = lowest MPJPE averaged over the validation sets (clean and occluded)."""
+    return float(np.mean([v["mpjpe"] for v in val.values()]))
+
+
+def format_epoch(record: dict) -> str:
+    tr = record["train"]
+    parts = " ".join(f"{k}={v:.4f}" for k, v in tr.items() if k not in ("samples_per_s", "seconds"))
+    line = f"epoch {record['epoch']}: {parts} | {tr['samples_per_s']:.0f} samples/s, {tr['seconds']:.0f}s"
+    for name, values in record.get("val", {}).items():
+        line += (f" | {name}: MPJPE {values['mpjpe']:.1f} mm, P-MPJPE {values['p_mpjpe']:.1f},"
+                 f" bone {values['bone_dir_deg']:.1f} deg, order {values['depth_order_acc']:.3f}")
+    return line
+
+
+def read_history(run_dir: str | Path) -> list[dict]:
+    path = Path(run_dir) / HISTORY_FILE
+    if not path.is_file():
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _truncate_history(path: Path, epochs_done: int) -> None:
+    """Drop history lines of epochs after the checkpoint (a kill between the two writes)."""
+    if not path.is_file():
+        return
+    records = [r for r in read_history(path.parent) if r["epoch"] <= epochs_done]
+    with open(path, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
