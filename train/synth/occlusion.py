@@ -89,24 +89,25 @@ def self_occlusion(cam: np.ndarray) -> np.ndarray:
     """
     cam = cam.astype(np.float32, copy=False)
     z = np.maximum(cam[..., 2], 1e-3)                                  # (..., 17)
-    q = cam[..., :2] / z[..., None]                                    # (..., 17, 2)
+    qx, qy = cam[..., 0] / z, cam[..., 1] / z                          # normalised image
     ca = np.array([c[0] for c in CAPSULES])
     cb = np.array([c[1] for c in CAPSULES])
-    radius = np.array([c[2] for c in CAPSULES], dtype=np.float32)
-    a, b = q[..., ca, :], q[..., cb, :]                                # (..., K, 2)
-    za, zb = z[..., ca], z[..., cb]
-    d = b - a
-    dd = np.maximum((d * d).sum(-1), 1e-12)                            # (..., K)
-    rel = q[..., :, None, :] - a[..., None, :, :]                      # (..., 17, K, 2)
-    u = np.clip((rel * d[..., None, :, :]).sum(-1) / dd[..., None, :], 0.0, 1.0)
-    off = rel - u[..., None] * d[..., None, :, :]
-    zc = za[..., None, :] + u * (zb - za)[..., None, :]                # capsule depth there
-    lateral2 = (off * off).sum(-1) * zc * zc                           # metres^2 from its axis
-    near = zc - np.sqrt(np.maximum(radius**2 - lateral2, 0.0))         # its near surface
+    radius2 = np.array([c[2] for c in CAPSULES], dtype=np.float32) ** 2
+    # x and y are kept as separate arrays: reductions over a length-2 axis are slow in numpy.
+    ax, ay, za = qx[..., ca, None], qy[..., ca, None], z[..., ca, None]  # (..., K, 1)
+    dx, dy, dz = qx[..., cb, None] - ax, qy[..., cb, None] - ay, z[..., cb, None] - za
+    dd = np.maximum(dx * dx + dy * dy, 1e-12)
+    rx = qx[..., None, :] - ax                                         # (..., K, 17)
+    ry = qy[..., None, :] - ay
+    u = np.clip((rx * dx + ry * dy) / dd, 0.0, 1.0)
+    ox, oy = rx - u * dx, ry - u * dy
+    zc = za + u * dz                                                   # capsule depth there
+    lateral2 = (ox * ox + oy * oy) * zc * zc                           # metres^2 from its axis
+    near = zc - np.sqrt(np.maximum(radius2[:, None] - lateral2, 0.0))  # its near surface
     depth = np.array([JOINT_DEPTH.get(n, 0.0) for n in J], dtype=np.float32)
-    hits = (lateral2 < radius**2) & (near < (z - depth)[..., None])
-    own = (np.arange(NUM_JOINTS)[:, None] == ca) | (np.arange(NUM_JOINTS)[:, None] == cb)
-    hidden = (hits & ~own).any(-1)
+    hits = (lateral2 < radius2[:, None]) & (near < (z - depth)[..., None, :])   # (..., K, 17)
+    own = (ca[:, None] == np.arange(NUM_JOINTS)) | (cb[:, None] == np.arange(NUM_JOINTS))
+    hidden = (hits & ~own).any(-2)
     # The nose: hidden when the face (nose off the thorax-head axis) points away from the camera.
     nose, thorax, head = cam[..., J["neck_nose"], :], cam[..., J["thorax"], :], cam[..., J["head"], :]
     axis = head - thorax
