@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -67,16 +68,19 @@ def export_onnx(model: nn.Module, metadata: dict | None, path: str | os.PathLike
         time = torch.export.Dim("time", min=model.receptive_field)
     else:
         time = torch.export.Dim("time", min=2, max=model.window)
-    program = torch.onnx.export(
-        model,
-        (example,),
-        dynamo=True,
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
-        dynamic_shapes=({0: torch.export.Dim("batch"), 1: time},),
-        external_data=False,
-        verbose=False,
-    )
+    with warnings.catch_warnings():
+        # torch 2.13's exporter trips over its own pytree deprecation; nothing for callers to fix.
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+        program = torch.onnx.export(
+            model,
+            (example,),
+            dynamo=True,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes=({0: torch.export.Dim("batch"), 1: time},),
+            external_data=False,
+            verbose=False,
+        )
     proto = program.model_proto
     entry = proto.metadata_props.add()
     entry.key, entry.value = ONNX_METADATA_KEY, json.dumps(metadata)

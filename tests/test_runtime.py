@@ -1,0 +1,319 @@
+"""The torch-free runtime: load_lifter(...).predict(...) on .onnx and .pt lifters."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from repose_core import load_lifter
+from repose_core.features import lifter_features
+from repose_core.models import build_model
+from repose_core.models.export import export_onnx, lifter_metadata
+from repose_core.runtime import DEFAULT_LIFTER_PATH, Lifter, LifterLoadError, fill_missing
+from repose_core.skeleton import FLIP_PERMUTATION, flip_pose
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IMAGE_SIZE = (1920, 1080)
+
+
+def walking_keypoints(frames: int, seed: int = 0) -> np.ndarray:
+    """A body-sized 2D skeleton drifting smoothly across a 1920x1080 image, in pixels."""
+    rng = np.random.default_rng(seed)
+    body = rng.normal(0.0, 120.0, (17, 2))
+    drift = np.cumsum(rng.normal(0.0, 2.0, (frames, 1, 2)), axis=0)
+    wobble = rng.normal(0.0, 4.0, (frames, 17, 2))
+    return np.array([960.0, 540.0]) + body + drift + wobble
+
+
+@pytest.fixture(scope="module")
+def tcn(tmp_path_factory):
+    """A small TCN (receptive field 27) saved both as .onnx and as a .pt checkpoint."""
+    torch.manual_seed(0)
+    model = build_model({"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 32, "dropout": 0.0}).eval()
+    folder = tmp_path_factory.mktemp("tcn")
+    onnx_path = export_onnx(model, None, folder / "tcn.onnx")
+    pt_path = folder / "tcn.pt"
+    torch.save({"metadata": lifter_metadata(model), "model": model.state_dict(), "epoch": 3}, pt_path)
+    return model, onnx_path, pt_path
+
+
+@pytest.fixture(scope="module")
+def transformer_onnx(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    model = build_model({"backbone": "transformer", "window": 9, "dim": 32, "depth": 2, "heads": 4})
+    return export_onnx(model, None, tmp_path_factory.mktemp("transformer") / "transformer.onnx")
+
+
+@pytest.mark.parametrize("frames", [1, 5, 27, 10_000])
+def test_predict_gives_one_pelvis_centred_pose_per_frame(tcn, frames):
+    lifter = load_lifter(tcn[1])
+    pose = lifter.predict(walking_keypoints(frames), image_size=IMAGE_SIZE)
+    assert pose.shape == (frames, 17, 3) and pose.dtype == np.float32
+    assert np.isfinite(pose).all()
+    assert np.all(pose[:, 0] == 0)
+    assert lifter.backend == "onnxruntime" and lifter.receptive_field == 27 and lifter.flip
+
+
+@pytest.mark.parametrize("frames", [1, 5, 9, 50])
+def test_window_model_predicts_any_length(transformer_onnx, frames):
+    lifter = load_lifter(transformer_onnx)
+    pose = lifter.predict(walking_keypoints(frames), image_size=IMAGE_SIZE)
+    assert pose.shape == (frames, 17, 3) and np.isfinite(pose).all()
+    assert lifter.output_mode == "window" and lifter.window == 9
+
+
+def test_padding_replicates_the_edge_frames(tcn):
+    """Each frame's output is the model run on the window centred on it, edges replicated."""
+    model, onnx_path, _ = tcn
+    keypoints = walking_keypoints(40)
+    pose = load_lifter(onnx_path, flip=False).predict(keypoints, IMAGE_SIZE)
+    inputs = lifter_features(keypoints, np.ones((40, 17)), IMAGE_SIZE)
+    padded = np.pad(inputs, ((13, 13), (0, 0), (0, 0)), mode="edge")
+    with torch.inference_mode():
+        expected = model(torch.from_numpy(padded)[None])[0].numpy()
+    np.testing.assert_allclose(pose, expected, atol=1e-4, rtol=0)
+
+
+def test_causal_model_pads_only_the_past(tmp_path):
+    torch.manual_seed(0)
+    model = build_model({"backbone": "tcn", "filter_widths": [3, 3], "channels": 16, "causal": True}).eval()
+    lifter = load_lifter(export_onnx(model, None, tmp_path / "causal.onnx"), flip=False)
+    keypoints = walking_keypoints(30)
+    pose = lifter.predict(keypoints, IMAGE_SIZE)
+    later_changed = keypoints.copy()
+    later_changed[20:] += 50.0 * np.random.default_rng(1).normal(size=later_changed[20:].shape)
+    changed = lifter.predict(later_changed, IMAGE_SIZE)
+    np.testing.assert_array_equal(changed[:20], pose[:20])  # the past never sees the future
+    assert np.abs(changed[20:] - pose[20:]).max() > 1e-3
+
+
+@pytest.mark.parametrize("which", ["tcn", "transformer"])
+def test_chunking_does_not_change_the_result(tcn, transformer_onnx, which):
+    path = tcn[1] if which == "tcn" else transformer_onnx
+    keypoints = walking_keypoints(200)
+    whole = load_lifter(path).predict(keypoints, IMAGE_SIZE)
+    chunked = load_lifter(path, chunk_frames=7).predict(keypoints, IMAGE_SIZE)
+    np.testing.assert_allclose(chunked, whole, atol=1e-5, rtol=0)
+
+
+@pytest.mark.slow
+def test_hundred_thousand_frames_in_bounded_chunks(tcn):
+    calls = []
+    lifter = load_lifter(tcn[1])
+    run_model = lifter._run_model
+    lifter._run_model = lambda batch: calls.append(batch.shape) or run_model(batch)
+    pose = lifter.predict(walking_keypoints(100_000), IMAGE_SIZE)
+    assert pose.shape == (100_000, 17, 3) and np.isfinite(pose).all()
+    assert max(shape[1] for shape in calls) == lifter.chunk_frames + lifter.receptive_field - 1
+    assert len(calls) == -(-100_000 // lifter.chunk_frames)
+
+
+def test_fill_missing_interpolates_over_time_and_holds_the_edges():
+    keypoints = np.zeros((6, 17, 2))
+    keypoints[:, :, 0] = np.arange(6)[:, None] * 10.0
+    keypoints[:, :, 1] = 7.0
+    missing = np.zeros((6, 17), dtype=bool)
+    missing[2:4, 3] = True      # a gap: linear interpolation
+    missing[:2, 5] = True       # before the first sighting: hold the first seen value
+    missing[:, 9] = True        # never seen: the mean of the other (filled) joints
+    filled = fill_missing(np.where(missing[..., None], np.nan, keypoints), missing)
+    np.testing.assert_allclose(filled[:, 3], keypoints[:, 3])
+    np.testing.assert_allclose(filled[:2, 5], [[20.0, 7.0], [20.0, 7.0]])
+    np.testing.assert_allclose(filled[:, 9], np.delete(filled, 9, axis=1).mean(axis=1))
+    assert np.isfinite(fill_missing(np.full((4, 17, 2), np.nan), np.ones((4, 17), bool))).all()
+
+
+def test_nan_keypoints_are_missing_joints(tcn):
+    """NaN joints get confidence 0 and are filled before the model sees them."""
+    lifter = load_lifter(tcn[1])
+    keypoints = walking_keypoints(60)
+    holes = keypoints.copy()
+    holes[10:20, 13] = np.nan        # a wrist lost for a while
+    holes[30] = np.nan               # a frame with no person
+    holes[:5, 3] = np.nan            # an ankle out of the picture at the start
+    pose = lifter.predict(holes, IMAGE_SIZE)
+    assert np.isfinite(pose).all()
+    missing = ~np.isfinite(holes).all(-1)
+    confidence = np.where(missing, 0.0, 1.0)
+    expected = lifter.predict(fill_missing(holes, missing), IMAGE_SIZE, confidence=confidence)
+    np.testing.assert_array_equal(pose, expected)
+    # Confidence is an input: telling the model a joint is unreliable changes its answer.
+    assert np.abs(lifter.predict(keypoints, IMAGE_SIZE, confidence=confidence) - lifter.predict(keypoints, IMAGE_SIZE)).max() > 1e-4
+
+
+def test_flip_augmentation_is_mirror_equivariant(tcn):
+    """With test-time flip the lifter is a symmetric model: a mirrored video (x -> width - x,
+    left and right swapped) gives the mirrored 3D poses. Without flip a random model is not."""
+    keypoints = walking_keypoints(50)
+    confidence = np.random.default_rng(2).uniform(0.2, 1.0, (50, 17))
+    mirrored = keypoints[:, FLIP_PERMUTATION].copy()
+    mirrored[..., 0] = IMAGE_SIZE[0] - mirrored[..., 0]
+    mirrored_confidence = confidence[:, FLIP_PERMUTATION]
+    lifter = load_lifter(tcn[1], flip=True)
+    pose = lifter.predict(keypoints, IMAGE_SIZE, confidence)
+    pose_of_mirror = lifter.predict(mirrored, IMAGE_SIZE, mirrored_confidence)
+    np.testing.assert_allclose(pose_of_mirror, flip_pose(pose), atol=1e-5, rtol=0)
+    lifter.flip = False
+    plain = lifter.predict(keypoints, IMAGE_SIZE, confidence)
+    plain_of_mirror = lifter.predict(mirrored, IMAGE_SIZE, mirrored_confidence)
+    assert np.abs(plain_of_mirror - flip_pose(plain)).max() > 1e-3
+    # Flip averages two passes, so it is a different (smoother) answer, not the same one.
+    assert np.abs(plain - pose).max() > 1e-4
+
+
+def test_any_image_size_and_aspect_ratio(tcn):
+    """Only the person's shape matters: the same pose, scaled and placed anywhere in a portrait
+    or landscape frame, lifts to the same 3D pose."""
+    lifter = load_lifter(tcn[1])
+    keypoints = walking_keypoints(30)
+    landscape = lifter.predict(keypoints, (1920, 1080))
+    portrait = lifter.predict((keypoints - [960, 540]) * 0.4 + [540, 1200], (1080, 1920))
+    np.testing.assert_allclose(portrait, landscape, atol=1e-4, rtol=0)
+
+
+def test_pt_checkpoint_gives_the_same_poses_as_onnx(tcn):
+    _, onnx_path, pt_path = tcn
+    keypoints = walking_keypoints(100)
+    from_pt = load_lifter(pt_path)
+    assert from_pt.backend == "torch" and from_pt.metadata == load_lifter(onnx_path).metadata
+    np.testing.assert_allclose(
+        from_pt.predict(keypoints, IMAGE_SIZE), load_lifter(onnx_path).predict(keypoints, IMAGE_SIZE), atol=1e-4, rtol=0
+    )
+
+
+def test_onnx_runtime_path_imports_no_torch(tiny_lifter_onnx):
+    script = (
+        "import sys, numpy as np\n"
+        "from repose_core import load_lifter\n"
+        f"lifter = load_lifter({str(tiny_lifter_onnx)!r})\n"
+        "pose = lifter.predict(np.random.rand(40, 17, 2) * 500, image_size=(640, 480))\n"
+        "assert pose.shape == (40, 17, 3), pose.shape\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_default_model(tcn):
+    if DEFAULT_LIFTER_PATH.exists():  # once the trainer ships trained weights
+        pose = load_lifter().predict(walking_keypoints(10), IMAGE_SIZE)
+        assert pose.shape == (10, 17, 3) and np.isfinite(pose).all()
+    else:
+        with pytest.raises(LifterLoadError, match="no default lifter is installed.*python -m train"):
+            load_lifter()
+
+
+# --- bad model files: a LifterLoadError (a ValueError) that names the file and the problem ------
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.onnx"
+    with pytest.raises(LifterLoadError, match=f"{path}: no such model file"):
+        load_lifter(path)
+    assert issubclass(LifterLoadError, ValueError)
+
+
+@pytest.mark.parametrize("kind", ["onnx", "pt"])
+def test_truncated_file(tcn, tmp_path, kind):
+    source = tcn[1] if kind == "onnx" else tcn[2]
+    data = source.read_bytes()
+    broken = tmp_path / f"broken.{kind}"
+    broken.write_bytes(data[: len(data) // 2])
+    what = "not a readable ONNX model" if kind == "onnx" else "not a readable PyTorch checkpoint"
+    with pytest.raises(LifterLoadError, match=f"{broken}: {what}"):
+        load_lifter(broken)
+
+
+def test_unknown_file_type(tmp_path):
+    path = tmp_path / "model.h5"
+    path.write_bytes(b"\x89HDF")
+    with pytest.raises(LifterLoadError, match="expected .onnx or .pt"):
+        load_lifter(path)
+
+
+def _with_metadata(source: Path, destination: Path, metadata: str | None) -> Path:
+    model = onnx.load(source)
+    del model.metadata_props[:]
+    if metadata is not None:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = "repose", metadata
+    onnx.save(model, destination)
+    return destination
+
+
+def test_onnx_that_is_not_a_repose_model(tcn, tmp_path):
+    path = _with_metadata(tcn[1], tmp_path / "foreign.onnx", None)
+    with pytest.raises(LifterLoadError, match=f"{path}: not a RePOSE lifter"):
+        load_lifter(path)
+
+
+def test_wrong_joint_count(tcn, tmp_path):
+    metadata = lifter_metadata(tcn[0])
+    sixteen = json.dumps({**metadata, "joints": metadata["joints"][:16]})
+    path = _with_metadata(tcn[1], tmp_path / "sixteen.onnx", sixteen)
+    with pytest.raises(LifterLoadError, match=f"{path}: model has 16 joints"):
+        load_lifter(path)
+    checkpoint = tmp_path / "sixteen.pt"
+    torch.save({"metadata": json.loads(sixteen), "model": tcn[0].state_dict()}, checkpoint)
+    with pytest.raises(LifterLoadError, match=f"{checkpoint}: model has 16 joints"):
+        load_lifter(checkpoint)
+
+
+@pytest.mark.filterwarnings("ignore:.*LeafSpec:FutureWarning")  # torch 2.13 exporter internals
+def test_onnx_graph_with_wrong_joint_count(tmp_path):
+    """Metadata that claims 17 joints on a graph that takes 16 is caught from the graph."""
+    torch.manual_seed(0)
+    model = build_model({"backbone": "tcn", "filter_widths": [3], "channels": 8, "num_joints": 16}).eval()
+    program = torch.onnx.export(
+        model, (torch.randn(2, 5, 16, 3),), dynamo=True, verbose=False,
+        dynamic_shapes=({0: torch.export.Dim("batch"), 1: torch.export.Dim("time", min=3)},),
+    )
+    metadata = lifter_metadata(build_model({"backbone": "tcn", "filter_widths": [3], "channels": 8}))
+    proto = program.model_proto
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "repose", json.dumps(metadata)
+    path = tmp_path / "graph16.onnx"
+    onnx.save(proto, path)
+    with pytest.raises(LifterLoadError, match=r"input shape .*16, 3\] is not \(batch, time, 17, 3\)"):
+        load_lifter(path)
+
+
+def test_checkpoint_problems(tcn, tmp_path):
+    model, _, _ = tcn
+    no_metadata = tmp_path / "weights_only.pt"
+    torch.save(model.state_dict(), no_metadata)
+    with pytest.raises(LifterLoadError, match=f"{no_metadata}: not a RePOSE checkpoint"):
+        load_lifter(no_metadata)
+    wider = tmp_path / "wider.pt"
+    metadata = lifter_metadata(model)
+    metadata["model_config"]["channels"] = 64
+    torch.save({"metadata": metadata, "model": model.state_dict()}, wider)
+    with pytest.raises(LifterLoadError, match=f"{wider}: weights do not fit"):
+        load_lifter(wider)
+
+
+# --- bad inputs to predict: ValueError naming the argument --------------------------------------
+@pytest.mark.parametrize("shape", [(10, 17, 3), (17, 2), (0, 17, 2), (10, 16, 2), (2, 10, 17, 2)])
+def test_keypoints_of_the_wrong_shape(tiny_lifter_onnx, shape):
+    with pytest.raises(ValueError, match=r"keypoints must have shape \(T, 17, 2\)"):
+        load_lifter(tiny_lifter_onnx).predict(np.zeros(shape), IMAGE_SIZE)
+
+
+@pytest.mark.parametrize("size", [(0, 1080), (1920,), (1920, float("nan")), "1920x1080", (-5, 3)])
+def test_invalid_image_size(tiny_lifter_onnx, size):
+    with pytest.raises(ValueError, match="image_size"):
+        load_lifter(tiny_lifter_onnx).predict(walking_keypoints(5), size)
+
+
+def test_confidence_of_the_wrong_shape(tiny_lifter_onnx):
+    with pytest.raises(ValueError, match=r"confidence must have shape \(5, 17\)"):
+        load_lifter(tiny_lifter_onnx).predict(walking_keypoints(5), IMAGE_SIZE, confidence=np.ones((5, 16)))
+
+
+def test_lifter_is_what_load_lifter_returns(tiny_lifter_onnx):
+    assert isinstance(load_lifter(tiny_lifter_onnx), Lifter)
