@@ -1,0 +1,203 @@
+"""One import, start to end: video -> detect -> lift -> motion -> (main thread) armature.
+
+:func:`analyse` is pure Python/numpy (no bpy), so the add-on's modal operator can run it in a
+worker thread while Blender stays responsive; :func:`build_armature` then turns its result into
+a keyed armature on the main thread. The batch tool (``python -m addon.batch``) calls the same
+two functions.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .motion import fit, foot_lock, rig, root_motion, rotations, smoothing
+
+# progress(stage, done, total): stage is one of STAGES.
+ProgressCallback = Callable[[str, int, int], None]
+STAGES: tuple[str, ...] = ("detect", "lift", "animate")
+
+
+class ImportCancelled(Exception):
+    """The user cancelled the import (``cancel()`` returned True)."""
+
+
+class NoPersonError(ValueError):
+    """The video is readable but nobody was detected in the chosen frames."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What to import and how. Frame numbers are the video's, ``end`` exclusive (None = to the end)."""
+
+    video: Path
+    start: int = 0
+    end: int | None = None
+    stride: int = 1
+    model_path: Path | None = None   # None: the lifter shipped with RePOSE
+    smoothing: float = 0.5           # 0 (raw lifter output) .. 1 (strongest)
+    root_motion: bool = True         # False: the person stays over the origin
+    foot_lock: bool = True
+    cache_dir: Path | None = None    # detection cache; None: no caching
+    focal_35mm: float = root_motion.DEFAULT_FOCAL_35MM  # assumed camera focal (root motion)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "video", Path(self.video))
+        if self.model_path is not None:
+            object.__setattr__(self, "model_path", Path(self.model_path))
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        if self.start < 0:
+            raise ValueError(f"start frame must be >= 0, got {self.start}")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"end frame ({self.end}) must be after start frame ({self.start})")
+        if self.stride < 1:
+            raise ValueError(f"stride must be >= 1, got {self.stride}")
+        if not 0.0 <= self.smoothing <= 1.0:
+            raise ValueError(f"smoothing must be in [0, 1], got {self.smoothing}")
+        if self.focal_35mm <= 0:
+            raise ValueError(f"focal_35mm must be positive, got {self.focal_35mm}")
+
+
+@dataclass
+class MotionResult:
+    """Everything an armature needs, in Blender's world frame (Z up, metres)."""
+
+    video: str
+    fps: float                      # of the keyed motion: the video's rate / stride
+    frame_indices: np.ndarray       # (T,) video frame of each keyed frame
+    image_size: tuple[int, int]
+    detection_rate: float
+    joints: np.ndarray              # (T, 17, 3) float32 final joints (fitted, placed, locked)
+    rest: rig.RestSkeleton
+    rotations: np.ndarray           # (T, 17, 4) float32 local quaternions, rig.BONE_NAMES order
+    root_location: np.ndarray       # (T, 3) float32 pose location of the root bone
+    contacts: np.ndarray            # (T, 2) bool, left and right foot on the ground
+    foot_skate_before: float        # mm/frame during contacts, before foot lock (NaN: no contact)
+    foot_skate_after: float         # the same after foot lock (equal to before when it is off)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per STAGES entry
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_indices)
+
+    def bone_rotations(self) -> dict[str, np.ndarray]:
+        """Bone name -> (T, 4) quaternions, the form ``armature.write_action`` takes."""
+        return {name: self.rotations[:, b] for b, name in enumerate(rig.BONE_NAMES)}
+
+    def bone_locations(self) -> dict[str, np.ndarray]:
+        """Bone name -> (T, 3) locations: only the root bone moves."""
+        return {rig.ROOT_BONE: self.root_location}
+
+
+def analyse(
+    options: ImportOptions,
+    progress: ProgressCallback | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> MotionResult:
+    """Run detection, lifting and motion processing. Thread-safe: no bpy.
+
+    Raises :class:`ImportCancelled` when ``cancel()`` turns True, ``repose_core.detect.VideoError``
+    for an unusable video, :class:`NoPersonError` when nobody is found,
+    ``repose_core.runtime.LifterLoadError`` for a model that does not load.
+    """
+    from repose_core import load_lifter
+    from repose_core.detect import DetectionCancelled, detect_video
+
+    report = progress or (lambda stage, done, total: None)
+    timings: dict[str, float] = {}
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel():
+            raise ImportCancelled(f"import of {options.video} cancelled")
+
+    start_time = time.perf_counter()
+    try:
+        detection = detect_video(
+            options.video, start=options.start, end=options.end, stride=options.stride,
+            cache_dir=options.cache_dir, progress=lambda done, total, fps: report("detect", done, total),
+            cancel=cancel,
+        )
+    except DetectionCancelled as error:
+        raise ImportCancelled(f"import of {options.video} cancelled") from error
+    timings["detect"] = time.perf_counter() - start_time
+    if not detection.found.any():
+        last = "the end" if options.end is None else f"frame {options.end}"
+        raise NoPersonError(f"{options.video}: no person found between frame {options.start} and {last}")
+    check_cancel()
+
+    start_time = time.perf_counter()
+    report("lift", 0, 1)
+    lifter = load_lifter(options.model_path)
+    pose = lifter.predict(detection.keypoints, image_size=detection.image_size, confidence=detection.confidence)
+    report("lift", 1, 1)
+    timings["lift"] = time.perf_counter() - start_time
+    check_cancel()
+
+    start_time = time.perf_counter()
+    fps = detection.fps / options.stride
+    result = animate(pose, detection.keypoints, detection.confidence, detection.found, detection.image_size,
+                     fps, options, progress=lambda done, total: report("animate", done, total))
+    timings["animate"] = time.perf_counter() - start_time
+    return MotionResult(
+        video=str(options.video), fps=fps, frame_indices=detection.frame_indices,
+        image_size=tuple(detection.image_size), detection_rate=detection.detection_rate,
+        timings=timings, **result,
+    )
+
+
+def animate(
+    pose: np.ndarray,
+    keypoints: np.ndarray,
+    confidence: np.ndarray,
+    found: np.ndarray,
+    image_size: tuple[int, int],
+    fps: float,
+    options: ImportOptions,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Lifted camera-frame poses (T, 17, 3) -> the motion fields of :class:`MotionResult`.
+
+    smooth -> fit bone lengths -> root motion -> foot lock -> rotations.
+    """
+    report = progress or (lambda done, total: None)
+    steps = 5
+    smoothed = smoothing.smooth_joints(np.asarray(pose, dtype=np.float64), options.smoothing, fps)
+    report(1, steps)
+    lengths = fit.bone_lengths(smoothed, weights=found)
+    fitted = fit.apply_bone_lengths(smoothed, lengths)
+    report(2, steps)
+    trajectory = None
+    if options.root_motion:
+        trajectory = root_motion.root_trajectory(fitted, keypoints, confidence, image_size, fps,
+                                                 options.focal_35mm)
+    joints = root_motion.place_in_world(fitted, fps, trajectory)
+    report(3, steps)
+    contacts = foot_lock.detect_contacts(joints, fps)
+    skate_before = foot_lock.foot_skate(joints, contacts)
+    if options.foot_lock:
+        joints = foot_lock.lock_feet(joints, contacts, fps)
+    skate_after = foot_lock.foot_skate(joints, contacts)
+    report(4, steps)
+    rest = rig.build_rest_skeleton(lengths)
+    quaternions, root_location = rotations.pose_from_joints(joints, rest)
+    report(5, steps)
+    return dict(joints=joints.astype(np.float32), rest=rest, rotations=quaternions,
+                root_location=root_location, contacts=contacts,
+                foot_skate_before=skate_before, foot_skate_after=skate_after)
+
+
+def build_armature(result: MotionResult, scene, name: str = "RePOSE"):
+    """Create the keyed armature for ``result`` in ``scene`` (main thread; needs bpy).
+
+    Sets the scene's frame rate and frame range to the motion's. Returns the armature object.
+    """
+    from . import armature
+
+    obj = armature.create_armature(scene, name, result.rest)
+    armature.write_action(obj, f"{name}Action", result.bone_rotations(), result.bone_locations(), frame_start=1)
+    armature.set_scene_timing(scene, result.fps, frame_start=1, frame_count=result.num_frames)
+    return obj
