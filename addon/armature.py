@@ -64,19 +64,21 @@ def create_armature(scene: bpy.types.Scene, name: str, rest: RestSkeleton) -> bp
     return obj
 
 
-def write_action(
+def write_bone_keys(
     obj: bpy.types.Object,
-    action_name: str,
+    action: bpy.types.Action,
     rotations: Mapping[str, np.ndarray],
     locations: Mapping[str, np.ndarray] | None = None,
     frame_start: int = 1,
 ) -> bpy.types.Action:
-    """Key pose bones of ``obj`` on consecutive frames from ``frame_start``, in a new action.
+    """Key pose bones of ``obj`` on consecutive frames from ``frame_start`` into ``action``.
 
-    rotations: bone name -> (T, 4) quaternions (w, x, y, z); locations: bone name -> (T, 3).
-    Every bone gets a key on every frame (linear interpolation: the keys are dense). The keyed
-    bones are switched to quaternion rotation. Returns the new action, assigned to ``obj``.
-    Raises ValueError naming the bone for unknown bones or mismatched frame counts.
+    ``action`` should be new and empty (``bpy.data.actions.new``): it is assigned to ``obj``,
+    whose previous action is only unassigned, never modified. rotations: bone name -> (T, 4)
+    quaternions (w, x, y, z); locations: bone name -> (T, 3). Every bone gets a key on every
+    frame (linear interpolation: the keys are dense). The keyed bones are switched to
+    quaternion rotation. Returns ``action``. Raises ValueError naming the bone for unknown bones
+    or mismatched frame counts.
     """
     locations = locations or {}
     channels: list[tuple[str, str, np.ndarray]] = []  # (bone, property, (T, C) values)
@@ -96,7 +98,6 @@ def write_action(
         raise ValueError("write_action: nothing to key")
     count = counts.pop()
 
-    action = bpy.data.actions.new(action_name)  # a fresh name if taken: never reuse an action
     animation = obj.animation_data or obj.animation_data_create()
     new_fcurve = _fcurve_factory(action, animation, obj)
     frames = np.arange(frame_start, frame_start + count, dtype=np.float32)
@@ -115,6 +116,20 @@ def write_action(
             fcurve.keyframe_points.foreach_set("interpolation", interpolation)
             fcurve.update()
     return action
+
+
+def action_fcurves(action: bpy.types.Action, obj: bpy.types.Object) -> list[bpy.types.FCurve]:
+    """The F-curves that animate ``obj`` in ``action`` (its slot's channelbag on 4.4+)."""
+    if not SLOTTED_ACTIONS:
+        return list(action.fcurves)
+    from bpy_extras.anim_utils import action_get_channelbag_for_slot
+
+    animation = obj.animation_data
+    slot = animation.action_slot if animation is not None and animation.action == action else None
+    if slot is None:
+        slot = next((s for s in action.slots if s.target_id_type == "OBJECT"), None)
+    channelbag = action_get_channelbag_for_slot(action, slot) if slot is not None else None
+    return list(channelbag.fcurves) if channelbag is not None else []
 
 
 def _fcurve_factory(action: bpy.types.Action, animation, obj: bpy.types.Object):

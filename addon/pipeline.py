@@ -85,7 +85,7 @@ class MotionResult:
         return len(self.frame_indices)
 
     def bone_rotations(self) -> dict[str, np.ndarray]:
-        """Bone name -> (T, 4) quaternions, the form ``armature.write_action`` takes."""
+        """Bone name -> (T, 4) quaternions, the form ``armature.write_bone_keys`` takes."""
         return {name: self.rotations[:, b] for b, name in enumerate(rig.BONE_NAMES)}
 
     def bone_locations(self) -> dict[str, np.ndarray]:
@@ -195,9 +195,12 @@ def build_armature(result: MotionResult, scene, name: str = "RePOSE"):
 
     Sets the scene's frame rate and frame range to the motion's. Returns the armature object.
     """
+    import bpy
+
     from . import armature
 
     obj = armature.create_armature(scene, name, result.rest)
-    armature.write_action(obj, f"{name}Action", result.bone_rotations(), result.bone_locations(), frame_start=1)
+    action = bpy.data.actions.new(f"{name}Action")  # Blender picks a fresh name if it is taken
+    armature.write_bone_keys(obj, action, result.bone_rotations(), result.bone_locations(), frame_start=1)
     armature.set_scene_timing(scene, result.fps, frame_start=1, frame_count=result.num_frames)
     return obj
