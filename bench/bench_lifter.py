@@ -22,6 +22,7 @@ from repose_core.models.export import export_onnx, lifter_metadata
 from repose_core.runtime import load_lifter
 
 CONFIGS: dict[str, dict] = {
+    "tcn-256-27": {"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 256},  # train/configs/default_cpu.yaml
     "tcn-64-81": {"backbone": "tcn", "filter_widths": [3, 3, 3, 3], "channels": 64},
     "tcn-128-81": {"backbone": "tcn", "filter_widths": [3, 3, 3, 3], "channels": 128},
     "tcn-128-243": {"backbone": "tcn", "filter_widths": [3, 3, 3, 3, 3], "channels": 128},

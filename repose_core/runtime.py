@@ -254,13 +254,20 @@ def _short(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0][:300] if text else ''}"
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (a container's or taskset's share, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):  # Linux; macOS and Windows have only cpu_count
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _load_onnx(path: Path, num_threads: int | None) -> tuple[Callable[[np.ndarray], np.ndarray], dict]:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.intra_op_num_threads = num_threads or len(os.sched_getaffinity(0))
+    options.intra_op_num_threads = num_threads or _usable_cores()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only: warnings about unused initialisers are noise
     try:
