@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from .motion import fit, foot_lock, rig, root_motion, rotations, smoothing
+from .motion.root_motion import DEFAULT_FOCAL_35MM
 
 # progress(stage, done, total): stage is one of STAGES.
 ProgressCallback = Callable[[str, int, int], None]
@@ -42,7 +43,7 @@ class ImportOptions:
     root_motion: bool = True         # False: the person stays over the origin
     foot_lock: bool = True
     cache_dir: Path | None = None    # detection cache; None: no caching
-    focal_35mm: float = root_motion.DEFAULT_FOCAL_35MM  # assumed camera focal (root motion)
+    focal_35mm: float = DEFAULT_FOCAL_35MM  # assumed camera focal, for root motion
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "video", Path(self.video))
