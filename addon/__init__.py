@@ -1,1 +1,242 @@
-"""RePOSE for Blender: the Blender extension (UI in this module, work in submodules)."""
+"""RePOSE for Blender: the extension's UI (settings, the View3D > Sidebar > RePOSE panel, operators).
+
+Only UI lives here. The work is in submodules: ``pipeline`` (video -> motion, no bpy),
+``import_job`` (that analysis in a worker thread), ``import_setup`` (settings -> checked inputs),
+``import_apply`` (the one-go scene change), ``retarget``, ``bonemap``, ``camera_match``.
+"""
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+
+from . import bonemap
+from .import_apply import apply_import
+from .import_job import ImportJob
+from .import_setup import SetupError, bone_map_for, import_options, import_plan, is_repose_armature, retarget_target
+from .pipeline import ImportCancelled
+
+# How often the modal operator polls the worker (seconds): smooth progress, negligible cost.
+POLL_INTERVAL: float = 0.1
+
+
+def _bone_map_items() -> list[tuple[str, str, str]]:
+    items = [("AUTO", "Auto-detect", "Pick the preset whose bone names the armature has")]
+    for preset_id in bonemap.preset_ids():
+        preset = bonemap.load_preset(preset_id)
+        items.append((preset_id, preset.name, f"Bone names of: {preset.name}"))
+    items.append(("CUSTOM", "JSON file", "Your own bone map (see docs/addon.md for the format)"))
+    return items
+
+
+class RePoseSettings(bpy.types.PropertyGroup):
+    video_path: StringProperty(name="Video", subtype="FILE_PATH", description="Video of one person to import")
+    frame_start: IntProperty(name="Start", min=0, description="First video frame to import (0 = the first frame)")
+    frame_end: IntProperty(name="End", min=0, description="Video frame to stop before; 0 = to the end of the video")
+    model: EnumProperty(name="Model", items=[
+        ("DEFAULT", "Default", "The 2D-to-3D lifter shipped with RePOSE"),
+        ("CUSTOM", "Custom", "A lifter you trained (.onnx exported by 'python -m train export')"),
+    ])
+    model_path: StringProperty(name="Model File", subtype="FILE_PATH", description="Custom lifter (.onnx)")
+    target: EnumProperty(name="Target", items=[
+        ("NEW", "New Armature", "Create an armature sized from the video's person"),
+        ("SELECTED", "Selected Armature", "Put the motion on the active armature, as a new action"),
+    ])
+    bone_map: EnumProperty(name="Bone Map", items=_bone_map_items(),
+                           description="Which of your rig's bones follow which RePOSE bones")
+    bone_map_path: StringProperty(name="Bone Map File", subtype="FILE_PATH", description="Bone map (.json)")
+    smoothing: FloatProperty(name="Smoothing", min=0.0, max=1.0, default=0.5, subtype="FACTOR",
+                             description="Temporal smoothing of the motion (0 = raw, 1 = strongest)")
+    root_motion: BoolProperty(name="Root Motion", default=True,
+                              description="Move through the scene as the person moves through the video")
+    foot_lock: BoolProperty(name="Foot Lock", default=True,
+                            description="Keep feet still while they touch the ground (no sliding)")
+    add_camera: BoolProperty(name="Matching Camera", default=False,
+                             description="Add a camera matching the footage, with the video as its background")
+    last_report: StringProperty(name="Last Import", description="Summary of the last import")
+
+
+class REPOSE_OT_import_video(bpy.types.Operator):
+    """Detect the person in the video, lift the pose to 3D and key an armature (Esc cancels)"""
+
+    bl_idname = "repose.import_video"
+    bl_label = "Import Motion from Video"
+    bl_options = {"REGISTER", "UNDO"}
+
+    _job = None  # the running ImportJob, if any (one import at a time)
+
+    @classmethod
+    def poll(cls, context):
+        return REPOSE_OT_import_video._job is None and context.scene is not None
+
+    def _prepare(self, context) -> bool:
+        settings = context.scene.repose
+        try:
+            self._options = import_options(settings)
+            self._plan = import_plan(context, settings)
+        except (SetupError, ValueError) as error:
+            self.report({"ERROR"}, str(error))
+            return False
+        return True
+
+    def execute(self, context):
+        """Blocking import (scripts, background mode): the same steps the modal runs."""
+        if not self._prepare(context):
+            return {"CANCELLED"}
+        job = ImportJob(self._options).start()
+        job.wait()
+        return self._finish(context, job)
+
+    def invoke(self, context, event):
+        if not self._prepare(context):
+            return {"CANCELLED"}
+        REPOSE_OT_import_video._job = ImportJob(self._options).start()
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(POLL_INTERVAL, window=context.window)
+        wm.modal_handler_add(self)
+        wm.progress_begin(0, 100)
+        self._set_status(context, "RePOSE: starting...")
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        job = REPOSE_OT_import_video._job
+        if event.type == "ESC" and event.value == "PRESS":
+            job.cancel()
+            job.wait()
+            self._end_modal(context)
+            self.report({"INFO"}, "RePOSE import cancelled; nothing was changed")
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}  # Blender stays fully usable while the worker runs
+        if not job.finished:
+            progress = job.progress()
+            context.window_manager.progress_update(100.0 * progress.fraction)
+            self._set_status(context, f"RePOSE: {progress.describe()} (Esc to cancel)")
+            return {"PASS_THROUGH"}
+        self._end_modal(context)
+        return self._finish(context, job)
+
+    def _finish(self, context, job):
+        try:
+            result = job.result()
+        except ImportCancelled:
+            self.report({"INFO"}, "RePOSE import cancelled; nothing was changed")
+            return {"CANCELLED"}
+        except (ValueError, OSError) as error:  # bad video, no person, bad model: say which
+            self.report({"ERROR"}, f"RePOSE import failed: {error}")
+            return {"CANCELLED"}
+        try:
+            outcome = apply_import(context.scene, result, self._plan)
+        except (ValueError, RuntimeError) as error:
+            self.report({"ERROR"}, f"RePOSE import failed, the scene is unchanged: {error}")
+            return {"CANCELLED"}
+        summary = outcome.summary(result)
+        context.scene.repose.last_report = summary
+        self.report({"INFO"}, f"RePOSE: {summary}")
+        return {"FINISHED"}
+
+    def _set_status(self, context, text):
+        if context.workspace is not None:
+            context.workspace.status_text_set(text)
+
+    def _end_modal(self, context) -> None:
+        wm = context.window_manager
+        wm.event_timer_remove(self._timer)
+        wm.progress_end()
+        self._set_status(context, None)
+        REPOSE_OT_import_video._job = None
+
+    def cancel(self, context):  # Blender closing the window or the file while running
+        if REPOSE_OT_import_video._job is not None:
+            REPOSE_OT_import_video._job.cancel()
+            self._end_modal(context)
+
+
+class REPOSE_OT_retarget(bpy.types.Operator):
+    """Put the motion of the selected RePOSE armature on the active armature, as a new action"""
+
+    bl_idname = "repose.retarget"
+    bl_label = "Retarget to Active Armature"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        from .retarget import RetargetError, retarget
+
+        sources = [o for o in context.selected_objects if is_repose_armature(o) and o != context.active_object]
+        if len(sources) != 1:
+            self.report({"ERROR"}, "select one RePOSE armature, then your character's armature last (active)")
+            return {"CANCELLED"}
+        try:
+            target = retarget_target(context)
+            action = retarget(sources[0], target, bone_map_for(context.scene.repose, target))
+        except (SetupError, RetargetError) as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"RePOSE: new action {action.name!r} on {target.name!r}")
+        return {"FINISHED"}
+
+
+class REPOSE_PT_import(bpy.types.Panel):
+    bl_label = "RePOSE"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "RePOSE"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.repose
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+
+        col = layout.column()
+        col.prop(settings, "video_path")
+        row = col.row(align=True, heading="Frames")
+        row.prop(settings, "frame_start")
+        row.prop(settings, "frame_end")
+        col.prop(settings, "model")
+        if settings.model == "CUSTOM":
+            col.prop(settings, "model_path")
+
+        col = layout.column()
+        col.prop(settings, "target")
+        if settings.target == "SELECTED":
+            col.prop(settings, "bone_map")
+            if settings.bone_map == "CUSTOM":
+                col.prop(settings, "bone_map_path")
+            active = context.active_object
+            if active is None or active.type != "ARMATURE" or is_repose_armature(active):
+                col.label(text="Select your character's armature", icon="ERROR")
+            else:
+                col.label(text=active.name, icon="ARMATURE_DATA")
+
+        col = layout.column()
+        col.prop(settings, "smoothing", slider=True)
+        col.prop(settings, "root_motion")
+        col.prop(settings, "foot_lock")
+        sub = col.column()
+        sub.active = settings.root_motion
+        sub.prop(settings, "add_camera")
+
+        layout.operator(REPOSE_OT_import_video.bl_idname, icon="ARMATURE_DATA")
+        if REPOSE_OT_import_video._job is not None:
+            layout.label(text="Importing... (Esc cancels)", icon="TIME")
+        elif settings.last_report:
+            layout.label(text=settings.last_report, icon="INFO")
+        layout.operator(REPOSE_OT_retarget.bl_idname, icon="CON_ARMATURE")
+
+
+_CLASSES = (RePoseSettings, REPOSE_OT_import_video, REPOSE_OT_retarget, REPOSE_PT_import)
+
+
+def register() -> None:
+    for cls in _CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.repose = PointerProperty(type=RePoseSettings)
+
+
+def unregister() -> None:
+    job = REPOSE_OT_import_video._job
+    if job is not None:
+        job.cancel()
+        job.wait()
+        REPOSE_OT_import_video._job = None
+    del bpy.types.Scene.repose
+    for cls in reversed(_CLASSES):
+        bpy.utils.unregister_class(cls)

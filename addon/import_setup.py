@@ -1,0 +1,86 @@
+"""Turn the panel's settings into what an import needs, checking all that can be checked before
+the long analysis starts (bpy): a missing video, a custom model that is not there, a wrong
+armature or a bone map it does not fit all fail here, in a second, with a clear message."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from .bonemap import BoneMap, BoneMapError, resolve_bone_map
+from .import_apply import ImportPlan
+from .motion.rig import BONE_NAMES
+from .pipeline import ImportOptions
+
+
+class SetupError(ValueError):
+    """A setting that makes the import impossible; the message says which and why."""
+
+
+def _file(path_setting: str, what: str, suffixes: tuple[str, ...] = ()) -> Path:
+    if not path_setting.strip():
+        raise SetupError(f"choose a {what} first")
+    path = Path(bpy.path.abspath(path_setting))
+    if not path.is_file():
+        raise SetupError(f"{what} not found: {path}")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise SetupError(f"{what} must be a {' or '.join(suffixes)} file, got {path.name}")
+    return path
+
+
+def detection_cache_dir() -> Path | None:
+    """The extension's user folder for cached detections (so re-importing with other settings
+    skips detection); None when not running as an installed extension (tests, scripts)."""
+    package = __package__.rsplit(".", 1)[0]
+    try:
+        return Path(bpy.utils.extension_path_user(package, path="detections", create=True))
+    except (ValueError, AttributeError):
+        return None
+
+
+def import_options(settings) -> ImportOptions:
+    """``ImportOptions`` from the scene's RePOSE settings (``addon.RePoseSettings``)."""
+    video = _file(settings.video_path, "video file")
+    model = _file(settings.model_path, "custom model", (".onnx",)) if settings.model == "CUSTOM" else None
+    end = settings.frame_end if settings.frame_end > 0 else None
+    if end is not None and end <= settings.frame_start:
+        raise SetupError(f"end frame {end} must be after start frame {settings.frame_start} (0 = to the end)")
+    return ImportOptions(
+        video=video, start=settings.frame_start, end=end, model_path=model,
+        smoothing=settings.smoothing, root_motion=settings.root_motion,
+        foot_lock=settings.foot_lock, cache_dir=detection_cache_dir(),
+    )
+
+
+def is_repose_armature(obj: bpy.types.Object | None) -> bool:
+    return obj is not None and obj.type == "ARMATURE" and all(b in obj.data.bones for b in BONE_NAMES)
+
+
+def bone_map_for(settings, target: bpy.types.Object) -> BoneMap:
+    choice = settings.bone_map
+    if choice == "CUSTOM":
+        choice = str(_file(settings.bone_map_path, "bone map", (".json",)))
+    try:
+        return resolve_bone_map(choice, target.data.bones.keys(), target.name)
+    except BoneMapError as error:
+        raise SetupError(str(error)) from None
+
+
+def retarget_target(context: bpy.types.Context) -> bpy.types.Object:
+    """The armature the user selected to receive the motion (the active object)."""
+    target = context.active_object
+    if target is None or target.type != "ARMATURE":
+        name = "nothing" if target is None else f"{target.name!r} ({target.type.lower()})"
+        raise SetupError(f"select your character's armature to retarget onto; the active object is {name}")
+    if is_repose_armature(target):
+        raise SetupError(f"{target.name!r} is a RePOSE armature; select your own character's armature")
+    return target
+
+
+def import_plan(context: bpy.types.Context, settings) -> ImportPlan:
+    if settings.add_camera and not settings.root_motion:
+        raise SetupError("the matching camera needs root motion: only then is the camera fixed in the world")
+    if settings.target == "NEW":
+        return ImportPlan(add_camera=settings.add_camera)
+    target = retarget_target(context)
+    return ImportPlan(target=target, bone_map=bone_map_for(settings, target), add_camera=settings.add_camera)

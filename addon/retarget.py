@@ -1,0 +1,308 @@
+"""Retarget the generated armature's motion onto the user's own rig (bpy + numpy).
+
+The method, per mapped bone pair (source bone s of the generated armature, target bone t):
+
+1. Rest alignment ``A_t`` (world rotation): first the body-frame rotation ``B`` that turns the
+   target's rest facing (hip line, torso up) onto the source's, then the smallest swing that lays
+   the target's rest *segment* (from its head to the joint where the next mapped bone starts) onto
+   the source's rest segment. This absorbs rest-pose differences (A-pose vs T-pose, bones whose
+   own axes do not point along the limb, as glTF imports often have, different rolls).
+2. Per frame the source bone's world rotation relative to its rest, ``D_s(f) = R_s(f) R_s0^T``, is
+   applied to the aligned target rest: ``R_t(f) = D_s(f) A_t R_t0``. Twist comes with ``D_s``.
+3. The target pelvis bone's world head follows the source pelvis, displacements scaled by the
+   ratio of the rigs' leg lengths (a shorter character takes shorter steps).
+4. World targets become local pose-bone values by walking the target hierarchy; unmapped bones
+   between mapped ones are keyed at rest so the result does not depend on what they held before.
+
+The source motion is read from the source action's F-curves (evaluated at every frame), so any
+action on a RePOSE armature works, including one an animator has edited.
+"""
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from .armature import action_fcurves, write_bone_keys
+from .bonemap import BoneMap
+from .motion.quaternions import (
+    frame_from_axes, make_continuous, matrix_to_quaternion, minimal_rotation, normalize,
+    quaternion_to_matrix,
+)
+from .motion.rig import BONE_NAMES, BONE_PARENTS, ROOT_BONE
+
+# Along each chain, the generated bone whose head is where this bone's segment ends. Chest ends
+# at the thorax where the neck starts (the shoulders start there too, but they leave sideways).
+CHAIN_CHILD: dict[str, str] = {
+    "pelvis": "spine", "spine": "chest", "chest": "neck", "neck": "head",
+    "hip.L": "thigh.L", "thigh.L": "shin.L", "hip.R": "thigh.R", "thigh.R": "shin.R",
+    "shoulder.L": "upper_arm.L", "upper_arm.L": "forearm.L",
+    "shoulder.R": "upper_arm.R", "upper_arm.R": "forearm.R",
+}
+
+
+class RetargetError(ValueError):
+    """Wrong objects or a rig the motion cannot be put on; the message names what is wrong."""
+
+
+def _matrix(m) -> np.ndarray:
+    return np.array([list(row) for row in m], dtype=np.float64)
+
+
+def _rotation_part(m: np.ndarray) -> np.ndarray:
+    """Orthonormal rotation of a 4x4 object matrix (drops uniform or non-uniform scale)."""
+    r = m[:3, :3]
+    return r / np.linalg.norm(r, axis=0, keepdims=True)
+
+
+class _Rig:
+    """Rest data of an armature object in numpy: bone matrices, parents, world placement."""
+
+    def __init__(self, obj: bpy.types.Object):
+        self.obj = obj
+        bones = list(obj.data.bones)
+        self.names = [b.name for b in bones]
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.parents = [self.index[b.parent.name] if b.parent else -1 for b in bones]
+        self.rest = np.stack([_matrix(b.matrix_local) for b in bones])  # (N, 4, 4) armature space
+        self.tail = np.array([list(b.tail_local) for b in bones], dtype=np.float64)
+        self.connected = [b.use_connect for b in bones]
+        self.object_matrix = _matrix(obj.matrix_world)
+        self.object_rotation = _rotation_part(self.object_matrix)
+        # Local rest offset of each bone from its parent (the parent's pose applies on top of it).
+        self.offset = np.stack([
+            self.rest[i] if p < 0 else np.linalg.inv(self.rest[p]) @ self.rest[i]
+            for i, p in enumerate(self.parents)
+        ])
+
+    def world_points(self, points: np.ndarray) -> np.ndarray:
+        m = self.object_matrix
+        return points @ m[:3, :3].T + m[:3, 3]
+
+    def armature_points(self, points: np.ndarray) -> np.ndarray:
+        m = np.linalg.inv(self.object_matrix)
+        return points @ m[:3, :3].T + m[:3, 3]
+
+    @property
+    def rest_heads_world(self) -> np.ndarray:
+        return self.world_points(self.rest[:, :3, 3])
+
+    @property
+    def rest_rotations_world(self) -> np.ndarray:
+        return self.object_rotation @ self.rest[:, :3, :3]
+
+    def segment_end(self, bone: int) -> np.ndarray:
+        """Armature-space point where a bone's limb segment ends: its first child's head if
+        that is away from its own head, else its tail (end bones: hands, feet, head)."""
+        head = self.rest[bone, :3, 3]
+        for child, parent in enumerate(self.parents):
+            if parent == bone and np.linalg.norm(self.rest[child, :3, 3] - head) > 1e-6:
+                return self.rest[child, :3, 3]
+        return self.tail[bone]
+
+    def depth_order(self) -> list[int]:
+        def depth(i: int) -> int:
+            return 0 if self.parents[i] < 0 else 1 + depth(self.parents[i])
+        return sorted(range(len(self.names)), key=depth)
+
+
+def _check_source(source: bpy.types.Object) -> bpy.types.Action:
+    if source is None or source.type != "ARMATURE":
+        raise RetargetError(f"source {getattr(source, 'name', source)!r} is not an armature object")
+    missing = [b for b in BONE_NAMES if b not in source.data.bones]
+    if missing:
+        raise RetargetError(
+            f"source armature {source.name!r} is not a RePOSE armature: it lacks bones {missing}"
+        )
+    action = source.animation_data.action if source.animation_data else None
+    if action is None:
+        raise RetargetError(f"source armature {source.name!r} has no action to retarget")
+    return action
+
+
+def _check_target(target: bpy.types.Object, source: bpy.types.Object, bone_map: BoneMap) -> None:
+    if target is None or target.type != "ARMATURE":
+        raise RetargetError(
+            f"target {getattr(target, 'name', target)!r} is not an armature object; "
+            "select the armature of your character"
+        )
+    if target == source:
+        raise RetargetError(f"source and target are the same armature {source.name!r}")
+    missing = bone_map.missing_on(target.data.bones.keys())
+    if missing:
+        raise RetargetError(
+            f"armature {target.name!r} lacks bones that bone map {bone_map.name!r} needs: {missing}"
+        )
+
+
+def sample_source_motion(source: bpy.types.Object, action: bpy.types.Action,
+                         frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame local pose of the generated bones: quaternions (T, 17, 4) and the root's
+    location (T, 3), evaluated from the action's F-curves (rest values where a curve is absent)."""
+    curves = {(fc.data_path, fc.array_index): fc for fc in action_fcurves(action, source)}
+    quats = np.zeros((len(frames), len(BONE_NAMES), 4))
+    quats[..., 0] = 1.0
+    location = np.zeros((len(frames), 3))
+
+    def fill(out: np.ndarray, path: str, index: int) -> None:
+        fc = curves.get((path, index))
+        if fc is not None:
+            out[:] = [fc.evaluate(f) for f in frames]
+
+    for b, name in enumerate(BONE_NAMES):
+        for i in range(4):
+            fill(quats[:, b, i], f'pose.bones["{name}"].rotation_quaternion', i)
+    for i in range(3):
+        fill(location[:, i], f'pose.bones["{ROOT_BONE}"].location', i)
+    return normalize(quats), location
+
+
+def _forward_kinematics(rig: _Rig, order: list[int], quats: dict[int, np.ndarray],
+                        locations: dict[int, np.ndarray], n_frames: int) -> np.ndarray:
+    """Armature-space pose matrices (T, N, 4, 4) of the bones in ``order`` (parents first).
+
+    Bones absent from ``quats``/``locations`` are at rest (identity basis)."""
+    pose = np.tile(np.eye(4), (n_frames, len(rig.names), 1, 1))
+    for i in order:
+        basis = np.tile(np.eye(4), (n_frames, 1, 1))
+        if i in quats:
+            basis[:, :3, :3] = quaternion_to_matrix(quats[i])
+        if i in locations:
+            basis[:, :3, 3] = locations[i]
+        parent = rig.parents[i]
+        base = rig.offset[i] if parent < 0 else pose[:, parent] @ rig.offset[i]
+        pose[:, i] = base @ basis
+    return pose
+
+
+def _leg_length(rig: _Rig, thigh: int, shin: int) -> float:
+    heads = rig.rest[:, :3, 3]
+    thigh_len = np.linalg.norm(rig.object_matrix[:3, :3] @ (heads[shin] - heads[thigh]))
+    shin_len = np.linalg.norm(rig.object_matrix[:3, :3] @ (rig.segment_end(shin) - heads[shin]))
+    return float(thigh_len + shin_len)
+
+
+def _body_frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """World frame (3, 3) of a rest pose: Y up the torso, X towards the person's left."""
+    return frame_from_axes(up, left)
+
+
+def retarget_rotations(source: bpy.types.Object, target: bpy.types.Object, bone_map: BoneMap,
+                       frames: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Local pose values for the target: ``{bone: (T, 4) quaternions}`` for every keyed bone and
+    ``{bone: (T, 3) locations}`` for the pelvis-mapped bone and its unmapped ancestors."""
+    action = _check_source(source)
+    _check_target(target, source, bone_map)
+    src, tgt = _Rig(source), _Rig(target)
+    n = len(frames)
+
+    quats, root_location = sample_source_motion(source, action, frames)
+    src_order = [src.index[name] for name in BONE_NAMES]
+    src_pose = _forward_kinematics(
+        src, src_order,
+        {src.index[name]: quats[:, b] for b, name in enumerate(BONE_NAMES)},
+        {src.index[ROOT_BONE]: root_location}, n,
+    )
+    src_rot_world = src.object_rotation @ src_pose[..., :3, :3]      # (T, N, 3, 3)
+    src_head_world = src.world_points(src_pose[..., :3, 3])          # (T, N, 3)
+    src_rest_rot = src.rest_rotations_world
+    src_rest_head = src.rest_heads_world
+    tgt_rest_rot = tgt.rest_rotations_world
+    tgt_rest_head = tgt.rest_heads_world
+
+    mapped = {s: tgt.index[t] for s, t in bone_map.bones.items()}
+    s_of = {s: src.index[s] for s in bone_map.bones}
+
+    def body(rig_heads: np.ndarray, ids: dict[str, int]) -> np.ndarray:
+        left = rig_heads[ids["thigh.L"]] - rig_heads[ids["thigh.R"]]
+        up = rig_heads[ids["chest"]] - rig_heads[ids["pelvis"]]
+        return _body_frame(left, up)
+
+    facing = body(src_rest_head, {k: src.index[k] for k in ("thigh.L", "thigh.R", "chest", "pelvis")}) \
+        @ body(tgt_rest_head, mapped).T
+
+    def segment(name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Rest segment directions (source, target) in world space for a mapped bone."""
+        child = CHAIN_CHILD.get(name)
+        while child is not None and child not in mapped:
+            child = CHAIN_CHILD.get(child)
+        s, t = s_of[name], mapped[name]
+        if child is not None:
+            src_end = src_rest_head[src.index[child]]
+            tgt_end = tgt_rest_head[mapped[child]]
+        else:
+            src_end = src.world_points(src.tail[s])
+            tgt_end = tgt.world_points(tgt.segment_end(t))
+        return normalize(src_end - src_rest_head[s]), normalize(tgt_end - tgt_rest_head[t])
+
+    world_rot: dict[int, np.ndarray] = {}
+    for name, t in mapped.items():
+        s = s_of[name]
+        align = facing
+        if name != ROOT_BONE:
+            d_src, d_tgt = segment(name)
+            align = minimal_rotation(facing @ d_tgt, d_src) @ facing
+        delta = src_rot_world[:, s] @ src_rest_rot[s].T
+        world_rot[t] = delta @ align @ tgt_rest_rot[t]
+
+    # Root motion: displacement of the source pelvis from its rest, scaled to the target's legs.
+    scale = np.mean([
+        _leg_length(tgt, mapped[f"thigh.{side}"], mapped[f"shin.{side}"])
+        / _leg_length(src, src.index[f"thigh.{side}"], src.index[f"shin.{side}"])
+        for side in "LR"
+    ])
+    s_root, t_root = src.index[ROOT_BONE], mapped[ROOT_BONE]
+    root_world = tgt_rest_head[t_root] + scale * (src_head_world[:, s_root] - src_rest_head[s_root])
+    root_arm = tgt.armature_points(root_world)
+    if tgt.connected[t_root]:
+        raise RetargetError(
+            f"bone {tgt.names[t_root]!r} of {target.name!r} is connected to its parent, so it "
+            "cannot carry root motion; map 'pelvis' to the rig's unconnected hip/root bone"
+        )
+
+    # Bones to key: mapped ones and every ancestor of a mapped bone (keyed at rest).
+    keyed: set[int] = set()
+    for t in mapped.values():
+        while t >= 0 and t not in keyed:
+            keyed.add(t)
+            t = tgt.parents[t]
+    order = [i for i in tgt.depth_order() if i in keyed]
+    arm_rot_inv = tgt.object_rotation.T
+
+    pose = np.tile(np.eye(4), (n, len(tgt.names), 1, 1))
+    out_quats: dict[str, np.ndarray] = {}
+    out_locs: dict[str, np.ndarray] = {}
+    for i in order:
+        parent = tgt.parents[i]
+        base = np.broadcast_to(tgt.offset[i], (n, 4, 4)) if parent < 0 else pose[:, parent] @ tgt.offset[i]
+        basis = np.tile(np.eye(4), (n, 1, 1))
+        base_rot_inv = np.swapaxes(base[:, :3, :3], -1, -2)
+        if i in world_rot:
+            basis[:, :3, :3] = base_rot_inv @ (arm_rot_inv @ world_rot[i])
+        if i == t_root:
+            basis[:, :3, 3] = np.einsum("tij,tj->ti", base_rot_inv, root_arm - base[:, :3, 3])
+            out_locs[tgt.names[i]] = basis[:, :3, 3]
+        elif i not in world_rot:  # an unmapped ancestor: held at rest
+            out_locs[tgt.names[i]] = np.zeros((n, 3))
+        pose[:, i] = base @ basis
+        out_quats[tgt.names[i]] = make_continuous(matrix_to_quaternion(basis[:, :3, :3]))
+    return out_quats, out_locs
+
+
+def retarget(source_armature: bpy.types.Object, target_armature: bpy.types.Object,
+             bone_map: BoneMap) -> bpy.types.Action:
+    """Put the source's motion on ``target_armature`` as a new action, and return it.
+
+    The target's current action (if any) is kept in the file (fake user) and left unchanged; the
+    new action is named after the target and assigned to it. Keyed bones are switched to
+    quaternion rotation mode, the only change made to the target's pose settings.
+    """
+    action = _check_source(source_armature)
+    start, end = (int(round(f)) for f in action.frame_range)
+    frames = np.arange(start, end + 1, dtype=np.float64)
+    quats, locations = retarget_rotations(source_armature, target_armature, bone_map, frames)
+
+    anim = target_armature.animation_data or target_armature.animation_data_create()
+    if anim.action is not None:
+        anim.action.use_fake_user = True  # the user's action stays in the file, untouched
+    new_action = bpy.data.actions.new(f"{target_armature.name}_RePOSE")
+    return write_bone_keys(target_armature, new_action, quats, locations, frame_start=start)
