@@ -63,3 +63,23 @@ def cmu_dance_camera(shared_data) -> "np.ndarray":
     eye = centre + np.array([0.0, 0.3, 4.0])  # mocap world is Y up
     rotation = look_at(eye, centre, np.array([0.0, 1.0, 0.0]))
     return world_to_camera(joints, rotation, eye)
+
+
+# ---- add-on engine (pipeline, armature, batch) -------------------------------------------------
+EXAMPLE_FRAMES = 40  # the first 40 frames (2/3 s) of the bundled clip: enough motion, quick to detect
+
+
+@pytest.fixture(scope="session")
+def detection_cache(tmp_path_factory) -> Path:
+    """One detection cache for the session, so the example clip is detected once."""
+    return tmp_path_factory.mktemp("detections")
+
+
+@pytest.fixture(scope="session")
+def example_motion(example_video, tiny_lifter_onnx, detection_cache):
+    """addon.pipeline.analyse on the bundled clip's first EXAMPLE_FRAMES frames (tiny lifter)."""
+    from addon.pipeline import ImportOptions, analyse
+
+    options = ImportOptions(video=example_video, end=EXAMPLE_FRAMES, model_path=tiny_lifter_onnx,
+                            cache_dir=detection_cache)
+    return analyse(options)
