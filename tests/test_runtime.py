@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from repose_core import load_lifter
+from repose_core.camera import Intrinsics, project
 from repose_core.features import lifter_features
 from repose_core.models import build_model
 from repose_core.models.export import export_onnx, lifter_metadata
@@ -22,13 +23,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 IMAGE_SIZE = (1920, 1080)
 
 
-def walking_keypoints(frames: int, seed: int = 0) -> np.ndarray:
-    """A body-sized 2D skeleton drifting smoothly across a 1920x1080 image, in pixels."""
-    rng = np.random.default_rng(seed)
-    body = rng.normal(0.0, 120.0, (17, 2))
-    drift = np.cumsum(rng.normal(0.0, 2.0, (frames, 1, 2)), axis=0)
-    wobble = rng.normal(0.0, 4.0, (frames, 17, 2))
-    return np.array([960.0, 540.0]) + body + drift + wobble
+@pytest.fixture(scope="module")
+def dance(cmu_dance_camera) -> np.ndarray:
+    """Real motion (CMU 05_02 dance, 281 frames at 30 fps) as pixels in a 1920x1080 frame."""
+    intrinsics = Intrinsics.from_fov(*IMAGE_SIZE, horizontal_fov_deg=60)
+    return project(cmu_dance_camera, intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
+
+
+def frames_of(pixels: np.ndarray, frames: int) -> np.ndarray:
+    """``frames`` frames of a clip played forwards and backwards in turn (no jumps)."""
+    cycle = np.concatenate([pixels, pixels[::-1]])
+    return np.take(cycle, np.arange(frames) % len(cycle), axis=0)
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +56,9 @@ def transformer_onnx(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("frames", [1, 5, 27, 10_000])
-def test_predict_gives_one_pelvis_centred_pose_per_frame(tcn, frames):
+def test_predict_gives_one_pelvis_centred_pose_per_frame(dance, tcn, frames):
     lifter = load_lifter(tcn[1])
-    pose = lifter.predict(walking_keypoints(frames), image_size=IMAGE_SIZE)
+    pose = lifter.predict(frames_of(dance, frames), image_size=IMAGE_SIZE)
     assert pose.shape == (frames, 17, 3) and pose.dtype == np.float32
     assert np.isfinite(pose).all()
     assert np.all(pose[:, 0] == 0)
@@ -61,17 +66,17 @@ def test_predict_gives_one_pelvis_centred_pose_per_frame(tcn, frames):
 
 
 @pytest.mark.parametrize("frames", [1, 5, 9, 50])
-def test_window_model_predicts_any_length(transformer_onnx, frames):
+def test_window_model_predicts_any_length(dance, transformer_onnx, frames):
     lifter = load_lifter(transformer_onnx)
-    pose = lifter.predict(walking_keypoints(frames), image_size=IMAGE_SIZE)
+    pose = lifter.predict(frames_of(dance, frames), image_size=IMAGE_SIZE)
     assert pose.shape == (frames, 17, 3) and np.isfinite(pose).all()
     assert lifter.output_mode == "window" and lifter.window == 9
 
 
-def test_padding_replicates_the_edge_frames(tcn):
+def test_padding_replicates_the_edge_frames(dance, tcn):
     """Each frame's output is the model run on the window centred on it, edges replicated."""
     model, onnx_path, _ = tcn
-    keypoints = walking_keypoints(40)
+    keypoints = frames_of(dance, 40)
     pose = load_lifter(onnx_path, flip=False).predict(keypoints, IMAGE_SIZE)
     inputs = lifter_features(keypoints, np.ones((40, 17)), IMAGE_SIZE)
     padded = np.pad(inputs, ((13, 13), (0, 0), (0, 0)), mode="edge")
@@ -80,11 +85,11 @@ def test_padding_replicates_the_edge_frames(tcn):
     np.testing.assert_allclose(pose, expected, atol=1e-4, rtol=0)
 
 
-def test_causal_model_pads_only_the_past(tmp_path):
+def test_causal_model_pads_only_the_past(dance, tmp_path):
     torch.manual_seed(0)
     model = build_model({"backbone": "tcn", "filter_widths": [3, 3], "channels": 16, "causal": True}).eval()
     lifter = load_lifter(export_onnx(model, None, tmp_path / "causal.onnx"), flip=False)
-    keypoints = walking_keypoints(30)
+    keypoints = frames_of(dance, 30)
     pose = lifter.predict(keypoints, IMAGE_SIZE)
     later_changed = keypoints.copy()
     later_changed[20:] += 50.0 * np.random.default_rng(1).normal(size=later_changed[20:].shape)
@@ -94,21 +99,21 @@ def test_causal_model_pads_only_the_past(tmp_path):
 
 
 @pytest.mark.parametrize("which", ["tcn", "transformer"])
-def test_chunking_does_not_change_the_result(tcn, transformer_onnx, which):
+def test_chunking_does_not_change_the_result(dance, tcn, transformer_onnx, which):
     path = tcn[1] if which == "tcn" else transformer_onnx
-    keypoints = walking_keypoints(200)
+    keypoints = frames_of(dance, 200)
     whole = load_lifter(path).predict(keypoints, IMAGE_SIZE)
     chunked = load_lifter(path, chunk_frames=7).predict(keypoints, IMAGE_SIZE)
     np.testing.assert_allclose(chunked, whole, atol=1e-5, rtol=0)
 
 
 @pytest.mark.slow
-def test_hundred_thousand_frames_in_bounded_chunks(tcn):
+def test_hundred_thousand_frames_in_bounded_chunks(dance, tcn):
     calls = []
     lifter = load_lifter(tcn[1])
     run_model = lifter._run_model
     lifter._run_model = lambda batch: calls.append(batch.shape) or run_model(batch)
-    pose = lifter.predict(walking_keypoints(100_000), IMAGE_SIZE)
+    pose = lifter.predict(frames_of(dance, 100_000), IMAGE_SIZE)
     assert pose.shape == (100_000, 17, 3) and np.isfinite(pose).all()
     assert max(shape[1] for shape in calls) == lifter.chunk_frames + lifter.receptive_field - 1
     assert len(calls) == -(-100_000 // lifter.chunk_frames)
@@ -129,10 +134,10 @@ def test_fill_missing_interpolates_over_time_and_holds_the_edges():
     assert np.isfinite(fill_missing(np.full((4, 17, 2), np.nan), np.ones((4, 17), bool))).all()
 
 
-def test_nan_keypoints_are_missing_joints(tcn):
+def test_nan_keypoints_are_missing_joints(dance, tcn):
     """NaN joints get confidence 0 and are filled before the model sees them."""
     lifter = load_lifter(tcn[1])
-    keypoints = walking_keypoints(60)
+    keypoints = frames_of(dance, 60)
     holes = keypoints.copy()
     holes[10:20, 13] = np.nan        # a wrist lost for a while
     holes[30] = np.nan               # a frame with no person
@@ -147,10 +152,10 @@ def test_nan_keypoints_are_missing_joints(tcn):
     assert np.abs(lifter.predict(keypoints, IMAGE_SIZE, confidence=confidence) - lifter.predict(keypoints, IMAGE_SIZE)).max() > 1e-4
 
 
-def test_flip_augmentation_is_mirror_equivariant(tcn):
+def test_flip_augmentation_is_mirror_equivariant(dance, tcn):
     """With test-time flip the lifter is a symmetric model: a mirrored video (x -> width - x,
     left and right swapped) gives the mirrored 3D poses. Without flip a random model is not."""
-    keypoints = walking_keypoints(50)
+    keypoints = frames_of(dance, 50)
     confidence = np.random.default_rng(2).uniform(0.2, 1.0, (50, 17))
     mirrored = keypoints[:, FLIP_PERMUTATION].copy()
     mirrored[..., 0] = IMAGE_SIZE[0] - mirrored[..., 0]
@@ -167,19 +172,19 @@ def test_flip_augmentation_is_mirror_equivariant(tcn):
     assert np.abs(plain - pose).max() > 1e-4
 
 
-def test_any_image_size_and_aspect_ratio(tcn):
+def test_any_image_size_and_aspect_ratio(dance, tcn):
     """Only the person's shape matters: the same pose, scaled and placed anywhere in a portrait
     or landscape frame, lifts to the same 3D pose."""
     lifter = load_lifter(tcn[1])
-    keypoints = walking_keypoints(30)
+    keypoints = frames_of(dance, 30)
     landscape = lifter.predict(keypoints, (1920, 1080))
     portrait = lifter.predict((keypoints - [960, 540]) * 0.4 + [540, 1200], (1080, 1920))
     np.testing.assert_allclose(portrait, landscape, atol=1e-4, rtol=0)
 
 
-def test_pt_checkpoint_gives_the_same_poses_as_onnx(tcn):
+def test_pt_checkpoint_gives_the_same_poses_as_onnx(dance, tcn):
     _, onnx_path, pt_path = tcn
-    keypoints = walking_keypoints(100)
+    keypoints = frames_of(dance, 100)
     from_pt = load_lifter(pt_path)
     assert from_pt.backend == "torch" and from_pt.metadata == load_lifter(onnx_path).metadata
     np.testing.assert_allclose(
@@ -201,9 +206,9 @@ def test_onnx_runtime_path_imports_no_torch(tiny_lifter_onnx):
     assert result.stdout.strip() == "False"
 
 
-def test_default_model(tcn):
+def test_default_model(dance):
     if DEFAULT_LIFTER_PATH.exists():  # once the trainer ships trained weights
-        pose = load_lifter().predict(walking_keypoints(10), IMAGE_SIZE)
+        pose = load_lifter().predict(frames_of(dance, 10), IMAGE_SIZE)
         assert pose.shape == (10, 17, 3) and np.isfinite(pose).all()
     else:
         with pytest.raises(LifterLoadError, match="no default lifter is installed.*python -m train"):
@@ -305,14 +310,14 @@ def test_keypoints_of_the_wrong_shape(tiny_lifter_onnx, shape):
 
 
 @pytest.mark.parametrize("size", [(0, 1080), (1920,), (1920, float("nan")), "1920x1080", (-5, 3)])
-def test_invalid_image_size(tiny_lifter_onnx, size):
+def test_invalid_image_size(dance, tiny_lifter_onnx, size):
     with pytest.raises(ValueError, match="image_size"):
-        load_lifter(tiny_lifter_onnx).predict(walking_keypoints(5), size)
+        load_lifter(tiny_lifter_onnx).predict(frames_of(dance, 5), size)
 
 
-def test_confidence_of_the_wrong_shape(tiny_lifter_onnx):
+def test_confidence_of_the_wrong_shape(dance, tiny_lifter_onnx):
     with pytest.raises(ValueError, match=r"confidence must have shape \(5, 17\)"):
-        load_lifter(tiny_lifter_onnx).predict(walking_keypoints(5), IMAGE_SIZE, confidence=np.ones((5, 16)))
+        load_lifter(tiny_lifter_onnx).predict(frames_of(dance, 5), IMAGE_SIZE, confidence=np.ones((5, 16)))
 
 
 def test_lifter_is_what_load_lifter_returns(tiny_lifter_onnx):
