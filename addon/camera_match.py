@@ -6,17 +6,49 @@ camera and compare the armature with the person frame by frame.
 Camera conventions: repose_core's camera frame is x right, y down, z forward; a Blender camera
 looks down its local -Z with +Y up, so camera-frame axes map to Blender camera-local axes by
 ``diag(1, -1, -1)``.
+
+:func:`footage_camera` is numpy only (the pipeline's worker thread calls it); bpy is imported in
+:func:`add_matching_camera`, which runs on the main thread.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-import bpy
 import numpy as np
 
 # Blender's default 36 mm sensor; with sensor_fit AUTO it spans the image's longer side.
 SENSOR_WIDTH_MM: float = 36.0
 _CAMERA_FRAME_TO_BLENDER_CAMERA = np.diag([1.0, -1.0, -1.0])
+
+
+@dataclass(frozen=True)
+class FootageCamera:
+    """The video's camera in Blender's world (fixed: only root-motion imports have one)."""
+
+    rotation: np.ndarray  # (3, 3) camera frame -> Blender world
+    location: np.ndarray  # (3,) camera centre in the world, metres
+    focal_px: float
+
+
+def footage_camera(camera_points: np.ndarray, world_points: np.ndarray, focal_px: float) -> FootageCamera:
+    """The camera that saw ``camera_points`` (..., 3, camera frame) which became ``world_points``.
+
+    Placing a root-motion import in the world is a rigid motion of the whole camera frame (the
+    axis swap to Z-up, a turn about Z, a shift), so the best rigid fit (Kabsch) over all joints
+    of all frames recovers it exactly; the camera sits at the image of the camera-frame origin.
+    """
+    a = np.asarray(camera_points, dtype=np.float64).reshape(-1, 3)
+    b = np.asarray(world_points, dtype=np.float64).reshape(-1, 3)
+    keep = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
+    a, b = a[keep], b[keep]
+    if len(a) < 3:
+        raise ValueError("footage_camera: fewer than 3 finite point pairs")
+    a_mean, b_mean = a.mean(0), b.mean(0)
+    u, _, vt = np.linalg.svd((a - a_mean).T @ (b - b_mean))
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    rotation = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    return FootageCamera(rotation=rotation, location=b_mean - rotation @ a_mean, focal_px=float(focal_px))
 
 
 def blender_lens_mm(focal_px: float, image_size: tuple[int, int]) -> float:
@@ -33,31 +65,29 @@ def camera_matrix_world(rotation: np.ndarray, location: np.ndarray) -> np.ndarra
 
 
 def add_matching_camera(
-    scene: bpy.types.Scene,
+    scene,
     name: str,
-    rotation: np.ndarray,
-    location: np.ndarray,
-    focal_px: float,
+    camera: FootageCamera,
     image_size: tuple[int, int],
     video_path: str | Path,
     video_start: int,
     frame_start: int,
-) -> bpy.types.Object:
+):
     """Add a camera matching the footage, with the video as its background, and make it active.
 
-    rotation: (3, 3) camera frame -> Blender world. location: (3,) camera centre in the world.
     video_start: index of the first imported video frame; it shows at scene frame ``frame_start``.
-    Also sets the scene's render resolution to the video's.
+    Also sets the scene's render resolution to the video's. Returns the camera object.
     """
+    import bpy
     from mathutils import Matrix
 
     camera_data = bpy.data.cameras.new(name)
     camera_data.sensor_fit = "AUTO"
     camera_data.sensor_width = SENSOR_WIDTH_MM
-    camera_data.lens = blender_lens_mm(focal_px, image_size)
-    camera = bpy.data.objects.new(name, camera_data)
-    camera.matrix_world = Matrix(camera_matrix_world(rotation, location).tolist())
-    scene.collection.objects.link(camera)
+    camera_data.lens = blender_lens_mm(camera.focal_px, image_size)
+    camera_object = bpy.data.objects.new(name, camera_data)
+    camera_object.matrix_world = Matrix(camera_matrix_world(camera.rotation, camera.location).tolist())
+    scene.collection.objects.link(camera_object)
 
     clip = bpy.data.movieclips.load(str(video_path), check_existing=True)
     clip.frame_start = frame_start
@@ -68,8 +98,8 @@ def add_matching_camera(
     background.alpha = 0.6
     camera_data.show_background_images = True
 
-    scene.camera = camera
+    scene.camera = camera_object
     scene.render.resolution_x, scene.render.resolution_y = (int(v) for v in image_size)
     scene.render.resolution_percentage = 100
     scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
-    return camera
+    return camera_object

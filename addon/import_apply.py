@@ -110,9 +110,7 @@ def _restore_target(target: bpy.types.Object, state: dict) -> None:
 def _add_camera(scene: bpy.types.Scene, result: MotionResult) -> bpy.types.Object:
     from .camera_match import add_matching_camera
 
-    if result.camera_rotation is None:
+    if result.camera is None:
         raise ValueError("a matching camera needs root motion (the camera is fixed only then)")
-    return add_matching_camera(
-        scene, "RePOSE Camera", result.camera_rotation, result.camera_location, result.focal_px,
-        result.image_size, result.video, video_start=int(result.frame_indices[0]), frame_start=1,
-    )
+    return add_matching_camera(scene, "RePOSE Camera", result.camera, result.image_size, result.video,
+                               video_start=int(result.frame_indices[0]), frame_start=1)

@@ -14,6 +14,9 @@ from typing import Callable
 
 import numpy as np
 
+from repose_core.camera import Intrinsics
+
+from .camera_match import FootageCamera, footage_camera
 from .motion import fit, foot_lock, rig, root_motion, rotations, smoothing
 from .motion.root_motion import DEFAULT_FOCAL_35MM
 
@@ -80,6 +83,7 @@ class MotionResult:
     foot_skate_before: float        # mm/frame during contacts, before foot lock (NaN: no contact)
     foot_skate_after: float         # the same after foot lock (equal to before when it is off)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per STAGES entry
+    camera: FootageCamera | None = None  # the video's camera in the world (root motion only)
 
     @property
     def num_frames(self) -> int:
@@ -176,6 +180,10 @@ def animate(
         trajectory = root_motion.root_trajectory(fitted, keypoints, confidence, image_size, fps,
                                                  options.focal_35mm)
     joints = root_motion.place_in_world(fitted, fps, trajectory)
+    camera = None
+    if trajectory is not None:  # only then is the camera fixed in the world
+        focal_px = Intrinsics.from_focal_35mm(int(image_size[0]), int(image_size[1]), options.focal_35mm).fx
+        camera = footage_camera(fitted + trajectory[:, None], joints, focal_px)
     report(3, steps)
     contacts = foot_lock.detect_contacts(joints, fps)
     skate_before = foot_lock.foot_skate(joints, contacts)
@@ -188,7 +196,7 @@ def animate(
     report(5, steps)
     return dict(joints=joints.astype(np.float32), rest=rest, rotations=quaternions,
                 root_location=root_location, contacts=contacts,
-                foot_skate_before=skate_before, foot_skate_after=skate_after)
+                foot_skate_before=skate_before, foot_skate_after=skate_after, camera=camera)
 
 
 def build_armature(result: MotionResult, scene, name: str = "RePOSE"):
