@@ -202,6 +202,8 @@ class Lifter:
 
 
 def _check_image_size(image_size: Any) -> tuple[float, float]:
+    if isinstance(image_size, (str, bytes)):  # "12" would otherwise unpack as (1, 2)
+        raise ValueError(f"image_size must be (width, height) in pixels, got {image_size!r}")
     try:
         width, height = (float(v) for v in image_size)
     except (TypeError, ValueError):

@@ -309,7 +309,7 @@ def test_keypoints_of_the_wrong_shape(tiny_lifter_onnx, shape):
         load_lifter(tiny_lifter_onnx).predict(np.zeros(shape), IMAGE_SIZE)
 
 
-@pytest.mark.parametrize("size", [(0, 1080), (1920,), (1920, float("nan")), "1920x1080", (-5, 3)])
+@pytest.mark.parametrize("size", [(0, 1080), (1920,), (1920, float("nan")), "1920x1080", "12", (-5, 3)])
 def test_invalid_image_size(dance, tiny_lifter_onnx, size):
     with pytest.raises(ValueError, match="image_size"):
         load_lifter(tiny_lifter_onnx).predict(frames_of(dance, 5), size)
