@@ -56,7 +56,8 @@ class BvhFile:
 
     @property
     def fps(self) -> float:
-        return 1.0 / self.frame_time
+        """Frames per second, to 0.01: headers round the frame time (".0083333" is 120 fps)."""
+        return round(1.0 / self.frame_time, 2)
 
 
 def read_bvh(path: str | Path) -> BvhFile:

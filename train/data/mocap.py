@@ -7,7 +7,8 @@ One BVH file becomes one :class:`Clip`; a folder of them a :class:`MotionLibrary
   of docs/joint_definitions.md, exactly as the MediaPipe side does, so training 2D resembles
   inference 2D. Adding a family: docs/adding_a_bvh_skeleton.md.
 - Units are inferred from the figure's size (CMU units ~0.0564 m, cm, inches, mm, m) and the up
-  axis from the rest pose (ankles -> shoulders), so any exporter's files come out alike.
+  and facing axes from the rest pose (ankles -> shoulders, right -> left shoulder), so any
+  exporter's files come out alike: metres, Y up, facing +Z at rest.
 - The converters' lead-in frames (an added T-pose) are dropped; clips are resampled to a target
   frame rate (30 fps by default: mocap at 120 fps is 4x redundant for a lifter and 4x slower to
   prepare). Some files lie about their rate (CMU salsa is 60 fps, its header says 120):
@@ -62,7 +63,9 @@ class SkeletonTable:
     root: str
     lead_in_frames: int
     joints: dict[str, str]                       # H36M name -> BVH joint name
-    offsets: dict[str, tuple[str, np.ndarray]]   # H36M name -> (BVH joint, offset in metres)
+    # H36M name -> (BVH joint, offset in metres in the person frame at rest: x left, y up,
+    # z forward), for points no BVH joint marks (the nose, the crown).
+    offsets: dict[str, tuple[str, np.ndarray]]
     path: Path
     text: str                                    # raw file, part of the cache key
 
@@ -145,39 +148,42 @@ def subject_of(path: str | Path) -> str:
     return re.sub(r"[_\-]?\d+$", "", stem) or stem
 
 
-def _rotation_to_y_up(up: np.ndarray) -> np.ndarray:
-    """Rotation matrix taking the unit vector ``up`` to +Y (shortest arc)."""
-    y = np.array([0.0, 1.0, 0.0])
-    axis = np.cross(up, y)
-    s, c = np.linalg.norm(axis), float(up @ y)
-    if s < 1e-9:
-        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    k = axis / s
-    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + s * K + (1 - c) * K @ K
+def _axis(v: np.ndarray) -> np.ndarray:
+    """The signed coordinate axis closest to ``v``."""
+    out = np.zeros(3)
+    k = int(np.argmax(np.abs(v)))
+    out[k] = np.sign(v[k])
+    return out
 
 
-def detect_units_and_up(bvh: BvhFile, table: SkeletonTable) -> tuple[float, np.ndarray]:
-    """(metres per file unit, rotation file axes -> Y up) from the rest pose."""
+def detect_units_and_frame(bvh: BvhFile, table: SkeletonTable) -> tuple[float, np.ndarray]:
+    """(metres per file unit, rotation from the file's axes to the person frame) from the rest
+    pose. The person frame is x = the person's left, y = up, z = forward (where they face at
+    rest); each is snapped to the nearest file axis, so the result is an exact axis permutation
+    (a Z-up file becomes Y-up and nothing tilts)."""
     j = table.joints
     rest, _ = forward_kinematics(
         bvh, [j["l_ankle"], j["r_ankle"], j["l_shoulder"], j["r_shoulder"]], rest_pose=True)
     rest = rest[0]
-    body = rest[2:].mean(0) - rest[:2].mean(0)
+    body = rest[2:].mean(0) - rest[:2].mean(0)          # ankles -> shoulders
     size = float(np.linalg.norm(body))
     if size <= 0:
         raise ValueError(f"{bvh.path}: ankles and shoulders coincide in the rest pose")
-    axis = int(np.argmax(np.abs(body)))
-    up = np.zeros(3)
-    up[axis] = np.sign(body[axis])
+    up = _axis(body)
+    left = rest[2] - rest[3]
+    left = left - (left @ up) * up
+    if np.linalg.norm(left) <= 0:
+        raise ValueError(f"{bvh.path}: the shoulders are not side by side in the rest pose")
+    left = _axis(left)
+    forward = np.cross(left, up)
     scale = min(UNIT_CANDIDATES.values(),
                 key=lambda u: abs(np.log(size * u / _TYPICAL_ANKLE_TO_SHOULDER_M)))
-    return scale, _rotation_to_y_up(up)
+    return scale, np.stack([left, up, forward])
 
 
 def bvh_to_h36m(bvh: BvhFile, table: SkeletonTable, frames: np.ndarray | None = None) -> np.ndarray:
     """H36M-17 world joints (F, 17, 3) float64, metres, Y up, for ``frames`` (default: all)."""
-    scale, to_y_up = detect_units_and_up(bvh, table)
+    scale, to_person = detect_units_and_frame(bvh, table)
     direct = list(table.joints.items())
     anchors = [joint for joint, _ in table.offsets.values()]
     names = [b for _, b in direct] + anchors
@@ -186,13 +192,15 @@ def bvh_to_h36m(bvh: BvhFile, table: SkeletonTable, frames: np.ndarray | None = 
     for k, (h36m, _) in enumerate(direct):
         out[:, JOINT_INDEX[h36m]] = pos[:, k]
     for k, (h36m, (_, offset_m)) in enumerate(table.offsets.items()):
+        # Table offsets are metres in the person frame at rest; joints' rest frames are the
+        # file's axes, so turn the offset into file axes and units first.
         a = len(direct) + k
-        out[:, JOINT_INDEX[h36m]] = pos[:, a] + rot[:, a] @ (offset_m / scale)
+        out[:, JOINT_INDEX[h36m]] = pos[:, a] + rot[:, a] @ (to_person.T @ offset_m / scale)
     J = JOINT_INDEX
     out[:, J["pelvis"]] = 0.5 * (out[:, J["l_hip"]] + out[:, J["r_hip"]])
     out[:, J["thorax"]] = 0.5 * (out[:, J["l_shoulder"]] + out[:, J["r_shoulder"]])
     out[:, J["spine"]] = out[:, J["pelvis"]] + 0.5 * (out[:, J["thorax"]] - out[:, J["pelvis"]])
-    return (out * scale) @ to_y_up.T
+    return (out * scale) @ to_person.T
 
 
 def source_fps(path: Path, header_fps: float, fps_overrides: Mapping[str, float]) -> float:
