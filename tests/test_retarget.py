@@ -1,0 +1,235 @@
+"""Bone maps and retargeting onto real rigs: the CC0 Quaternius glTF character and Rigify's metarig.
+
+The source is a generated RePOSE armature keyed (by the add-on's own armature code) with real
+motion: a CMU walk, so the limbs, the hands and the feet all move.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from addon import armature as armature_module  # noqa: E402
+from addon.bonemap import (  # noqa: E402
+    REQUIRED_BONES, BoneMapError, detect_preset, load_bone_map, load_preset, preset_ids, resolve_bone_map,
+)
+from addon.motion import fit, rig, rotations  # noqa: E402
+from addon.retarget import RetargetError, retarget  # noqa: E402
+
+QUATERNIUS = "characters/quaternius_modular_men_Casual.glb"
+WALK = "mocap/cmu/02_01.bvh"
+
+# (source bone, bone its segment ends at), (target bone, bone its segment ends at) per rig.
+QUATERNIUS_SEGMENTS = [
+    (("upper_arm.L", "forearm.L"), ("UpperArm.L", "LowerArm.L")),
+    (("forearm.R", None), ("LowerArm.R", "Hand.R")),
+    (("thigh.L", "shin.L"), ("UpperLeg.L", "LowerLeg.L")),
+    (("shin.R", None), ("LowerLeg.R", "Foot.R")),
+    (("spine", "chest"), ("Abdomen", "Chest")),
+]
+RIGIFY_SEGMENTS = [
+    (("upper_arm.R", "forearm.R"), ("upper_arm.R", "forearm.R")),
+    (("forearm.L", None), ("forearm.L", "hand.L")),
+    (("thigh.R", "shin.R"), ("thigh.R", "shin.R")),
+    (("shin.L", None), ("shin.L", "foot.L")),
+    (("spine", "chest"), ("spine.001", "spine.003")),
+]
+
+
+@pytest.fixture
+def source(shared_data):
+    """A RePOSE armature keyed with a real CMU walk (2.9 s at 30 fps), in a fresh scene."""
+    from train.data.mocap import load_clip
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    y_up = load_clip(shared_data / WALK, fps=30).joints.astype(np.float64)
+    joints = np.stack([y_up[..., 0], -y_up[..., 2], y_up[..., 1]], -1)  # Y up -> Blender Z up
+    lengths = fit.bone_lengths(joints)
+    joints = fit.apply_bone_lengths(joints, lengths)
+    rest = rig.build_rest_skeleton(lengths)
+    quats, root_location = rotations.pose_from_joints(joints, rest)
+    scene = bpy.context.scene
+    obj = armature_module.create_armature(scene, "RePOSE", rest)
+    armature_module.write_bone_keys(
+        obj, bpy.data.actions.new("RePOSEAction"),
+        {name: quats[:, b] for b, name in enumerate(rig.BONE_NAMES)}, {rig.ROOT_BONE: root_location},
+    )
+    armature_module.set_scene_timing(scene, 30.0, 1, len(joints))
+    return obj
+
+
+def import_quaternius(shared_data) -> bpy.types.Object:
+    before = set(bpy.data.objects)
+    bpy.ops.import_scene.gltf(filepath=str(shared_data / QUATERNIUS))
+    (arm,) = [o for o in set(bpy.data.objects) - before if o.type == "ARMATURE"]
+    return arm
+
+
+def add_rigify_metarig() -> bpy.types.Object:
+    bpy.ops.preferences.addon_enable(module="rigify")
+    bpy.ops.object.armature_human_metarig_add()
+    return bpy.context.object
+
+
+def world_point(obj, bone_name, end="head"):
+    return np.array(obj.matrix_world @ getattr(obj.pose.bones[bone_name], end))
+
+
+def sample(source, target, segments, frames):
+    """Per frame: source/target segment directions, source wrist/ankle, target hand/foot heads."""
+    scene = bpy.context.scene
+    out = {"angles": [], "src_ends": [], "tgt_ends": [], "src_root": [], "tgt_root": []}
+    for frame in frames:
+        scene.frame_set(int(frame))
+        angles = []
+        for (s0, s1), (t0, t1) in segments:
+            s_end = world_point(source, s1) if s1 else world_point(source, s0, "tail")
+            d_s = s_end - world_point(source, s0)
+            d_t = world_point(target, t1) - world_point(target, t0)
+            cos = d_s @ d_t / np.linalg.norm(d_s) / np.linalg.norm(d_t)
+            angles.append(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+        out["angles"].append(angles)
+        out["src_ends"].append([world_point(source, s0, "tail") for (s0, s1), _ in segments if s1 is None])
+        out["tgt_ends"].append([world_point(target, t1) for (s0, s1), (t0, t1) in segments if s1 is None])
+        out["src_root"].append(world_point(source, "pelvis"))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def fcurve_key_counts(obj, action) -> dict[tuple[str, int], int]:
+    return {(fc.data_path, fc.array_index): len(fc.keyframe_points)
+            for fc in armature_module.action_fcurves(action, obj)}
+
+
+def check_retarget(source, target, bone_map, segments):
+    frame_count = int(source.animation_data.action.frame_range[1])
+    action = retarget(source, target, bone_map)
+
+    assert target.animation_data.action == action
+    counts = fcurve_key_counts(target, action)
+    for target_bone in bone_map.bones.values():
+        for i in range(4):
+            assert counts[(f'pose.bones["{target_bone}"].rotation_quaternion', i)] == frame_count
+    root = bone_map.bones["pelvis"]
+    assert all(counts[(f'pose.bones["{root}"].location', i)] == frame_count for i in range(3))
+
+    got = sample(source, target, segments, np.arange(1, frame_count + 1, 3))
+    # Rest-pose differences handled: every limb segment points where the source's does.
+    assert got["angles"].max() < 1.0, got["angles"].max(0)
+    # Hands and feet travel with the source's wrists and ankles (a walk: every axis moves).
+    for k in range(got["src_ends"].shape[1]):
+        for axis in range(3):
+            r = np.corrcoef(got["src_ends"][:, k, axis], got["tgt_ends"][:, k, axis])[0, 1]
+            assert r > 0.9, (k, axis, r)
+    return action
+
+
+def test_presets_load_and_cover_the_required_bones():
+    assert set(preset_ids()) >= {"rigify_metarig", "mixamo", "quaternius"}
+    for preset_id in preset_ids():
+        bone_map = load_preset(preset_id)
+        assert set(REQUIRED_BONES) <= set(bone_map.bones)
+        assert set(bone_map.bones) <= set(rig.BONE_NAMES)
+
+
+def test_retarget_onto_quaternius(source, shared_data):
+    target = import_quaternius(shared_data)
+    bone_map = detect_preset(target.data.bones.keys())
+    assert bone_map.name == "Quaternius"
+    check_retarget(source, target, bone_map, QUATERNIUS_SEGMENTS)
+
+
+def test_retarget_onto_rigify_metarig(source):
+    target = add_rigify_metarig()
+    bone_map = resolve_bone_map("AUTO", target.data.bones.keys(), target.name)
+    assert bone_map.name == "Rigify metarig"
+    check_retarget(source, target, bone_map, RIGIFY_SEGMENTS)
+
+
+def test_root_motion_is_scaled_by_leg_length(source, shared_data):
+    target = import_quaternius(shared_data)
+    retarget(source, target, load_preset("quaternius"))
+    frames = np.arange(1, int(source.animation_data.action.frame_range[1]) + 1, 5)
+    src, tgt = [], []
+    for frame in frames:
+        bpy.context.scene.frame_set(int(frame))
+        src.append(world_point(source, "pelvis"))
+        tgt.append(world_point(target, "Hips"))
+    src_path = np.linalg.norm(np.diff(np.array(src), axis=0), axis=-1).sum()
+    tgt_path = np.linalg.norm(np.diff(np.array(tgt), axis=0), axis=-1).sum()
+
+    def leg(obj, thigh, shin, foot):
+        return (np.linalg.norm(np.array(obj.matrix_world @ obj.data.bones[shin].head_local)
+                               - np.array(obj.matrix_world @ obj.data.bones[thigh].head_local))
+                + np.linalg.norm(np.array(obj.matrix_world @ foot)
+                                 - np.array(obj.matrix_world @ obj.data.bones[shin].head_local)))
+
+    ratio = leg(target, "UpperLeg.L", "LowerLeg.L", target.data.bones["Foot.L"].head_local) / leg(
+        source, "thigh.L", "shin.L", source.data.bones["shin.L"].tail_local)
+    assert src_path > 1.0  # metres walked: the test has something to measure
+    assert tgt_path / src_path == pytest.approx(ratio, rel=0.02)
+
+
+def test_users_existing_action_is_kept_untouched(source, shared_data):
+    target = import_quaternius(shared_data)
+    bone = target.pose.bones["UpperArm.L"]
+    bone.rotation_mode = "QUATERNION"
+    for frame, angle in ((1, 0.0), (10, 0.8)):
+        bone.rotation_quaternion = (np.cos(angle / 2), 0.0, 0.0, np.sin(angle / 2))
+        bone.keyframe_insert("rotation_quaternion", frame=frame)
+    users_action = target.animation_data.action
+    name = users_action.name
+    before = {k: [tuple(p.co) for p in fc.keyframe_points]
+              for fc in armature_module.action_fcurves(users_action, target)
+              for k in [(fc.data_path, fc.array_index)]}
+
+    new_action = retarget(source, target, load_preset("quaternius"))
+
+    assert new_action != users_action and target.animation_data.action == new_action
+    assert bpy.data.actions.get(name) == users_action and users_action.use_fake_user
+    after = {(fc.data_path, fc.array_index): [tuple(p.co) for p in fc.keyframe_points]
+             for fc in armature_module.action_fcurves(users_action, target)}
+    assert after == before
+
+
+def test_wrong_objects_and_missing_bones_give_clear_errors(source, shared_data, tmp_path):
+    target = import_quaternius(shared_data)
+    mesh = next(o for o in bpy.data.objects if o.type == "MESH")
+
+    with pytest.raises(RetargetError, match="not an armature"):
+        retarget(source, mesh, load_preset("quaternius"))
+    with pytest.raises(RetargetError, match="not a RePOSE armature"):
+        retarget(target, source, load_preset("rigify_metarig"))
+    with pytest.raises(RetargetError, match=r"lacks bones .*mixamorig:Hips"):
+        retarget(source, target, load_preset("mixamo"))
+    with pytest.raises(BoneMapError, match=r"lacks bones .*mixamorig:LeftArm"):
+        resolve_bone_map("mixamo", target.data.bones.keys(), target.name)
+    with pytest.raises(BoneMapError, match="no bone-map preset fits"):
+        detect_preset(["Bone", "Bone.001"])
+
+    incomplete = tmp_path / "incomplete.json"
+    incomplete.write_text(json.dumps({"bones": {"pelvis": "Hips", "chest": "Chest"}}))
+    with pytest.raises(BoneMapError, match=r"incomplete.json: the map lacks required bones \['head'"):
+        load_bone_map(incomplete)
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({"bones": {**load_preset("quaternius").bones, "tail": "Tail"}}))
+    with pytest.raises(BoneMapError, match=r"unknown RePOSE bones \['tail'\]"):
+        load_bone_map(unknown)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(BoneMapError, match="broken.json: not a readable JSON"):
+        load_bone_map(broken)
+
+
+def test_user_json_map_retargets(source, shared_data, tmp_path):
+    """A user's own map (the Quaternius bones without the optional neck and shoulders)."""
+    target = import_quaternius(shared_data)
+    bones = {k: v for k, v in load_preset("quaternius").bones.items()
+             if k not in ("neck", "shoulder.L", "shoulder.R")}
+    path = tmp_path / "my_rig.json"
+    path.write_text(json.dumps({"name": "My rig", "bones": bones}))
+    bone_map = resolve_bone_map(str(path), target.data.bones.keys(), target.name)
+    assert bone_map.name == "My rig"
+    check_retarget(source, target, bone_map, QUATERNIUS_SEGMENTS)
