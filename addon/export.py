@@ -51,8 +51,9 @@ def export_files(
 ) -> dict[str, Path]:
     """Write ``obj`` (an animated armature) in each format; returns format -> written path.
 
-    The .blend is a copy of the whole current file (the open file keeps its own path); .bvh and
-    .fbx hold only the armature and its action over the scene's frame range.
+    The .blend is a copy of the whole current file (the open file keeps its own path); .bvh holds
+    the armature and its action over the scene's frame range, .fbx also the meshes it deforms
+    (the character of a ``--rig``).
     """
     if obj is None or obj.type != "ARMATURE":
         raise ExportError(f"export needs an armature object, got {getattr(obj, 'type', obj)!r}")
@@ -74,7 +75,7 @@ def export_files(
                                             rotate_mode="NATIVE", root_transform_only=True)
                 else:
                     bpy.ops.export_scene.fbx(filepath=str(path), check_existing=False, use_selection=True,
-                                             object_types={"ARMATURE"}, add_leaf_bones=False,
+                                             object_types={"ARMATURE", "MESH"}, add_leaf_bones=False,
                                              bake_anim=True, bake_anim_use_all_actions=False,
                                              bake_anim_use_nla_strips=False, bake_anim_simplify_factor=0.0)
         written[name] = path
@@ -82,7 +83,7 @@ def export_files(
 
 
 class _only_selected:
-    """Make ``obj`` the only selected and the active object for an exporter, then restore."""
+    """Select only ``obj`` and its child meshes, make ``obj`` active for an exporter, then restore."""
 
     def __init__(self, obj: bpy.types.Object, scene: bpy.types.Scene):
         self.obj = obj
@@ -95,17 +96,20 @@ class _only_selected:
         self.active = objects.active
         for other in self.selected:
             other.select_set(False, view_layer=self.view_layer)
-        self.obj.select_set(True, view_layer=self.view_layer)
+        self.chosen = [self.obj] + [c for c in self.obj.children_recursive if c.type == "MESH"]
+        for chosen in self.chosen:
+            chosen.select_set(True, view_layer=self.view_layer)
         objects.active = self.obj
         self.override = bpy.context.temp_override(scene=self.scene, view_layer=self.view_layer,
                                                   active_object=self.obj, object=self.obj,
-                                                  selected_objects=[self.obj])
+                                                  selected_objects=self.chosen)
         self.override.__enter__()
         return self
 
     def __exit__(self, *exc):
         self.override.__exit__(*exc)
-        self.obj.select_set(False, view_layer=self.view_layer)
+        for chosen in self.chosen:
+            chosen.select_set(False, view_layer=self.view_layer)
         for other in self.selected:
             other.select_set(True, view_layer=self.view_layer)
         self.view_layer.objects.active = self.active
