@@ -1,0 +1,88 @@
+"""Detection2D: what the detect step returns, and its ``.npz`` form."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_output
+
+# Bumped whenever the arrays' meaning changes, so old cache files are not mistaken for new.
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Detection2D:
+    """2D pose of one person through a clip, one row per processed frame (T of them).
+
+    keypoints: (T, 17, 2) float32 pixels (H36M-17); NaN where no person and the gap was too
+        long to interpolate. Short gaps are filled linearly but keep confidence 0.
+    confidence: (T, 17) float32 in [0, 1]; 0 where no person was found.
+    landmarks: (T, 33, 4) float32 MediaPipe image landmarks: x, y pixels, z (pixels, on the x
+        scale, relative to the hips), visibility; NaN where no person.
+    world_landmarks: (T, 33, 3) float32 MediaPipe world landmarks, metres; NaN where no person.
+    found: (T,) bool, the person was detected in that frame.
+    frame_indices: (T,) int64 frame numbers in the video; times: (T,) float64 seconds.
+    image_size: (width, height) after the rotation metadata is applied.
+    fps: the container's nominal rate; variable_frame_rate: frame times deviate from it.
+    people_seen: the most people MediaPipe found in one frame.
+    """
+
+    keypoints: np.ndarray
+    confidence: np.ndarray
+    landmarks: np.ndarray
+    world_landmarks: np.ndarray
+    found: np.ndarray
+    frame_indices: np.ndarray
+    times: np.ndarray
+    image_size: tuple[int, int]
+    fps: float
+    variable_frame_rate: bool
+    people_seen: int
+    video: str
+
+    @property
+    def missing_frames(self) -> np.ndarray:
+        """Frame numbers in which the followed person was not found."""
+        return self.frame_indices[~self.found]
+
+    @property
+    def detection_rate(self) -> float:
+        """Fraction of processed frames in which the person was found."""
+        return float(self.found.mean()) if len(self.found) else 0.0
+
+    def __len__(self) -> int:
+        return len(self.frame_indices)
+
+    def save(self, path: str | Path) -> Path:
+        """Write to ``path`` (.npz) via a temporary file and a rename: never half-written."""
+        path = Path(path)
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        arrays["format_version"] = np.asarray(FORMAT_VERSION)
+        with atomic_output(path) as temp, open(temp, "wb") as f:
+            np.savez(f, **arrays)  # to a file object: np.savez(path) would append ".npz"
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Detection2D":
+        """Read a file written by :meth:`save`; ValueError if it is not one (of this version)."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{path}: not a readable keypoints .npz: {error}") from error
+        version = int(arrays.pop("format_version", -1))
+        names = {f.name for f in fields(cls)}
+        if version != FORMAT_VERSION or set(arrays) != names:
+            raise ValueError(f"{path}: not a RePOSE keypoints file of format {FORMAT_VERSION}")
+        return cls(
+            **{k: arrays[k] for k in names - {"image_size", "fps", "variable_frame_rate",
+                                                "people_seen", "video"}},
+            image_size=tuple(int(v) for v in arrays["image_size"]),
+            fps=float(arrays["fps"]),
+            variable_frame_rate=bool(arrays["variable_frame_rate"]),
+            people_seen=int(arrays["people_seen"]),
+            video=str(arrays["video"]),
+        )
