@@ -1,0 +1,189 @@
+"""The "Import Motion from Video" operator on the bundled real clip, headless.
+
+Background ``bpy`` has no window to deliver timer or Esc events to a modal operator, so the modal
+path is driven through the very objects it is made of: the worker (``ImportJob``: progress,
+ETA, cancel) and the finishing code (``apply_import``). The operator's blocking ``execute``, which
+scripts use, runs the same two and is called through ``bpy.ops``.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+import addon  # noqa: E402
+from addon import armature as armature_module  # noqa: E402
+from addon.import_apply import ImportPlan, apply_import  # noqa: E402
+from addon.import_job import ImportJob  # noqa: E402
+from addon.motion.rig import BONE_NAMES, BONE_TAIL_JOINT  # noqa: E402
+from addon.pipeline import ImportCancelled, ImportOptions  # noqa: E402
+
+FRAMES = 40  # of the 100-frame clip: enough motion, a few seconds of detection
+
+
+@pytest.fixture(scope="module")
+def detection_cache(tmp_path_factory):
+    """Shared by this module's imports of the same frames: detection runs once."""
+    return tmp_path_factory.mktemp("detections")
+
+
+@pytest.fixture
+def registered():
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    addon.register()
+    yield bpy.context.scene.repose
+    addon.unregister()
+
+
+def scene_state() -> dict:
+    """What an import may change: data-blocks by name, timing, selection, active object."""
+    scene = bpy.context.scene
+    return {
+        **{name: sorted(i.name for i in getattr(bpy.data, name))
+           for name in ("objects", "armatures", "actions", "cameras", "movieclips")},
+        "timing": (scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end,
+                   scene.frame_current),
+        "selected": sorted(o.name for o in bpy.context.selected_objects),
+        "active": getattr(bpy.context.view_layer.objects.active, "name", None),
+        "camera": getattr(scene.camera, "name", None),
+    }
+
+
+def options(example_video, model, cache, **overrides) -> ImportOptions:
+    return ImportOptions(video=example_video, start=0, end=FRAMES, model_path=model, cache_dir=cache,
+                         **overrides)
+
+
+@pytest.mark.slow
+def test_worker_and_finish_build_a_keyed_armature(registered, example_video, tiny_lifter_onnx,
+                                                  detection_cache):
+    job = ImportJob(options(example_video, tiny_lifter_onnx, detection_cache)).start()
+    seen = []
+    while not job.finished:  # what the modal's timer does
+        seen.append(job.progress())
+        time.sleep(0.05)
+    result = job.result()
+    descriptions = [p.describe() for p in seen]
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and 0.0 <= fractions[0] <= fractions[-1] <= 1.0
+    assert any(f"/{FRAMES} frames" in d for d in descriptions), descriptions[-5:]
+    assert any("left" in d for d in descriptions), descriptions[-5:]
+
+    outcome = apply_import(bpy.context.scene, result, ImportPlan(add_camera=True))
+
+    obj = outcome.armature
+    scene = bpy.context.scene
+    assert (scene.frame_start, scene.frame_end) == (1, FRAMES)
+    assert scene.render.fps / scene.render.fps_base == pytest.approx(60.0)
+    curves = armature_module.action_fcurves(obj.animation_data.action, obj)
+    keyed = {(fc.data_path, fc.array_index): len(fc.keyframe_points) for fc in curves}
+    for name in BONE_NAMES:
+        assert all(keyed[(f'pose.bones["{name}"].rotation_quaternion', i)] == FRAMES for i in range(4))
+    # The keyed pose reproduces the analysed joints (world space, after Blender's own FK).
+    errors = []
+    for frame in (1, FRAMES // 2, FRAMES):
+        scene.frame_set(frame)
+        for b, name in enumerate(BONE_NAMES):
+            if BONE_TAIL_JOINT[b] >= 0:
+                tail = np.array(obj.matrix_world @ obj.pose.bones[name].tail)
+                errors.append(np.linalg.norm(tail - result.joints[frame - 1, BONE_TAIL_JOINT[b]]))
+    assert max(errors) < 1e-3  # metres
+    assert scene.camera == outcome.camera and outcome.camera.data.background_images[0].clip is not None
+    assert bpy.context.view_layer.objects.active == obj
+
+
+@pytest.mark.slow
+def test_cancel_leaves_the_scene_unchanged(registered, example_video, tiny_lifter_onnx):
+    before = scene_state()
+    job = ImportJob(options(example_video, tiny_lifter_onnx, None)).start()
+    while job.progress().done < 3 and not job.finished:  # cancel mid-detection, like Esc
+        time.sleep(0.01)
+    job.cancel()
+    assert job.wait(timeout=30)
+    with pytest.raises(ImportCancelled):
+        job.result()
+    assert scene_state() == before
+
+
+@pytest.mark.slow
+def test_failed_finish_rolls_back(registered, example_video, tiny_lifter_onnx, detection_cache):
+    """Apply fails after the armature exists (a camera without root motion): nothing remains."""
+    job = ImportJob(options(example_video, tiny_lifter_onnx, detection_cache, root_motion=False)).start()
+    job.wait()
+    result = job.result()
+    before = scene_state()
+    with pytest.raises(ValueError, match="needs root motion"):
+        apply_import(bpy.context.scene, result, ImportPlan(add_camera=True))
+    assert scene_state() == before
+
+
+@pytest.mark.slow
+def test_operator_retargets_onto_the_selected_armature(registered, example_video, tiny_lifter_onnx,
+                                                       shared_data):
+    bpy.ops.import_scene.gltf(filepath=str(shared_data / "characters" / "quaternius_modular_men_Casual.glb"))
+    character = next(o for o in bpy.data.objects if o.type == "ARMATURE")
+    bpy.context.view_layer.objects.active = character
+    settings = registered
+    settings.video_path = str(example_video)
+    settings.frame_end = FRAMES
+    settings.model, settings.model_path = "CUSTOM", str(tiny_lifter_onnx)
+    settings.target, settings.bone_map = "SELECTED", "AUTO"
+
+    assert bpy.ops.repose.import_video() == {"FINISHED"}
+
+    action = character.animation_data.action
+    assert action.name.startswith(character.name)
+    curves = armature_module.action_fcurves(action, character)
+    assert len({fc.data_path for fc in curves}) >= 15
+    assert all(len(fc.keyframe_points) == FRAMES for fc in curves)
+    assert "frames at 60 fps" in settings.last_report
+    assert bpy.context.view_layer.objects.active == character
+
+
+def test_bad_settings_are_refused_before_any_work(registered, example_video, tmp_path):
+    settings = registered
+    before = scene_state()
+    with pytest.raises(RuntimeError, match="choose a video file first"):
+        bpy.ops.repose.import_video()
+    settings.video_path = str(tmp_path / "missing.mp4")
+    with pytest.raises(RuntimeError, match="video file not found: .*missing.mp4"):
+        bpy.ops.repose.import_video()
+    settings.video_path = str(example_video)
+    settings.model, settings.model_path = "CUSTOM", str(tmp_path / "model.pt")
+    (tmp_path / "model.pt").write_bytes(b"x")
+    with pytest.raises(RuntimeError, match=r"custom model must be a \.onnx file"):
+        bpy.ops.repose.import_video()
+    settings.model = "DEFAULT"
+    settings.frame_start, settings.frame_end = 50, 20
+    with pytest.raises(RuntimeError, match="end frame 20 must be after start frame 50"):
+        bpy.ops.repose.import_video()
+    settings.frame_start, settings.frame_end = 0, 0
+    settings.target = "SELECTED"
+    with pytest.raises(RuntimeError, match="select your character's armature"):
+        bpy.ops.repose.import_video()
+    settings.target, settings.add_camera, settings.root_motion = "NEW", True, False
+    with pytest.raises(RuntimeError, match="matching camera needs root motion"):
+        bpy.ops.repose.import_video()
+    assert scene_state() == before
+
+
+@pytest.mark.slow
+def test_unusable_inputs_fail_with_the_file_named(registered, example_video, tmp_path):
+    settings = registered
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_text("not a video")
+    settings.video_path = str(not_a_video)
+    before = scene_state()
+    with pytest.raises(RuntimeError, match="notes.mp4"):
+        bpy.ops.repose.import_video()
+    bad_model = tmp_path / "broken.onnx"
+    bad_model.write_bytes(b"\x00 not an onnx model")
+    settings.video_path = str(example_video)
+    settings.frame_end = 5
+    settings.model, settings.model_path = "CUSTOM", str(bad_model)
+    with pytest.raises(RuntimeError, match="broken.onnx"):
+        bpy.ops.repose.import_video()
+    assert scene_state() == before
