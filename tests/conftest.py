@@ -83,3 +83,40 @@ def example_motion(example_video, tiny_lifter_onnx, detection_cache):
     options = ImportOptions(video=example_video, end=EXAMPLE_FRAMES, model_path=tiny_lifter_onnx,
                             cache_dir=detection_cache)
     return analyse(options)
+
+
+# ---- training data (train.data / train.synth) ---------------------------------------------------
+@pytest.fixture(scope="session")
+def small_mocap(shared_data):
+    """A few real CMU takes at 30 fps: two training subjects (MotionBuilder skeleton) and one
+    unseen subject (Daz skeleton), enough for sampler tests without loading the library."""
+    from train.data.mocap import load_library
+
+    mocap = shared_data / "mocap"
+    return load_library([mocap / "cmu" / "02_01.bvh", mocap / "cmu" / "05_02.bvh",
+                         mocap / "cmu" / "09_05.bvh",
+                         mocap / "cmu_daz" / "cmu_daz_przestr" / "13_11.bvh"])
+
+
+# ---- detection (repose_core.detect) --------------------------------------------------------------
+@pytest.fixture(scope="session")
+def detect_cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("detect-cache")
+
+
+@pytest.fixture(scope="session")
+def balancing_detection(shared_data, detect_cache_dir):
+    """The whole single-person Pose2Sim clip (100 frames, 1080x1920 portrait), cached."""
+    from repose_core.detect import detect_video
+
+    return detect_video(shared_data / "videos" / "pose2sim_balancing_cam01.mp4",
+                        cache_dir=detect_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def jump_walk_detection(shared_data):
+    """The two-person Sports2D clip, every other frame: a man on a box jumps down while a woman
+    walks past below him."""
+    from repose_core.detect import detect_video
+
+    return detect_video(shared_data / "videos" / "sports2d_jump_walk.mp4", stride=2)

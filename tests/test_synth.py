@@ -1,0 +1,225 @@
+"""Virtual cameras, the occlusion/detector simulation on constructed scenes, and the sampler."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from repose_core.features import lifter_features
+from repose_core.skeleton import JOINT_INDEX as J, NUM_JOINTS
+from train.synth.cameras import CameraConfig, sample_cameras
+from train.synth.occlusion import OcclusionConfig, self_occlusion, simulate_detector, smooth_noise
+from train.synth.sampler import SyntheticSampler, build_validation_set
+
+# A person standing 4 m in front of the camera, facing it (camera frame: x right, y down, z
+# forward). Facing the camera, the person's left is on the image's right.
+STANDING = {
+    "pelvis": (0, 0, 4), "r_hip": (-0.1, 0, 4), "l_hip": (0.1, 0, 4),
+    "r_knee": (-0.1, 0.45, 4), "l_knee": (0.1, 0.45, 4),
+    "r_ankle": (-0.1, 0.9, 4), "l_ankle": (0.1, 0.9, 4),
+    "spine": (0, -0.25, 4), "thorax": (0, -0.5, 4), "neck_nose": (0, -0.68, 3.9),
+    "head": (0, -0.8, 4),
+    "l_shoulder": (0.18, -0.5, 4), "l_elbow": (0.26, -0.22, 4), "l_wrist": (0.28, 0.05, 4),
+    "r_shoulder": (-0.18, -0.5, 4), "r_elbow": (-0.26, -0.22, 4), "r_wrist": (-0.28, 0.05, 4),
+}
+
+
+def scene(**moved) -> np.ndarray:
+    pose = dict(STANDING, **moved)
+    return np.array([pose[name] for name in J], dtype=np.float64)
+
+
+def turned(pose: np.ndarray, degrees: float) -> np.ndarray:
+    """Turn the person about the vertical through the pelvis (positive: left side forward)."""
+    a = np.radians(degrees)
+    rel = pose - pose[J["pelvis"]]
+    out = rel.copy()
+    out[:, 0] = rel[:, 0] * np.cos(a) + rel[:, 2] * np.sin(a)
+    out[:, 2] = -rel[:, 0] * np.sin(a) + rel[:, 2] * np.cos(a)
+    return out + pose[J["pelvis"]]
+
+
+def hidden_names(pose: np.ndarray) -> set[str]:
+    return {name for name, h in zip(J, self_occlusion(pose)) if h}
+
+
+def test_standing_person_facing_the_camera_is_fully_visible():
+    assert hidden_names(scene()) == set()
+
+
+def test_hand_behind_the_torso_is_occluded_in_front_is_not():
+    behind = scene(r_elbow=(-0.15, -0.25, 4.2), r_wrist=(0.0, -0.25, 4.3))
+    front = scene(r_elbow=(-0.15, -0.25, 3.8), r_wrist=(0.0, -0.25, 3.7))
+    assert "r_wrist" in hidden_names(behind)
+    assert hidden_names(front) == set()
+
+
+def test_side_view_hides_the_far_side_and_back_view_the_nose():
+    # Arms raised, so that in profile the near arm does not hang in front of the near hip.
+    arms_up = scene(l_elbow=(0.2, -0.8, 4), l_wrist=(0.2, -1.1, 4),
+                    r_elbow=(-0.2, -0.8, 4), r_wrist=(-0.2, -1.1, 4))
+    assert hidden_names(arms_up) == set()
+    side = hidden_names(turned(arms_up, 90))      # left side towards the camera
+    assert {"r_hip", "r_knee", "r_shoulder"} <= side
+    assert not {"l_hip", "l_knee", "l_ankle", "l_shoulder", "l_elbow", "l_wrist"} & side
+    # With the arms hanging, the near arm hides the near hip in profile, as it does on video.
+    assert "l_hip" in hidden_names(turned(scene(), 90))
+    back = hidden_names(turned(scene(), 180))
+    assert "neck_nose" in back
+    assert "neck_nose" not in hidden_names(scene())
+
+
+def test_self_occlusion_is_vectorised_over_batches():
+    poses = np.stack([scene(), turned(scene(), 90), turned(scene(), 180)])
+    batch = self_occlusion(np.broadcast_to(poses[:, None], (3, 5, NUM_JOINTS, 3)))
+    assert batch.shape == (3, 5, NUM_JOINTS)
+    for k in range(3):
+        assert (batch[k] == self_occlusion(poses[k])).all()
+
+
+def test_smooth_noise_has_unit_variance_and_is_smooth():
+    rng = np.random.default_rng(0)
+    noise = smooth_noise(rng, (400, 64, 3), sigma=6.0)
+    assert noise.std() == pytest.approx(1.0, abs=0.05)
+    lag1 = (noise[:, 1:] * noise[:, :-1]).mean() / noise.var()
+    assert lag1 > 0.95
+    assert smooth_noise(rng, (2, 10), sigma=0).shape == (2, 10)
+
+
+def test_cameras_cover_the_requested_ranges():
+    rng = np.random.default_rng(1)
+    targets = rng.normal(0, 1, (2000, 3))
+    cams = sample_cameras(rng, targets, CameraConfig())
+    offset = cams.C - targets
+    dist = np.linalg.norm(offset, axis=-1)
+    assert dist.min() >= 2.5 and dist.max() <= 7.0 and dist.max() > 6.5 and dist.min() < 3.0
+    elevation = np.degrees(np.arcsin(offset[:, 1] / dist))
+    assert elevation.min() >= -10.0 - 1e-6 and elevation.max() <= 30.0 + 1e-6
+    azimuth = np.degrees(np.arctan2(offset[:, 0], offset[:, 2]))
+    assert np.histogram(azimuth, bins=8, range=(-180, 180))[0].min() > 150    # all around
+    portrait = cams.size[:, 1] > cams.size[:, 0]
+    assert 0.2 < portrait.mean() < 0.8
+    # The target is in front of every camera, and a 2 m tall person fits in the image height.
+    assert (np.einsum("bij,bj->bi", cams.R, targets - cams.C)[:, 2] > 0).all()
+    assert (cams.focal * 2.0 / (dist - 0.5) <= cams.size[:, 1] + 1e-6).all()
+    np.testing.assert_allclose(np.einsum("bij,bkj->bik", cams.R, cams.R),
+                               np.broadcast_to(np.eye(3), cams.R.shape), atol=1e-9)
+
+
+def test_sampler_batch_contract(small_mocap):
+    sampler = SyntheticSampler(small_mocap, window=81, batch_size=16, occlusion=None, seed=3)
+    batch = sampler.sample()
+    assert set(batch) >= {"inputs", "target", "occluded", "confidence"}
+    assert batch["inputs"].shape == (16, 81, 17, 3) and batch["inputs"].dtype == np.float32
+    assert batch["target"].shape == (16, 81, 17, 3) and batch["target"].dtype == np.float32
+    assert batch["occluded"].shape == (16, 81, 17) and batch["occluded"].dtype == bool
+    assert batch["confidence"].shape == (16, 81, 17) and batch["confidence"].dtype == np.float32
+    assert np.isfinite(batch["inputs"]).all() and np.isfinite(batch["target"]).all()
+    assert (batch["target"][:, :, J["pelvis"]] == 0).all()
+    assert not batch["occluded"].any() and (batch["confidence"] == 1).all()
+    # Clean 2D is the projection of the target: pelvis-centred features point the same way as
+    # the pelvis-relative camera-frame x/y (weak perspective at 2.5-7 m), flipped or not.
+    x2d = batch["inputs"][..., :2].reshape(16, -1)
+    x3d = batch["target"][..., :2].reshape(16, -1)
+    corr = [np.corrcoef(a, b)[0, 1] for a, b in zip(x2d, x3d)]
+    assert min(corr) > 0.97
+    # Person-sized targets (metres).
+    assert 0.3 < np.abs(batch["target"]).max(axis=(1, 2, 3)).min()
+    assert np.abs(batch["target"]).max() < 2.5
+
+
+def test_sampler_is_deterministic_per_seed(small_mocap):
+    a = SyntheticSampler(small_mocap, 27, 8, OcclusionConfig(), seed=5).sample()
+    b = SyntheticSampler(small_mocap, 27, 8, OcclusionConfig(), seed=5).sample()
+    c = SyntheticSampler(small_mocap, 27, 8, OcclusionConfig(), seed=6).sample()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    assert not np.array_equal(a["target"], c["target"])
+
+
+def test_simulated_detector_follows_the_occlusion_mask(small_mocap):
+    config = OcclusionConfig(drop_probability=0.5)
+    sampler = SyntheticSampler(small_mocap, 64, 128, occlusion=None, seed=2, augment=False, flip=False)
+    rng = np.random.default_rng(0)
+    world = sampler.index.gather(rng.choice(sampler.index.starts, 128))
+    from repose_core.camera import project, world_to_camera
+    cams = sample_cameras(rng, world[:, 32, J["pelvis"]])
+    cam = world_to_camera(world, cams.R[:, None, None], cams.C[:, None, None])
+    c = cams.principal
+    pixels = project(cam, cams.focal[:, None, None], cams.focal[:, None, None],
+                     c[:, None, None, 0], c[:, None, None, 1])
+    noisy, confidence, occluded = simulate_detector(cam, pixels, cams, rng, config)
+    assert 0.05 < occluded.mean() < 0.5
+    # Errors relative to the person's 2D size: large on occluded joints, small on visible ones.
+    size = np.linalg.norm(pixels.max(axis=(1, 2)) - pixels.min(axis=(1, 2)), axis=-1)
+    err = np.linalg.norm(noisy - pixels, axis=-1) / size[:, None, None]
+    direct = [j for j in range(NUM_JOINTS) if j not in (J["pelvis"], J["spine"], J["thorax"])]
+    vis, occ = ~occluded[..., direct], occluded[..., direct]
+    assert np.median(err[..., direct][vis]) < 0.01
+    assert np.median(err[..., direct][occ]) > 3 * np.median(err[..., direct][vis])
+    # Confidence like MediaPipe visibility: high when seen, low when not.
+    assert np.median(confidence[vis.nonzero()[:2] + (np.array(direct)[vis.nonzero()[2]],)]) > 0.9
+    assert confidence.min() >= 0 and confidence.max() <= 1
+    assert confidence[occluded].mean() < 0.5
+    # Dropped frames: every joint occluded, confidence 0, keypoints still finite (filled).
+    dropped = (confidence == 0).all(-1)
+    assert dropped.any() and occluded[dropped].all() and np.isfinite(noisy).all()
+    # The synthesised joints are built from the corrupted sources, as the MediaPipe mapping does.
+    np.testing.assert_allclose(noisy[..., J["pelvis"], :],
+                               noisy[..., [J["l_hip"], J["r_hip"]], :].mean(-2), atol=1e-6)
+    np.testing.assert_allclose(confidence[..., J["thorax"]],
+                               confidence[..., [J["l_shoulder"], J["r_shoulder"]]].min(-1))
+
+
+def test_occluded_error_drifts_smoothly_visible_jitter_does_not():
+    rng = np.random.default_rng(4)
+    b, t = 64, 60
+    cam = np.broadcast_to(scene(), (b, t, NUM_JOINTS, 3)).copy()
+    pixels = 1000 * cam[..., :2] / cam[..., 2:] + 500
+    from train.synth.cameras import CameraBatch
+    cams = CameraBatch(np.broadcast_to(np.eye(3), (b, 3, 3)), np.zeros((b, 3)),
+                       np.full(b, 1000.0), np.tile([1000, 1000], (b, 1)))
+    config = OcclusionConfig(occluder_probability=0, drop_probability=0)
+    hand_behind = scene(r_elbow=(-0.15, -0.25, 4.2), r_wrist=(0.0, -0.25, 4.3))
+    cam[:, :, J["r_wrist"]] = hand_behind[J["r_wrist"]]
+    cam[:, :, J["r_elbow"]] = hand_behind[J["r_elbow"]]
+    pixels = 1000 * cam[..., :2] / cam[..., 2:] + 500
+    noisy, confidence, occluded = simulate_detector(cam, pixels, cams, rng, config)
+    assert occluded[..., J["r_wrist"]].all() and not occluded[..., J["l_wrist"]].any()
+    err = noisy - pixels
+
+    def lag1(e):
+        e = e - e.mean(axis=1, keepdims=True)
+        return (e[:, 1:] * e[:, :-1]).sum() / (e * e).sum()
+
+    assert lag1(err[:, :, J["r_wrist"]]) > 0.8
+    assert abs(lag1(err[:, :, J["l_wrist"]])) < 0.2
+    assert confidence[..., J["r_wrist"]].mean() < 0.5
+    assert np.percentile(confidence[..., J["r_wrist"]], 95) < 0.7
+    assert confidence[..., J["l_wrist"]].mean() > 0.9
+
+
+def test_validation_set_is_fixed_and_variants_share_windows(small_mocap):
+    a = build_validation_set(small_mocap, window=27, num_windows=40, seed=0)
+    b = build_validation_set(small_mocap, window=27, num_windows=40, seed=0)
+    assert set(a) == {"clean", "occluded"}
+    for variant in a:
+        for key in a[variant]:
+            np.testing.assert_array_equal(a[variant][key], b[variant][key])
+    np.testing.assert_array_equal(a["clean"]["target"], a["occluded"]["target"])
+    assert not a["clean"]["occluded"].any() and a["occluded"]["occluded"].any()
+    assert a["clean"]["inputs"].shape == (40, 27, 17, 3)
+    assert not np.array_equal(a["clean"]["inputs"], a["occluded"]["inputs"])
+
+
+def test_window_longer_than_every_clip_is_an_error(small_mocap):
+    with pytest.raises(ValueError, match="no clip has 100000 frames"):
+        SyntheticSampler(small_mocap, window=100_000, batch_size=2)
+
+
+def test_features_are_the_shared_definition(small_mocap):
+    """The sampler's inputs are exactly lifter_features of its 2D (scale-free: one image size)."""
+    batch = SyntheticSampler(small_mocap, 9, 4, None, seed=0).sample()
+    # Re-applying the features to features (as pixels in any image) is the identity on x/y:
+    # they are already pelvis-centred with unit RMS radius.
+    again = lifter_features(batch["inputs"][..., :2] * 100 + 500, batch["confidence"], (1000, 1000))
+    np.testing.assert_allclose(again, batch["inputs"], atol=1e-4)
