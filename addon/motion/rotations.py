@@ -47,6 +47,8 @@ HINGED_BONES: dict[str, int] = {
 # it fully decides the twist: about 6 and 24 degrees.
 HINGE_SIN_MIN: float = 0.1
 HINGE_SIN_FULL: float = 0.4
+# Frames converted at once: the 3x3 frames of 17 bones take ~1.2 kB per frame in float64.
+CHUNK_FRAMES: int = 8192
 
 
 def world_frames(joints: np.ndarray, rest: RestSkeleton) -> np.ndarray:
@@ -110,11 +112,15 @@ def pose_from_joints(joints: np.ndarray, rest: RestSkeleton) -> tuple[np.ndarray
     over time, and the root bone's location (T, 3) in its rest frame (Blender's pose location).
     ``joints`` must have the rest skeleton's bone lengths (``fit.apply_bone_lengths``).
     """
-    frames = world_frames(joints, rest)
-    quaternions = make_continuous(matrix_to_quaternion(local_rotations(frames, rest)))
+    joints = np.asarray(joints, dtype=np.float64)
+    quaternions = np.empty((len(joints), len(BONE_NAMES), 4), dtype=np.float32)
+    for start in range(0, len(joints), CHUNK_FRAMES):  # frames are independent: bound the memory
+        chunk = world_frames(joints[start : start + CHUNK_FRAMES], rest)
+        quaternions[start : start + CHUNK_FRAMES] = matrix_to_quaternion(local_rotations(chunk, rest))
+    quaternions = make_continuous(quaternions)
     root = BONE_INDEX["pelvis"]
     root_location = (joints[:, BONE_HEAD_JOINT[root]] - rest.heads[root]) @ rest.frames[root]
-    return quaternions.astype(np.float32), root_location.astype(np.float32)
+    return quaternions, root_location.astype(np.float32)
 
 
 def forward_kinematics(quaternions: np.ndarray, root_location: np.ndarray, rest: RestSkeleton) -> np.ndarray:
