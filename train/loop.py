@@ -182,6 +182,14 @@ def fit(cfg: dict, log: Callable[[str], None] = print) -> Path:
     Returns the run directory. Writes ``config.yaml``, ``history.jsonl`` (one line per epoch:
     losses, throughput, validation metrics), ``last.pt``, ``best.pt`` and curve PNGs.
     """
+    threads = torch.get_num_threads()
+    try:
+        return _fit(cfg, log)
+    finally:  # train.threads is for this run, not for the rest of the calling process
+        torch.set_num_threads(threads)
+
+
+def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
     from .plots import plot_history  # matplotlib only when a run actually writes plots
 
     run_dir = resolve_path(cfg["run_dir"])

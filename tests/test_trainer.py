@@ -1,0 +1,164 @@
+"""The trainer (python -m train): configs, a short real training run, exact resume, evaluation,
+export -> load_lifter round trip, and the ablation command end to end (tiny budgets, real CMU data)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from repose_core import load_lifter
+from train import loop
+from train.__main__ import main
+from train.checkpoint import load_checkpoint
+from train.config import CONFIG_DIR, ConfigError, load_config, parse_overrides
+
+TINY = CONFIG_DIR / "tiny.yaml"
+
+
+def tiny_config(run_dir, **overrides) -> dict:
+    return load_config(TINY, {"run_dir": str(run_dir), **overrides})
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, shared_data):
+    """One short training run on real mocap, shared by the tests that only read its results."""
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    loop.fit(tiny_config(run_dir), log=lambda line: None)
+    return run_dir
+
+
+# ----------------------------------------------------------------------------- config
+def test_overrides_and_aliases_reach_the_resolved_config(tmp_path):
+    overrides = parse_overrides(["--lambda-spatial", "0.25", "--train.epochs=3",
+                                 "--spatial-variant", "logistic", "--data.val", "[cmu_daz]"])
+    cfg = tiny_config(tmp_path / "r", **overrides)
+    assert cfg["loss"]["lambda_spatial"] == 0.25
+    assert cfg["loss"]["spatial_variant"] == "logistic"
+    assert cfg["train"]["epochs"] == 3
+    assert cfg["data"]["val"] == ["cmu_daz"]
+
+
+def test_config_errors_name_the_problem(tmp_path):
+    with pytest.raises(ConfigError, match="train.epoch"):
+        tiny_config(tmp_path, **{"train.epoch": 3})  # typo of train.epochs
+    with pytest.raises(ConfigError, match="no value"):
+        parse_overrides(["--lambda-spatial"])
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_every_shipped_config_resolves():
+    for path in sorted(CONFIG_DIR.glob("*.yaml")):
+        cfg = load_config(path)
+        assert cfg["model"]["backbone"] in ("tcn", "transformer"), path
+
+
+# ----------------------------------------------------------------------------- training
+def test_short_cpu_training_lowers_validation_error(tiny_run):
+    history = loop.read_history(tiny_run)
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+    first, last = history[0], history[-1]
+    assert last["train"]["loss"] < 0.7 * first["train"]["loss"]
+    for name in ("clean", "occluded"):
+        assert last["val"][name]["mpjpe"] < 0.9 * first["val"][name]["mpjpe"], name
+    # The occluded validation set really has occluded joints, and they are scored apart.
+    assert np.isfinite(last["val"]["occluded"]["occluded_mpjpe"])
+    assert np.isnan(last["val"]["clean"]["occluded_mpjpe"])
+    assert last["train"]["samples_per_s"] > 0
+    for name in ("config.yaml", "last.pt", "best.pt", "loss.png", "val.png"):
+        assert (tiny_run / name).is_file(), name
+
+
+def test_resume_after_a_kill_gives_the_same_state(tmp_path, tiny_run, monkeypatch):
+    """Kill in the middle of epoch 3, resume: weights, optimiser and history equal an unbroken run."""
+    original = loop.train_one_epoch
+    calls = {"n": 0}
+
+    def dies_in_epoch_three(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            batches = args[4]
+            next(iter(batches))  # the epoch has started consuming data
+            raise KeyboardInterrupt("simulated kill")
+        return original(*args, **kwargs)
+
+    run_dir = tmp_path / "killed"
+    monkeypatch.setattr(loop, "train_one_epoch", dies_in_epoch_three)
+    with pytest.raises(KeyboardInterrupt):
+        loop.fit(tiny_config(run_dir), log=lambda line: None)
+    assert load_checkpoint(run_dir / "last.pt")["epoch"] == 1  # epochs 1 and 2 were saved
+    monkeypatch.setattr(loop, "train_one_epoch", original)
+    loop.fit(tiny_config(run_dir), log=lambda line: None)
+
+    resumed, unbroken = load_checkpoint(run_dir / "last.pt"), load_checkpoint(tiny_run / "last.pt")
+    assert resumed["epoch"] == unbroken["epoch"] == 3
+    for key, value in unbroken["model"].items():
+        assert torch.equal(resumed["model"][key], value), key
+    for a, b in zip(resumed["optimizer"]["state"].values(), unbroken["optimizer"]["state"].values()):
+        assert torch.equal(a["exp_avg"], b["exp_avg"])
+    val = lambda run: [r["val"]["occluded"]["mpjpe"] for r in loop.read_history(run)]  # noqa: E731
+    assert val(run_dir) == val(tiny_run)
+
+
+def test_resume_refuses_a_different_config(tiny_run):
+    cfg = tiny_config(tiny_run, **{"loss.lambda_spatial": 0.5})
+    with pytest.raises(ValueError, match="different config"):
+        loop.fit(cfg, log=lambda line: None)
+
+
+# ----------------------------------------------------------------------------- eval / export
+def test_eval_command_reports_the_best_checkpoint(tiny_run, capsys):
+    assert main(["eval", str(tiny_run)]) == 0
+    out = capsys.readouterr().out
+    assert "| clean |" in out and "| occluded |" in out
+    results = json.loads((tiny_run / "best.eval.json").read_text())
+    best = load_checkpoint(tiny_run / "best.pt")
+    # Evaluating the saved checkpoint reproduces the figures recorded when it was saved.
+    for name in ("clean", "occluded"):
+        assert results[name]["mpjpe"] == pytest.approx(best["val"][name]["mpjpe"], rel=1e-5)
+
+
+def test_export_then_load_lifter_round_trip(tiny_run, tmp_path, shared_data):
+    onnx_path = tmp_path / "lifter.onnx"
+    assert main(["export", str(tiny_run), "--out", str(onnx_path)]) == 0
+    from_onnx = load_lifter(onnx_path, flip=False)
+    from_checkpoint = load_lifter(tiny_run / "best.pt", flip=False)
+    assert from_onnx.metadata["receptive_field"] == from_checkpoint.metadata["receptive_field"] == 9
+
+    # Real motion: a CMU take seen by a camera, projected to pixels.
+    from repose_core.camera import Intrinsics, look_at, project, world_to_camera
+    from train.data.mocap import load_clip
+
+    joints = load_clip(shared_data / "mocap" / "cmu" / "09_03.bvh", fps=30).joints.astype(np.float64)
+    centre = joints[:, 0].mean(0)
+    eye = centre + np.array([1.0, 0.4, 4.0])
+    cam = world_to_camera(joints, look_at(eye, centre, np.array([0.0, 1.0, 0.0])), eye)
+    k = Intrinsics.from_focal_35mm(1280, 720, 28.0)
+    keypoints = project(cam, k.fx, k.fy, k.cx, k.cy)
+    a = from_onnx.predict(keypoints, image_size=(1280, 720))
+    b = from_checkpoint.predict(keypoints, image_size=(1280, 720))
+    assert a.shape == (len(joints), 17, 3)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- ablation
+@pytest.mark.slow
+def test_ablation_command_runs_end_to_end(tmp_path):
+    out = tmp_path / "docs" / "ablation.md"
+    argv = ["ablation", "--config", str(TINY), "--out", str(out), "--run_dir", str(tmp_path / "ab"),
+            "--epochs", "1", "--batches_per_epoch", "3"]
+    assert main(argv) == 0
+    text = out.read_text()
+    assert "python -m train ablation --config" in text  # the exact command is recorded
+    for name in ("absolute", "+spatial", "+temporal", "+both"):
+        assert f"| {name} |" in text
+    assert (tmp_path / "docs" / "ablation.png").stat().st_size > 1000
+    # Same data, seed and budget: the four runs differ only in their loss weights.
+    configs = {d.name: load_config(d / "config.yaml") for d in (tmp_path / "ab").iterdir()}
+    assert sorted(configs) == ["absolute", "both", "spatial", "temporal"]
+    assert {(c["loss"]["lambda_spatial"] > 0, c["loss"]["lambda_temporal"] > 0)
+            for c in configs.values()} == {(False, False), (True, False), (False, True), (True, True)}
+    strip = lambda c: {k: v for k, v in c.items() if k not in ("loss", "name", "run_dir")}  # noqa: E731
+    assert all(strip(c) == strip(configs["both"]) for c in configs.values())
