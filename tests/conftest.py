@@ -120,27 +120,3 @@ def jump_walk_detection(shared_data):
     from repose_core.detect import detect_video
 
     return detect_video(shared_data / "videos" / "sports2d_jump_walk.mp4", stride=2)
-
-
-# ---- detection (repose_core.detect) --------------------------------------------------------------
-@pytest.fixture(scope="session")
-def detect_cache_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("detect-cache")
-
-
-@pytest.fixture(scope="session")
-def balancing_detection(shared_data, detect_cache_dir):
-    """The whole single-person Pose2Sim clip (100 frames, 1080x1920 portrait), cached."""
-    from repose_core.detect import detect_video
-
-    return detect_video(shared_data / "videos" / "pose2sim_balancing_cam01.mp4",
-                        cache_dir=detect_cache_dir)
-
-
-@pytest.fixture(scope="session")
-def jump_walk_detection(shared_data):
-    """The two-person Sports2D clip, every other frame: a man on a box jumps down while a woman
-    walks past below him."""
-    from repose_core.detect import detect_video
-
-    return detect_video(shared_data / "videos" / "sports2d_jump_walk.mp4", stride=2)
