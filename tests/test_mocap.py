@@ -17,14 +17,15 @@ from train.data.mocap import (
 # A stick figure with the CMU MotionBuilder joint names, in metres, Y up, facing +Z.
 STICK = {  # name: (parent, offset)
     "Hips": (None, (0, 0, 0)),
-    "LeftUpLeg": ("Hips", (0.09, -0.05, 0)), "LeftLeg": ("LeftUpLeg", (0, -0.42, 0)),
-    "LeftFoot": ("LeftLeg", (0, -0.42, 0)),
-    "RightUpLeg": ("Hips", (-0.09, -0.05, 0)), "RightLeg": ("RightUpLeg", (0, -0.42, 0)),
-    "RightFoot": ("RightLeg", (0, -0.42, 0)),
+    "LHipJoint": ("Hips", (0, 0, 0)), "LeftUpLeg": ("LHipJoint", (0.09, -0.05, 0)),
+    "LeftLeg": ("LeftUpLeg", (0, -0.42, 0)), "LeftFoot": ("LeftLeg", (0, -0.42, 0)),
+    "RHipJoint": ("Hips", (0, 0, 0)), "RightUpLeg": ("RHipJoint", (-0.09, -0.05, 0)),
+    "RightLeg": ("RightUpLeg", (0, -0.42, 0)), "RightFoot": ("RightLeg", (0, -0.42, 0)),
     "Spine": ("Hips", (0, 0.25, 0)), "Head": ("Spine", (0, 0.3, 0)),
-    "LeftArm": ("Spine", (0.18, 0.2, 0)), "LeftForeArm": ("LeftArm", (0.28, 0, 0)),
-    "LeftHand": ("LeftForeArm", (0.25, 0, 0)),
-    "RightArm": ("Spine", (-0.18, 0.2, 0)), "RightForeArm": ("RightArm", (-0.28, 0, 0)),
+    "LeftShoulder": ("Spine", (0, 0, 0)), "LeftArm": ("LeftShoulder", (0.18, 0.2, 0)),
+    "LeftForeArm": ("LeftArm", (0.28, 0, 0)), "LeftHand": ("LeftForeArm", (0.25, 0, 0)),
+    "RightShoulder": ("Spine", (0, 0, 0)), "RightArm": ("RightShoulder", (-0.18, 0.2, 0)),
+    "RightForeArm": ("RightArm", (-0.28, 0, 0)),
     "RightHand": ("RightForeArm", (-0.25, 0, 0)),
 }
 Y_UP_TO_Z_UP = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=float)  # +Y -> +Z
@@ -75,12 +76,15 @@ def test_units_up_axis_lead_in_and_resampling_on_written_bvh(tmp_path, unit, z_u
     assert clip.num_frames == 31
     np.testing.assert_allclose(clip.joints[:, J["pelvis"], 0], 0.01 * (1 + 4 * np.arange(31)), atol=1e-4)
     first = clip.joints[0] - [0.01, 0, 0]
-    np.testing.assert_allclose(first[J["pelvis"]], [0, 0.9, 0], atol=1e-4)
+    # The table moves the hips 5 cm down and the shoulders 3.5 cm in, towards MediaPipe's
+    # landmarks; offset points are metres whatever the file's units and axes.
+    np.testing.assert_allclose(first[J["l_hip"]], [0.09, 0.85, 0], atol=1e-4)
+    np.testing.assert_allclose(first[J["pelvis"]], [0, 0.85, 0], atol=1e-4)
     np.testing.assert_allclose(first[J["l_ankle"]], [0.09, 0.06, 0], atol=1e-4)
+    np.testing.assert_allclose(first[J["l_shoulder"]], [0.145, 1.40, 0], atol=1e-4)
     np.testing.assert_allclose(first[J["l_wrist"]], [0.71, 1.40, 0], atol=1e-4)
     np.testing.assert_allclose(first[J["thorax"]], [0, 1.40, 0], atol=1e-4)
-    np.testing.assert_allclose(first[J["spine"]], [0, 1.15, 0], atol=1e-4)
-    # Offset points (metres, in the Head joint's frame) do not depend on the file's units.
+    np.testing.assert_allclose(first[J["spine"]], [0, 1.125, 0], atol=1e-4)
     np.testing.assert_allclose(first[J["head"]], [0, 1.64, 0], atol=1e-4)
     np.testing.assert_allclose(first[J["neck_nose"]], [0, 1.54, 0.10], atol=1e-4)
 
@@ -122,11 +126,14 @@ def test_tables_map_all_17_joints_on_shared_files(shared_data, family):
         assert 1.2 < height < 1.9, (rel, height)
         lengths = np.linalg.norm(j[:, [c for _, c in BONES]] - j[:, [p for p, _ in BONES]], axis=-1)
         assert (lengths.mean(0) > 0.05).all() and (lengths.mean(0) < 0.6).all(), rel
-        # Limbs are rigid: FK from rotations keeps their lengths constant over the take.
-        limbs = [J[n] for n in ("r_knee", "r_ankle", "l_knee", "l_ankle", "l_elbow", "l_wrist",
-                                "r_elbow", "r_wrist")]
+        # Shins and forearms are rigid: FK keeps their lengths constant over the take. Thighs
+        # and upper arms nearly so (their top ends ride on the pelvis / clavicle, see tables).
+        limbs = [J[n] for n in ("r_ankle", "l_ankle", "l_wrist", "r_wrist")]
         limb_lengths = np.linalg.norm(j[:, limbs] - j[:, [PARENTS[c] for c in limbs]], axis=-1)
         assert (limb_lengths.std(0) < 1e-3).all(), rel
+        upper = [J[n] for n in ("r_knee", "l_knee", "l_elbow", "r_elbow")]
+        upper_lengths = np.linalg.norm(j[:, upper] - j[:, [PARENTS[c] for c in upper]], axis=-1)
+        assert (upper_lengths.std(0) < 0.015).all(), rel
         np.testing.assert_allclose(j[:, J["pelvis"]], j[:, [J["l_hip"], J["r_hip"]]].mean(1), atol=1e-5)
         # The nose is in front of the face: along the person's forward direction.
         left = j[:, J["l_shoulder"]] - j[:, J["r_shoulder"]]

@@ -56,6 +56,16 @@ _CACHE_VERSION = 1
 
 
 @dataclass(frozen=True)
+class Offset:
+    """A point at BVH ``joint`` plus ``offset_m`` (metres, in the person frame at rest: x = the
+    person's left, y = up, z = forward) that turns with ``frame`` (a joint; default ``joint``)."""
+
+    joint: str
+    frame: str
+    offset_m: np.ndarray
+
+
+@dataclass(frozen=True)
 class SkeletonTable:
     """How one skeleton family's BVH joints give the H36M-17 joints."""
 
@@ -63,14 +73,19 @@ class SkeletonTable:
     root: str
     lead_in_frames: int
     joints: dict[str, str]                       # H36M name -> BVH joint name
-    # H36M name -> (BVH joint, offset in metres in the person frame at rest: x left, y up,
-    # z forward), for points no BVH joint marks (the nose, the crown).
-    offsets: dict[str, tuple[str, np.ndarray]]
+    # H36M name -> Offset, for points no BVH joint marks (the nose, the crown) or that a
+    # family places differently from the MediaPipe landmarks (see the tables' comments).
+    offsets: dict[str, "Offset"]
     path: Path
     text: str                                    # raw file, part of the cache key
 
+    def source_joint(self, name: str) -> str:
+        """The BVH joint an H36M joint is read from (for offset points, their anchor)."""
+        return self.joints[name] if name in self.joints else self.offsets[name].joint
+
     def bvh_names(self) -> set[str]:
-        return set(self.joints.values()) | {j for j, _ in self.offsets.values()} | {self.root}
+        anchors = {o.joint for o in self.offsets.values()} | {o.frame for o in self.offsets.values()}
+        return set(self.joints.values()) | anchors | {self.root}
 
 
 def load_table(path: str | Path) -> SkeletonTable:
@@ -81,7 +96,8 @@ def load_table(path: str | Path) -> SkeletonTable:
         raw = tomllib.loads(text)
         joints = dict(raw.get("joints", {}))
         offsets = {
-            name: (str(spec["joint"]), np.asarray(spec["offset_m"], dtype=np.float64))
+            name: Offset(str(spec["joint"]), str(spec.get("frame", spec["joint"])),
+                         np.asarray(spec["offset_m"], dtype=np.float64))
             for name, spec in raw.get("offsets", {}).items()
         }
         table = SkeletonTable(str(raw["family"]), str(raw["root"]), int(raw.get("lead_in_frames", 0)),
@@ -95,8 +111,8 @@ def load_table(path: str | Path) -> SkeletonTable:
             f"{path}: the table must map exactly {sorted(expected)} (pelvis/spine/thorax are "
             f"synthesised); missing {sorted(expected - mapped)}, unexpected {sorted(mapped - expected)}"
         )
-    for name, (_, off) in offsets.items():
-        if off.shape != (3,):
+    for name, off in offsets.items():
+        if off.offset_m.shape != (3,):
             raise ValueError(f"{path}: offsets.{name}.offset_m must be 3 numbers")
     return table
 
@@ -161,9 +177,8 @@ def detect_units_and_frame(bvh: BvhFile, table: SkeletonTable) -> tuple[float, n
     pose. The person frame is x = the person's left, y = up, z = forward (where they face at
     rest); each is snapped to the nearest file axis, so the result is an exact axis permutation
     (a Z-up file becomes Y-up and nothing tilts)."""
-    j = table.joints
-    rest, _ = forward_kinematics(
-        bvh, [j["l_ankle"], j["r_ankle"], j["l_shoulder"], j["r_shoulder"]], rest_pose=True)
+    names = [table.source_joint(n) for n in ("l_ankle", "r_ankle", "l_shoulder", "r_shoulder")]
+    rest, _ = forward_kinematics(bvh, names, rest_pose=True)
     rest = rest[0]
     body = rest[2:].mean(0) - rest[:2].mean(0)          # ankles -> shoulders
     size = float(np.linalg.norm(body))
@@ -185,17 +200,17 @@ def bvh_to_h36m(bvh: BvhFile, table: SkeletonTable, frames: np.ndarray | None = 
     """H36M-17 world joints (F, 17, 3) float64, metres, Y up, for ``frames`` (default: all)."""
     scale, to_person = detect_units_and_frame(bvh, table)
     direct = list(table.joints.items())
-    anchors = [joint for joint, _ in table.offsets.values()]
-    names = [b for _, b in direct] + anchors
+    offsets = list(table.offsets.items())
+    names = [b for _, b in direct] + [o.joint for _, o in offsets] + [o.frame for _, o in offsets]
     pos, rot = forward_kinematics(bvh, names, frames=frames)
     out = np.zeros((pos.shape[0], NUM_JOINTS, 3))
     for k, (h36m, _) in enumerate(direct):
         out[:, JOINT_INDEX[h36m]] = pos[:, k]
-    for k, (h36m, (_, offset_m)) in enumerate(table.offsets.items()):
+    for k, (h36m, off) in enumerate(offsets):
         # Table offsets are metres in the person frame at rest; joints' rest frames are the
         # file's axes, so turn the offset into file axes and units first.
-        a = len(direct) + k
-        out[:, JOINT_INDEX[h36m]] = pos[:, a] + rot[:, a] @ (to_person.T @ offset_m / scale)
+        a, f = len(direct) + k, len(direct) + len(offsets) + k
+        out[:, JOINT_INDEX[h36m]] = pos[:, a] + rot[:, f] @ (to_person.T @ off.offset_m / scale)
     J = JOINT_INDEX
     out[:, J["pelvis"]] = 0.5 * (out[:, J["l_hip"]] + out[:, J["r_hip"]])
     out[:, J["thorax"]] = 0.5 * (out[:, J["l_shoulder"]] + out[:, J["r_shoulder"]])
