@@ -56,6 +56,27 @@ def set_mp4_rotation(path: Path, degrees: int) -> None:
     path.write_bytes(bytes(data))
 
 
+def make_variable_rate(path: Path) -> None:
+    """Rewrite an OpenCV-written mp4 so that its first half plays at twice the frame rate: the
+    one time-to-sample entry (n, delta) becomes two, (n/2, delta/2) and (n - n/2, delta). The
+    clip gets shorter, so its edit list still covers every frame. The sample table grows by 8
+    bytes, and so does every box that holds it; moov is the last box, so no media offset
+    moves."""
+    data = bytearray(path.read_bytes())
+    chain, pos = [], 0
+    for kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stts"):
+        pos = data.find(kind, pos)
+        chain.append(pos - 4)
+    stts = chain[-1]
+    entries, count, delta = struct.unpack(">III", data[stts + 12:stts + 24])
+    assert entries == 1 and delta % 2 == 0
+    data[stts + 12:stts + 24] = struct.pack(">IIIII", 2, count // 2, delta // 2,
+                                            count - count // 2, delta)
+    for box in chain:
+        data[box:box + 4] = struct.pack(">I", struct.unpack(">I", data[box:box + 4])[0] + 8)
+    path.write_bytes(bytes(data))
+
+
 def mp4_boxes(data: bytes) -> dict[bytes, tuple[int, int]]:
     boxes, i = {}, 0
     while i < len(data):
@@ -256,6 +277,18 @@ def test_rotation_metadata_is_honoured(tmp_path, shared_data, balancing_detectio
     assert det.detection_rate == 1.0
     error = np.linalg.norm(det.keypoints - balancing_detection.keypoints[:10], axis=-1)
     assert np.median(error) < 15
+
+
+def test_variable_frame_rate_is_reported(tmp_path, shared_data):
+    frames = [cv2.resize(f, (270, 480), interpolation=cv2.INTER_AREA)
+              for f in read_frames(shared_data / "videos" / BALANCING, 12)]
+    clip = write_clip(tmp_path / "vfr.mp4", frames, 30)
+    make_variable_rate(clip)
+    det = detect_video(clip)
+    steps = np.round(np.diff(det.times) * 30, 3)
+    assert det.variable_frame_rate
+    assert len(det) == 12
+    assert set(steps) == {0.5, 1.0}  # frame times come from the container, not index / fps
 
 
 @pytest.mark.slow
