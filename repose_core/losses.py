@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
+from torch.autograd.function import once_differentiable
 
 from .skeleton import NEIGHBOUR_PAIRS, NUM_JOINTS
 
@@ -56,9 +56,11 @@ TIE_MODES = ("ignore", "pull")
 PAIR_SETS = ("all", "neighbours")
 TEMPORAL_MODES = ("adjacent", "window")
 
-# Elements of one (B, K, chunk, T) block of frame-pair gaps in the temporal window mode: 2**24
-# float32 values are 64 MiB, and a block keeps a handful of such tensors alive at once.
-WINDOW_BLOCK_ELEMENTS = 2**24
+# Most elements of one (B, K, chunk, T) block of frame-pair gaps in the temporal window mode,
+# per device type. On CPU a block that stays in cache (2**19 float32 = 2 MiB) is several times
+# faster than one large block (bench/bench_losses.py); on a GPU large blocks keep the kernel
+# count down, and 2**26 float32 (256 MiB, a handful alive at once) still bounds the memory.
+WINDOW_BLOCK_ELEMENTS: dict[str, int] = {"cpu": 2**19, "other": 2**26}
 
 
 # ----------------------------------------------------------------------------- absolute terms
@@ -113,38 +115,74 @@ class _OrderSpec:
             raise ValueError(f"tie_threshold must be >= 0 metres, got {self.tie_threshold}")
 
 
-def _order_penalty(
+def _penalty_and_slope(
     pred_gap: torch.Tensor,
     target_gap: torch.Tensor,
     pair_weight: torch.Tensor | None,
     spec: _OrderSpec,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sum of pair penalties and the number of contributing pairs, for gaps of any shape."""
-    with torch.no_grad():
-        ordered = target_gap.abs() > spec.tie_threshold
-        # +1 / -1 for ordered pairs, 0 for ties: a tie then scores 0 in every variant below
-        # without a mask, and no NaN can come from it.
-        sign = torch.sign(target_gap) * ordered
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Score pairs of any shape: (penalty sum, contributing pair count, d sum / d pred_gap).
+
+    The slope is written out rather than left to autograd: it costs a few elementwise passes
+    here instead of a saved tensor per operation, and it lets the window mode accumulate
+    gradients block by block (see :class:`_WindowOrderLoss`). Call without autograd.
+    """
+    # Masks are kept as float 0/1 and built from sign/clamp: on CPU, comparisons to bool and
+    # masked_fill / where cost several times a float pass (measured in bench/bench_losses.py).
+    sign = torch.sign(target_gap)
+    if spec.tie_threshold > 0:
+        ordered = torch.sign(target_gap.abs().sub_(spec.tie_threshold)).clamp_(min=0.0)
+        sign.mul_(ordered)
+    else:
+        ordered = sign.abs()
+    # sign: +1 / -1 for ordered pairs, 0 for ties, so ties score 0 and get slope 0 in every
+    # variant below, and no NaN can come from them.
     agreement = sign * pred_gap  # > 0 when the predicted order agrees with the ground truth
     if spec.variant == "hinge":
-        penalty = torch.relu(-agreement)
+        # penalty max(0, -a); slope -sign where a < 0 (sign(a) clamped to [-1, 0] is -1 there).
+        slope = torch.sign(agreement).clamp_(max=0.0).mul_(sign)
+        penalty = agreement.neg_().clamp_(min=0.0)
     elif spec.variant == "hinge_margin":
-        penalty = torch.relu(spec.margin - agreement) * ordered
+        # penalty max(0, margin - a); slope -sign where a < margin.
+        penalty = agreement.neg_().add_(spec.margin)
+        slope = torch.sign(penalty).clamp_(min=0.0).mul_(sign).neg_()
+        penalty.clamp_(min=0.0).mul_(ordered)
     else:
-        penalty = spec.temperature * F.softplus(-agreement / spec.temperature) * ordered
+        # penalty tau * softplus(-a / tau); slope -sign * sigmoid(-a / tau).
+        scaled = agreement.neg_().div_(spec.temperature)
+        slope = torch.sigmoid(scaled).mul_(sign).neg_()
+        penalty = F.softplus(scaled).mul_(spec.temperature).mul_(ordered)
     if spec.ties == "pull":
-        penalty = penalty + torch.relu(pred_gap.abs() - spec.tie_threshold) * ~ordered
-        count = torch.tensor(float(pred_gap.numel()), device=pred_gap.device)
+        # penalty max(0, |g| - tie_threshold) on ties; slope sign(g) where |g| > tie_threshold.
+        tied = 1.0 - ordered
+        excess = pred_gap.abs().sub_(spec.tie_threshold)
+        slope.add_(torch.sign(excess).clamp_(min=0.0).mul_(tied).mul_(torch.sign(pred_gap)))
+        penalty.add_(excess.clamp_(min=0.0).mul_(tied))
+        count = torch.tensor(float(pred_gap.numel()), dtype=pred_gap.dtype, device=pred_gap.device)
     else:
-        count = ordered.sum(dtype=pred_gap.dtype)
+        count = ordered.sum()
     if pair_weight is not None:
-        penalty = penalty * pair_weight
-    return penalty.sum(), count
+        penalty.mul_(pair_weight)
+        slope.mul_(pair_weight)
+    return penalty.sum(), count, slope
 
 
-def _mean_over_pairs(total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
-    # No contributing pair (T=1, all ties): the loss is 0, not 0/0.
-    return total / count.clamp(min=1.0)
+class _PairOrderLoss(torch.autograd.Function):
+    """Mean pair penalty over contributing pairs, differentiable in ``pred_gap``."""
+
+    @staticmethod
+    def forward(ctx, pred_gap, target_gap, pair_weight, spec):
+        total, count, slope = _penalty_and_slope(pred_gap, target_gap, pair_weight, spec)
+        # No contributing pair (T=1, all ties): the loss is 0, not 0/0.
+        count = count.clamp(min=1.0)
+        ctx.save_for_backward(slope, count)
+        return total / count
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        slope, count = ctx.saved_tensors
+        return slope * (grad_output / count), None, None, None
 
 
 # ----------------------------------------------------------------------------- spatial
@@ -189,11 +227,12 @@ def spatial_depth_order_loss(
     spec = _OrderSpec(variant, margin, temperature, tie_threshold, ties)
     gap_matrix, mean_matrix = _pair_matrices(pairs, pred)
     pred_gap = pred[..., 2] @ gap_matrix
-    target_gap = target[..., 2].detach() @ gap_matrix
-    pair_weight = None
-    if weights is not None:
-        pair_weight = _joint_weights(weights, pred.shape[:-1], pred) @ mean_matrix
-    return _mean_over_pairs(*_order_penalty(pred_gap, target_gap, pair_weight, spec))
+    with torch.no_grad():
+        target_gap = target[..., 2] @ gap_matrix
+        pair_weight = None
+        if weights is not None:
+            pair_weight = _joint_weights(weights, pred.shape[:-1], pred) @ mean_matrix
+    return _PairOrderLoss.apply(pred_gap, target_gap, pair_weight, spec)
 
 
 # ----------------------------------------------------------------------------- temporal
@@ -214,8 +253,8 @@ def temporal_depth_order_loss(
 
     mode="adjacent": frame pairs (t, t + stride), as the paper describes.
     mode="window": all frame pairs of the window, as the official code does; computed in blocks
-    of ``chunk`` first frames (None: as many as fit :data:`WINDOW_BLOCK_ELEMENTS`), each block
-    recomputed in the backward pass, so memory never holds a dense B x K x T x T tensor.
+    of ``chunk`` first frames (None: as many as fit :data:`WINDOW_BLOCK_ELEMENTS`) whose
+    gradients are accumulated as they go, so memory never holds a dense B x K x T x T tensor.
     ``stride`` applies to the adjacent mode only.
     pred, target: (B, T, 17, 3); weights: per-joint (B, T, 17) or broadcastable, or None.
     margin, temperature, tie_threshold: metres (defaults suit per-frame depth changes of a few
@@ -235,37 +274,12 @@ def temporal_depth_order_loss(
         pair_weight = None
         if joint_weight is not None:
             pair_weight = 0.5 * (joint_weight[:, stride:] + joint_weight[:, :-stride])
-        return _mean_over_pairs(*_order_penalty(pred_gap, target_gap, pair_weight, spec))
+        return _PairOrderLoss.apply(pred_gap, target_gap, pair_weight, spec)
     if mode == "window":
         if stride != 1:
             raise ValueError(f"stride applies to mode='adjacent' only; got stride={stride} with mode='window'")
         return _window_loss(depth_pred, depth_target, joint_weight, spec, chunk)
     raise ValueError(f"mode must be one of {TEMPORAL_MODES}, got {mode!r}")
-
-
-def _window_block(
-    depth_pred: torch.Tensor,
-    depth_target: torch.Tensor,
-    joint_weight: torch.Tensor | None,
-    start: int,
-    stop: int,
-    spec: _OrderSpec,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Penalty sum and pair count for first frames ``start:stop`` against every frame.
-
-    Inputs are (B, K, T). Scores ordered frame pairs (t, u) in both orders: each unordered pair
-    then counts twice in the sum and in the count alike, and the diagonal (t = u: a zero gap,
-    a tie) contributes nothing but its count under ``ties="pull"``, removed here.
-    """
-    pred_gap = depth_pred[..., None, :] - depth_pred[..., start:stop, None]
-    target_gap = depth_target[..., None, :] - depth_target[..., start:stop, None]
-    pair_weight = None
-    if joint_weight is not None:
-        pair_weight = 0.5 * (joint_weight[..., None, :] + joint_weight[..., start:stop, None])
-    total, count = _order_penalty(pred_gap, target_gap, pair_weight, spec)
-    if spec.ties == "pull":
-        count = count - depth_pred.shape[0] * depth_pred.shape[1] * (stop - start)
-    return total, count
 
 
 def _window_loss(
@@ -277,26 +291,60 @@ def _window_loss(
 ) -> torch.Tensor:
     batch, frames, joints = depth_pred.shape
     if chunk is None:
-        chunk = max(1, WINDOW_BLOCK_ELEMENTS // max(1, batch * joints * frames))
+        budget = WINDOW_BLOCK_ELEMENTS.get(depth_pred.device.type, WINDOW_BLOCK_ELEMENTS["other"])
+        chunk = max(1, budget // max(1, batch * joints * frames))
     elif not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive int (first frames per block) or None, got {chunk!r}")
-    depth_pred = depth_pred.transpose(1, 2)  # (B, K, T): frame pairs of a joint are contiguous
-    depth_target = depth_target.transpose(1, 2)
-    if joint_weight is not None:
-        joint_weight = joint_weight.transpose(1, 2)
-    if chunk >= frames:
-        return _mean_over_pairs(*_window_block(depth_pred, depth_target, joint_weight, 0, frames, spec))
-    total = depth_pred.new_zeros(())
-    count = depth_pred.new_zeros(())
-    for start in range(0, frames, chunk):
-        # Recomputed in backward instead of stored: the memory bound holds for training too.
-        block_total, block_count = checkpoint(
-            _window_block, depth_pred, depth_target, joint_weight, start,
-            min(start + chunk, frames), spec, use_reentrant=False,
-        )
-        total = total + block_total
-        count = count + block_count
-    return _mean_over_pairs(total, count)
+    # (B, K, T): the frame pairs of one joint are then contiguous.
+    weight = None if joint_weight is None else joint_weight.transpose(1, 2).contiguous()
+    return _WindowOrderLoss.apply(
+        depth_pred.transpose(1, 2), depth_target.transpose(1, 2).contiguous(), weight, spec, chunk
+    )
+
+
+class _WindowOrderLoss(torch.autograd.Function):
+    """All frame pairs (t < u) of each joint, in blocks of ``chunk`` first frames.
+
+    Each block's slopes are summed into the gradient of the depths (B, K, T) as soon as they
+    are computed, so nothing of size B x K x T x T is ever kept, in the forward pass or for the
+    backward one. Block ``t0:t1`` scores its first frames against the later frames ``t1:T``
+    (each pair once) and against themselves ``t0:t1`` (each pair in both orders: halved).
+    """
+
+    @staticmethod
+    def forward(ctx, depth_pred, depth_target, joint_weight, spec, chunk):
+        batch, joints, frames = depth_pred.shape
+        grad = torch.zeros_like(depth_pred)
+        total = depth_pred.new_zeros(())
+        count = depth_pred.new_zeros(())
+        for t0 in range(0, frames, chunk):
+            t1 = min(t0 + chunk, frames)
+            rows = slice(t0, t1)
+            for cols, scale in ((slice(t0, t1), 0.5), (slice(t1, frames), 1.0)):
+                if cols.start == cols.stop:
+                    continue
+                pred_gap = depth_pred[..., None, cols] - depth_pred[..., rows, None]
+                target_gap = depth_target[..., None, cols] - depth_target[..., rows, None]
+                pair_weight = None
+                if joint_weight is not None:
+                    pair_weight = 0.5 * (joint_weight[..., None, cols] + joint_weight[..., rows, None])
+                block_total, block_count, slope = _penalty_and_slope(pred_gap, target_gap, pair_weight, spec)
+                if scale != 1.0 and spec.ties == "pull":
+                    block_count = block_count - batch * joints * (t1 - t0)  # the diagonal t = u
+                total += scale * block_total
+                count += scale * block_count
+                # gap = z_u - z_t: slope flows + to the later frame u, - to the first frame t.
+                grad[..., cols] += scale * slope.sum(dim=-2)
+                grad[..., rows] -= scale * slope.sum(dim=-1)
+        count = count.clamp(min=1.0)
+        ctx.save_for_backward(grad / count)
+        return total / count
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        (grad,) = ctx.saved_tensors
+        return grad * grad_output, None, None, None, None
 
 
 # ----------------------------------------------------------------------------- combined
