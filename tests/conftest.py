@@ -88,7 +88,7 @@ def example_motion(example_video, tiny_lifter_onnx, detection_cache):
 # ---- training data (train.data / train.synth) ---------------------------------------------------
 @pytest.fixture(scope="session")
 def small_mocap(shared_data):
-    """A few real CMU takes at 30 fps: two training subjects (MotionBuilder skeleton) and one
+    """A few real CMU takes at 30 fps: three training subjects (MotionBuilder skeleton) and one
     unseen subject (Daz skeleton), enough for sampler tests without loading the library."""
     from train.data.mocap import load_library
 

@@ -6,6 +6,11 @@ corrupt the 2D like a detector would (``train.synth.occlusion``), and make the l
 with ``repose_core.features.lifter_features``. The only Python loops are over joints, bones and
 the handful of image sizes, never over samples.
 
+Augmentation: left/right flip (mirrored 2D and 3D together) and body variation (overall size,
+bone lengths). 2D scale and translation are covered by the cameras (distance 2.5-7 m, many
+focal lengths, the person off-centre); on top of that they would be a no-op, because the
+features are pelvis-centred and RMS-scaled per frame.
+
 Batch dict (docs/architecture.md):
     "inputs"     (B, T, 17, 3) float32  lifter features of the (corrupted) 2D
     "target"     (B, T, 17, 3) float32  camera frame, pelvis-relative, metres
