@@ -3,7 +3,7 @@
     python -m addon.batch VIDEO [VIDEO ...] -o OUT_DIR [--rig RIG.blend|.glb|.fbx]
                           [--formats blend,bvh,fbx] [--model PATH]
     blender -b -P addon/batch.py -- VIDEO ... -o OUT_DIR            (Blender's own Python)
-    blender -b --python-expr "from addon.batch import main; main()" -- VIDEO ... -o OUT_DIR
+    blender -b --python-expr "import sys; from addon.batch import main; sys.exit(main())" -- VIDEO ... -o OUT_DIR
 
 Each video becomes ``OUT_DIR/<video name>.<format>``; ``OUT_DIR/summary.json`` lists, per
 video, frames, detection rate, foot skate, seconds per stage and any error. A video that fails

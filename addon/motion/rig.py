@@ -115,10 +115,7 @@ def joint_bone_lengths(joint_lengths: np.ndarray) -> np.ndarray:
     ``joint_lengths[j]`` is the length of the bone ending at joint ``j`` (repose_core order;
     ``joint_lengths[0]`` is unused), which is what ``fit.bone_lengths`` returns.
     """
-    lengths = np.array(
-        [PELVIS_BONE_LENGTH if t < 0 else joint_lengths[t] for t in BONE_TAIL_JOINT], dtype=np.float64
-    )
-    return lengths
+    return np.array([PELVIS_BONE_LENGTH if t < 0 else joint_lengths[t] for t in BONE_TAIL_JOINT], dtype=np.float64)
 
 
 def build_rest_skeleton(joint_lengths: np.ndarray) -> RestSkeleton:
