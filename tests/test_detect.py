@@ -260,9 +260,8 @@ def test_frame_range_stride_and_progress(example_video, balancing_detection):
 @pytest.mark.parametrize("clip", [BALANCING, JUMP_WALK])  # H.264 and VP9
 def test_frame_stream_delivers_exactly_the_asked_frames(shared_data, clip):
     path = shared_data / "videos" / clip
-    wanted = [3, 4, 60, 61, 99, 160]  # 60 and 160 are reached by seeking
+    wanted = [3, 4, 60, 61]  # 60 is reached by seeking
     info = probe_video(path)
-    wanted = [i for i in wanted if i < info.frame_count]
     reference = read_frames(path, max(wanted) + 1)
     with FrameStream(info, wanted) as stream:
         got = list(stream)

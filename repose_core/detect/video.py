@@ -17,8 +17,8 @@ import numpy as np
 
 from .errors import VideoError
 
-# Longest frame side OpenCV/FFmpeg decoders and MediaPipe are asked to handle (8K UHD width
-# plus H.264's 8192 limit). Beyond this the file is refused before any decoding.
+# Longest frame side accepted: 8K UHD is 7680 wide and H.264/H.265 stop at 8192. Anything larger
+# is refused before decoding (one frame alone would take hundreds of MB).
 MAX_FRAME_SIDE = 8192
 # A stream that stops this many frames (or 1%) before the container's frame count is corrupt or
 # truncated; a smaller shortfall is an inexact count (webm/avi estimate it from the duration).
