@@ -48,7 +48,8 @@ def resolve_task_path(task_path: str | Path | None) -> Path:
         with zipfile.ZipFile(path) as bundle:
             names = set(bundle.namelist())
     except zipfile.BadZipFile:
-        raise ValueError(f"task_path={path}: not a MediaPipe .task bundle (not a zip file)")
+        raise ValueError(f"task_path={path}: not a MediaPipe .task bundle (not a zip file)"
+                         ) from None
     if not _TASK_ENTRIES <= names:
         raise ValueError(f"task_path={path}: not a PoseLandmarker bundle; it holds "
                          f"{sorted(names)}, expected {sorted(_TASK_ENTRIES)}")

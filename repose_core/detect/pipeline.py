@@ -120,8 +120,9 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
                     # is not among them: look for one more from now on, so that they are picked
                     # up again as soon as they are detectable.
                     num_poses += 1
+                    replacement = PoseLandmarker(task, num_poses=num_poses, video=True)
                     landmarker.close()
-                    landmarker = PoseLandmarker(task, num_poses=num_poses, video=True)
+                    landmarker = replacement
                 done += 1
                 if progress is not None:
                     progress(done, total, done / max(time.perf_counter() - started, 1e-9))
