@@ -5,15 +5,15 @@
 The paper trains on B=1024 windows of 243 frames; on this CPU that is out of reach, so the
 "paper window" case keeps T=243 and takes B=16 windows: every term's cost is linear in B, so
 the overhead ratios carry over (the window mode is the one term quadratic in T, and T is kept).
-The "trainer default" case is what ``train/configs/default_cpu.yaml`` feeds the loss: 64
-windows of 32 output frames.
+The "trainer default" case is what ``train/configs/default_cpu.yaml`` feeds the loss (its
+batch size and supervised frames per window), with that file's loss options.
 
 Each figure is the fastest of ``--repeats`` runs of forward + backward, in CPU time of this
 process (``time.process_time``): on a shared 2-core machine wall time mostly measures the other
 processes, CPU time the work done. One torch thread by default, so CPU time is also the wall
 time an idle core would take. The training-step figures time the
-default TCN (``default_cpu.yaml``) forward, loss, backward and AdamW step, without and with
-the RePOSE terms; the goal is that the terms add < 10 % to that step.
+default model (``default_cpu.yaml``) forward, loss, backward and AdamW step, without and
+with the RePOSE terms; the goal is that the terms add < 10 % to that step.
 """
 from __future__ import annotations
 
@@ -30,14 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from repose_core.losses import RePoseLoss, mpjpe  # noqa: E402
 from repose_core.models import build_model  # noqa: E402
 from repose_core.skeleton import NUM_JOINTS  # noqa: E402
+from train.config import CONFIG_DIR, load_config  # noqa: E402
 
-# The default model of train/configs/default_cpu.yaml.
-DEFAULT_MODEL = {"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 256, "dropout": 0.1}
+DEFAULT_CONFIG = load_config(CONFIG_DIR / "default_cpu.yaml")
+DEFAULT_LOSS = "default_cpu.yaml loss options"
 
-CASES = {"paper window (B=16 of 1024, T=243)": (16, 243), "trainer default (B=64, T=32)": (64, 32)}
-
-# name -> RePoseLoss options (lambda 1 for the term(s) named, 0 for the other).
+# name -> RePoseLoss options: the trainer's default, then each term alone (the other lambda 0)
+# and both together.
 VARIANTS: dict[str, dict] = {
+    DEFAULT_LOSS: dict(DEFAULT_CONFIG["loss"]),
     "spatial hinge, all pairs (official)": dict(lambda_temporal=0.0),
     "spatial hinge, neighbour pairs": dict(lambda_temporal=0.0, pairs="neighbours"),
     "spatial hinge_margin": dict(lambda_temporal=0.0, spatial_variant="hinge_margin"),
@@ -46,7 +47,7 @@ VARIANTS: dict[str, dict] = {
     "temporal hinge, adjacent (paper)": dict(lambda_spatial=0.0),
     "temporal logistic, adjacent": dict(lambda_spatial=0.0, temporal_variant="logistic"),
     "temporal hinge, window (official)": dict(lambda_spatial=0.0, temporal_mode="window"),
-    "spatial + temporal adjacent (default_cpu.yaml)": dict(),
+    "spatial + temporal adjacent": dict(),
     "spatial + temporal window": dict(temporal_mode="window"),
 }
 
@@ -91,7 +92,14 @@ def main() -> None:
     print(f"torch {torch.__version__}, CPU, {torch.get_num_threads()} threads, "
           f"fastest of {args.repeats} runs, forward + backward, CPU time")
 
-    for case, (batch, frames) in CASES.items():
+    train_cfg = DEFAULT_CONFIG["train"]
+    cases = {
+        "paper window (B=16 of 1024, T=243)": (16, 243),
+        f"trainer default (B={train_cfg['batch_size']}, T={train_cfg['frames_out']})":
+            (train_cfg["batch_size"], train_cfg["frames_out"]),
+    }
+    print(f"default model: {DEFAULT_CONFIG['model']}; loss: {DEFAULT_CONFIG['loss']}")
+    for case, (batch, frames) in cases.items():
         pred = (0.3 * torch.randn(batch, frames, NUM_JOINTS, 3)).requires_grad_(True)
         target = 0.3 * torch.randn(batch, frames, NUM_JOINTS, 3)
         print(f"\n## {case}: pred/target {tuple(pred.shape)}")
@@ -103,16 +111,16 @@ def main() -> None:
             loss_ms[name] = ms = fastest_ms(loss_call(RePoseLoss(**options), pred, target), args.repeats)
             print(f"{name:50s} {ms:9.2f} {ms / base:8.2f}")
 
-        model = build_model(DEFAULT_MODEL)
+        model = build_model(DEFAULT_CONFIG["model"])
         inputs = torch.randn(batch, frames + model.receptive_field - 1, NUM_JOINTS, 3)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         plain = fastest_ms(training_step(model, RePoseLoss(0.0, 0.0), inputs, target, optimizer),
                            args.repeats)
-        print(f"\ntraining step, default TCN (input {tuple(inputs.shape)}): {plain:.1f} ms with MPJPE only")
+        print(f"\ntraining step, default model (input {tuple(inputs.shape)}): {plain:.1f} ms with MPJPE only")
         # "added" compares two noisy step timings; "terms" divides the loss-call difference
         # measured above by the step, which is steadier on a busy machine.
         print(f"{'with':50s} {'ms':>9s} {'added':>8s} {'terms':>8s}")
-        for name in ("spatial + temporal adjacent (default_cpu.yaml)", "spatial logistic",
+        for name in (DEFAULT_LOSS, "spatial + temporal adjacent", "spatial logistic",
                      "temporal hinge, window (official)", "spatial + temporal window"):
             loss_fn = RePoseLoss(**VARIANTS[name])
             ms = fastest_ms(training_step(model, loss_fn, inputs, target, optimizer), args.repeats)
