@@ -133,7 +133,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> di
         cfg = set_dotted(cfg, dotted, value)
     if cfg["run_dir"] is None:
         cfg["run_dir"] = f"runs/{cfg['name']}"
-    _check_known(cfg, str(path))
+    _check_known(cfg, f"{path} with overrides {overrides}" if overrides else str(path))
     return cfg
 
 

@@ -69,7 +69,10 @@ def build_scheduler(optimizer: torch.optim.Optimizer, train_cfg: dict) -> torch.
 
 
 def build_loss(loss_cfg: dict) -> RePoseLoss:
-    return RePoseLoss(**loss_cfg)
+    try:
+        return RePoseLoss(**loss_cfg)
+    except TypeError as error:  # an unknown option name
+        raise ValueError(f"config 'loss': {error}") from error
 
 
 class Prefetcher:

@@ -1,0 +1,117 @@
+"""Training throughput on CPU (GPU when there is one): supervised frames ("samples") per second.
+
+Prints, for one experiment config (default: the shipped model's):
+- data: batch synthesis alone (cameras, projection, occlusion, features) on one thread;
+- step: forward + loss + backward + optimiser on pre-made batches, for the absolute-only loss
+  and with the RePOSE terms (+spatial, +temporal, +both), and the overhead of each;
+- end to end: the real epoch loop with the prefetch thread;
+- with --run RUN_DIR: that run's validation table (its best checkpoint).
+
+    python bench/bench_train.py [--config train/configs/default_cpu.yaml] [--batches 20]
+                                [--threads 2] [--run runs/default_cpu]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import torch
+
+from train.config import load_config
+from train.dataset import load_training_data
+from train.evaluate import format_table, frames_in_for, output_offset
+from train.loop import Prefetcher, build_loss, build_optimizer, build_scheduler, select_device, train_one_epoch
+from repose_core.models import build_model
+
+LOSS_SETTINGS = {
+    "absolute": (0.0, 0.0),
+    "+spatial": (1.0, 0.0),
+    "+temporal": (0.0, 1.0),
+    "+both": (1.0, 1.0),
+}
+
+
+def time_steps(model, loss_fn, batches, device, offset) -> float:
+    """Seconds per training step, averaged over ``batches`` after one warm-up step."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step(batch):
+        pred = model(batch["inputs"].to(device))
+        target = batch["target"][:, offset:offset + pred.shape[1]].to(device)
+        total, _ = loss_fn(pred, target)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+
+    step(batches[0])
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for batch in batches:
+        step(batch)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / len(batches)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="train/configs/default_cpu.yaml")
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: config's)")
+    parser.add_argument("--run", default=None, help="also print this run's validation table")
+    args = parser.parse_args()
+
+    cfg = load_config(args.config)
+    train_cfg = cfg["train"]
+    threads = args.threads or train_cfg["threads"]
+    if threads:
+        torch.set_num_threads(threads)
+    device = select_device(train_cfg["device"])
+    torch.manual_seed(0)
+    model = build_model(cfg["model"]).to(device)
+    frames_in = frames_in_for(model, train_cfg["frames_out"])
+    offset = output_offset(model)
+    data = load_training_data(cfg, frames_in, log=lambda line: None)
+    per_batch = train_cfg["batch_size"] * train_cfg["frames_out"]
+    print(f"config {args.config}: {cfg['model']}, batch {train_cfg['batch_size']} windows x "
+          f"{frames_in} frames -> {train_cfg['frames_out']} supervised; device {device}, "
+          f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+
+    sampler = data.train_sampler(0)
+    start = time.perf_counter()
+    raw = [sampler.sample() for _ in range(args.batches)]
+    data_s = (time.perf_counter() - start) / args.batches
+    print(f"data   synthesis (1 thread)        {per_batch / data_s:9.0f} samples/s  ({data_s * 1e3:.0f} ms/batch)")
+    batches = [{k: torch.from_numpy(v) for k, v in b.items()} for b in raw]
+
+    base = None
+    for name, (lambda_s, lambda_t) in LOSS_SETTINGS.items():
+        loss_cfg = dict(cfg["loss"], lambda_spatial=lambda_s, lambda_temporal=lambda_t)
+        seconds = time_steps(model, build_loss(loss_cfg).to(device), batches, device, offset)
+        base = seconds if base is None else base
+        print(f"step   {name:<10} loss             {per_batch / seconds:9.0f} samples/s  "
+              f"({seconds * 1e3:.0f} ms/step, overhead {100 * (seconds / base - 1):+.1f}%)")
+
+    loop_cfg = dict(train_cfg, batches_per_epoch=args.batches)
+    optimizer = build_optimizer(model, loop_cfg)
+    batches = Prefetcher(data.train_sampler(1).sample, args.batches, loop_cfg["prefetch"])
+    try:
+        stats = train_one_epoch(model, build_loss(cfg["loss"]).to(device), optimizer,
+                                build_scheduler(optimizer, loop_cfg), batches, device, offset,
+                                loop_cfg, None, desc="end to end")
+    finally:
+        batches.close()
+    print(f"end to end (prefetch thread, config loss) {stats['samples_per_s']:9.0f} samples/s")
+
+    if args.run:
+        from train.checkpoint import evaluate_checkpoint
+
+        results, path = evaluate_checkpoint(args.run)
+        print(f"\nvalidation of {path}:")
+        print(format_table(results))
+
+
+if __name__ == "__main__":
+    main()
