@@ -40,6 +40,10 @@ How the variants relate to the paper and its official code (github.com/StupidAda
   frames where it has weight (temporal): that is the point of the method. (A joint of weight 0
   in every frame of a window gets no temporal signal.) Weights multiply the penalties; the
   normaliser stays the pair count.
+
+Every term is vectorised over batch, frames and pairs. The one Python loop is the window
+mode's loop over blocks of first frames, which is what bounds its memory (and keeps each block
+in cache). Timings: bench/bench_losses.py, figures in docs/benchmarks.md.
 """
 from __future__ import annotations
 

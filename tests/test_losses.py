@@ -416,3 +416,35 @@ def test_bad_arguments_name_the_problem():
         losses.RePoseLoss(temporal_mode="all")
     with pytest.raises(ValueError, match="lambda"):
         losses.RePoseLoss(lambda_spatial=-1.0)
+
+
+# ----------------------------------------------------------------------------- real motion
+def test_on_real_motion_the_terms_score_order_not_magnitude(cmu_dance_camera):
+    """The depth ambiguity the paper targets: a forearm reflected front-to-back about the elbow
+    projects to nearly the same 2D. The relational terms flag it; a prediction with every depth
+    stretched (larger MPJPE, the same order) they leave alone."""
+    target = torch.from_numpy(cmu_dance_camera - cmu_dance_camera[:, :1])[None]  # (1, T, 17, 3)
+    flipped_forearm = target.clone()
+    flipped_forearm[..., 13, 2] = 2 * target[..., 12, 2] - target[..., 13, 2]
+    stretched = target.clone()
+    stretched[..., 2] *= 1.5  # pelvis-relative depths: order kept, gaps grown
+    loss_fn = losses.RePoseLoss(lambda_spatial=1.0, lambda_temporal=1.0)
+    _, truth = loss_fn(target, target)
+    _, flip = loss_fn(flipped_forearm, target)
+    _, stretch = loss_fn(stretched, target)
+    assert truth["spatial"] == 0 and truth["temporal"] == 0 and truth["mpjpe"] == 0
+    assert stretch["mpjpe"] > flip["mpjpe"] > 0
+    assert stretch["spatial"] == 0 and stretch["temporal"] == 0
+    assert flip["spatial"] > 0 and flip["temporal"] > 0
+    assert metrics.depth_order_accuracy(flipped_forearm[0].numpy(), target[0].numpy()) < 1.0
+    assert metrics.depth_order_accuracy(stretched[0].numpy(), target[0].numpy()) == 1.0
+
+
+def test_float32_agrees_with_float64(cmu_dance_camera):
+    target = torch.from_numpy(cmu_dance_camera[:256]).reshape(32, 8, NUM_JOINTS, 3)
+    pred = target + 0.05 * torch.randn(target.shape, generator=torch.Generator().manual_seed(9), dtype=DTYPE)
+    for name, loss_fn in all_relational_losses(variant="logistic", temperature=0.02, ties="pull", tie_threshold=0.01):
+        double = loss_fn(pred, target)
+        single = loss_fn(pred.float(), target.float())
+        assert single.dtype == torch.float32
+        torch.testing.assert_close(single.double(), double, rtol=1e-4, atol=1e-7, msg=name)
