@@ -143,3 +143,31 @@ def test_argv_after_double_dash_is_used_under_blender(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "argv", ["blender", "-b", "--python-expr", "...", "--", "clip.mp4", "-o", str(tmp_path)])
     args = batch.parse_args()
     assert args.videos == [Path("clip.mp4")] and args.out == tmp_path and args.formats == ("blend", "bvh")
+
+
+def test_analyse_reports_progress_and_cancels(example_video, tiny_lifter_onnx, detection_cache, example_motion):
+    from addon.pipeline import STAGES, ImportCancelled, ImportOptions, analyse
+
+    options = ImportOptions(video=example_video, end=len(example_motion.frame_indices),
+                            model_path=tiny_lifter_onnx, cache_dir=detection_cache)
+    seen = []
+    analyse(options, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert [stage for stage in STAGES if any(s == stage for s, _, _ in seen)] == list(STAGES)
+    assert all(done <= total for _, done, total in seen)
+    with pytest.raises(ImportCancelled):
+        analyse(ImportOptions(video=example_video, end=5, model_path=tiny_lifter_onnx), cancel=lambda: True)
+
+
+def test_bad_options_and_models_give_clear_errors(example_video, detection_cache, example_motion, tmp_path):
+    from addon.pipeline import ImportOptions, analyse
+    from repose_core.runtime import LifterLoadError
+
+    with pytest.raises(ValueError, match="smoothing"):
+        ImportOptions(video=example_video, smoothing=1.5)
+    with pytest.raises(ValueError, match="end frame"):
+        ImportOptions(video=example_video, start=10, end=10)
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(LifterLoadError, match="broken.onnx"):
+        analyse(ImportOptions(video=example_video, end=len(example_motion.frame_indices), model_path=broken,
+                              cache_dir=detection_cache))
