@@ -1,6 +1,6 @@
 """Throughput of the detect step on a 720p clip: decode alone, MediaPipe alone, whole step.
 
-    python bench/bench_detect.py [--repeats 2] [--loops 2]
+    python bench/bench_detect.py [--repeats 3] [--loops 2]
 
 The 720p clip is made at bench time in a temporary folder from the shared Pose2Sim footage
 (1080x1920 portrait -> 720x1280, MPEG-4 Part 2, played forwards then backwards so the motion
@@ -9,8 +9,9 @@ stays continuous), ``--loops`` round trips of 200 frames.
 - MediaPipe alone: PoseLandmarker in VIDEO mode on frames already decoded into memory.
 - whole step: detect_video() with no cache (decode, MediaPipe, tracking, mapping, gaps).
 - cached re-run: detect_video() again with a warm cache (content hash + load).
-Each figure is the best of ``--repeats`` runs (the machine is shared; best-of is the least
-disturbed). The goal is whole step >= 0.85x MediaPipe alone.
+Each figure is the best of ``--repeats`` rounds, the three runs interleaved in each round (the
+machine is shared; best-of is the least disturbed). The goal is whole step >= 0.85x MediaPipe
+alone.
 """
 from __future__ import annotations
 
@@ -50,18 +51,21 @@ def make_720p_clip(folder: Path, loops: int) -> Path:
     return path
 
 
-def best_fps(run, frames: int, repeats: int) -> float:
-    best = float("inf")
+def best_seconds(runs: dict, repeats: int) -> dict[str, float]:
+    """Best wall time of each callable over ``repeats`` rounds, the callables interleaved within
+    a round so that a change in the machine's load hits all of them alike."""
+    best = {name: float("inf") for name in runs}
     for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return frames / best
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--loops", type=int, default=2)
     args = parser.parse_args()
 
@@ -76,7 +80,6 @@ def main() -> None:
             with FrameStream(info, frames) as stream:
                 return [(f.rgb, f.time) for f in stream]
 
-        decode_fps = best_fps(decode, n, args.repeats)
         decoded = decode()
 
         def mediapipe_alone():
@@ -84,9 +87,11 @@ def main() -> None:
                 for rgb, t in decoded:
                     landmarker.detect(rgb, t)
 
-        mediapipe_fps = best_fps(mediapipe_alone, n, args.repeats)
+        seconds = best_seconds({"decode": decode, "mediapipe": mediapipe_alone,
+                                "whole": lambda: detect_video(clip)}, args.repeats)
+        decode_fps, mediapipe_fps, whole_fps = (n / seconds[k]
+                                                for k in ("decode", "mediapipe", "whole"))
         del decoded
-        whole_fps = best_fps(lambda: detect_video(clip), n, args.repeats)
 
         cache = Path(folder) / "cache"
         det = detect_video(clip, cache_dir=cache)
