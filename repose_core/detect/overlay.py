@@ -60,10 +60,11 @@ def _annotated_frames(det: Detection2D, rows: np.ndarray):
             draw_skeleton(bgr, det.keypoints[r], det.confidence[r])
             caption = f"frame {frame.index}" + ("" if det.found[r] else "  NO PERSON")
             size = max(bgr.shape[:2]) / 1000.0
-            cv2.putText(bgr, caption, (round(12 * size), round(40 * size)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 1.1 * size,
-                        (255, 255, 255) if det.found[r] else (0, 0, 255),
-                        max(1, round(2 * size)), cv2.LINE_AA)
+            origin = (round(12 * size), round(40 * size))
+            colour = (255, 255, 255) if det.found[r] else (0, 0, 255)
+            for ink, width in (((0, 0, 0), 6), (colour, 2)):  # outlined: readable on any sky
+                cv2.putText(bgr, caption, origin, cv2.FONT_HERSHEY_SIMPLEX, 1.1 * size, ink,
+                            max(1, round(width * size)), cv2.LINE_AA)
             yield r, bgr
 
 
