@@ -4,6 +4,8 @@ Only UI lives here. The work is in submodules: ``pipeline`` (video -> motion, no
 ``import_job`` (that analysis in a worker thread), ``import_setup`` (settings -> checked inputs),
 ``import_apply`` (the one-go scene change), ``retarget``, ``bonemap``, ``camera_match``.
 """
+import traceback
+
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
@@ -87,44 +89,56 @@ class REPOSE_OT_import_video(bpy.types.Operator):
     def invoke(self, context, event):
         if not self._prepare(context):
             return {"CANCELLED"}
+        self._start(context)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def _start(self, context) -> None:
+        """Start the worker, the polling timer, the progress bar and the status text."""
         REPOSE_OT_import_video._job = ImportJob(self._options).start()
         wm = context.window_manager
         self._timer = wm.event_timer_add(POLL_INTERVAL, window=context.window)
-        wm.modal_handler_add(self)
         wm.progress_begin(0, 100)
         self._set_status(context, "RePOSE: starting...")
-        return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
         job = REPOSE_OT_import_video._job
-        if event.type == "ESC" and event.value == "PRESS":
+        if event.type == "ESC" and event.value == "PRESS" and not job.cancelled:
+            # The worker stops at its next check (every video frame); the timer sees it end, so
+            # the UI never blocks waiting for it.
             job.cancel()
-            job.wait()
-            self._end_modal(context)
-            self.report({"INFO"}, "RePOSE import cancelled; nothing was changed")
-            return {"CANCELLED"}
+            self._set_status(context, "RePOSE: cancelling...")
+            return {"RUNNING_MODAL"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}  # Blender stays fully usable while the worker runs
         if not job.finished:
-            progress = job.progress()
-            context.window_manager.progress_update(100.0 * progress.fraction)
-            self._set_status(context, f"RePOSE: {progress.describe()} (Esc to cancel)")
+            if not job.cancelled:
+                progress = job.progress()
+                context.window_manager.progress_update(100.0 * progress.fraction)
+                self._set_status(context, f"RePOSE: {progress.describe()} (Esc to cancel)")
             return {"PASS_THROUGH"}
         self._end_modal(context)
+        if job.cancelled:
+            self.report({"INFO"}, "RePOSE import cancelled; nothing was changed")
+            return {"CANCELLED"}
         return self._finish(context, job)
 
     def _finish(self, context, job):
+        # The operator is where errors reach the user: report every failure as a message (with
+        # the file and the problem) rather than a traceback; the console keeps the traceback.
         try:
             result = job.result()
         except ImportCancelled:
             self.report({"INFO"}, "RePOSE import cancelled; nothing was changed")
             return {"CANCELLED"}
-        except (ValueError, OSError) as error:  # bad video, no person, bad model: say which
+        except Exception as error:  # bad video, no person, model that does not load, ...
+            traceback.print_exception(error)
             self.report({"ERROR"}, f"RePOSE import failed: {error}")
             return {"CANCELLED"}
         try:
             outcome = apply_import(context.scene, result, self._plan)
-        except (ValueError, RuntimeError) as error:
+        except Exception as error:  # apply_import has already undone its changes
+            traceback.print_exception(error)
             self.report({"ERROR"}, f"RePOSE import failed, the scene is unchanged: {error}")
             return {"CANCELLED"}
         summary = outcome.summary(result)

@@ -1,13 +1,16 @@
 """The "Import Motion from Video" operator on the bundled real clip, headless.
 
-Background ``bpy`` has no window to deliver timer or Esc events to a modal operator, so the modal
-path is driven through the very objects it is made of: the worker (``ImportJob``: progress,
-ETA, cancel) and the finishing code (``apply_import``). The operator's blocking ``execute``, which
-scripts use, runs the same two and is called through ``bpy.ops``.
+Background ``bpy`` has no event loop to deliver timer or Esc events to a modal operator, so the
+operator's own ``modal`` code is run with synthetic events (:class:`DrivenImport`), and the
+pieces it is made of are tested too: the worker (``ImportJob``: progress, ETA, cancel) and the
+finishing code (``apply_import``). The blocking ``execute``, which scripts use, runs the same
+two and is called through ``bpy.ops``. Undo cannot run headless; the import is one undo step by
+construction (``UNDO`` operator, every scene change in the final ``apply_import``).
 """
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,6 +23,9 @@ from addon.import_apply import ImportPlan, apply_import  # noqa: E402
 from addon.import_job import ImportJob  # noqa: E402
 from addon.motion.rig import BONE_NAMES, BONE_TAIL_JOINT  # noqa: E402
 from addon.pipeline import ImportCancelled, ImportOptions  # noqa: E402
+
+TIMER = SimpleNamespace(type="TIMER", value="NOTHING")
+ESC = SimpleNamespace(type="ESC", value="PRESS")
 
 FRAMES = 40  # of the 100-frame clip: enough motion, a few seconds of detection
 
@@ -50,6 +56,49 @@ def scene_state() -> dict:
         "active": getattr(bpy.context.view_layer.objects.active, "name", None),
         "camera": getattr(scene.camera, "name", None),
     }
+
+
+class DrivenImport:
+    """The import operator's own methods on a plain object, fed events by the test."""
+
+    _prepare = addon.REPOSE_OT_import_video._prepare
+    _start = addon.REPOSE_OT_import_video._start
+    modal = addon.REPOSE_OT_import_video.modal
+    _finish = addon.REPOSE_OT_import_video._finish
+    _end_modal = addon.REPOSE_OT_import_video._end_modal
+
+    def __init__(self):
+        self.reports: list[tuple[str, str]] = []
+        self.statuses: list[str | None] = []
+
+    def report(self, kinds, message):
+        self.reports.append((next(iter(kinds)), message))
+
+    def _set_status(self, context, text):
+        self.statuses.append(text)
+        addon.REPOSE_OT_import_video._set_status(self, context, text)
+
+    def run(self, context, esc_when=lambda op: False, timeout: float = 120.0) -> set[str]:
+        """invoke's start, then timer events every 50 ms, and Esc once when ``esc_when(self)``."""
+        assert self._prepare(context), self.reports
+        self._start(context)
+        pressed = False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            event = TIMER
+            if not pressed and esc_when(self):
+                event, pressed = ESC, True
+            result = self.modal(context, event)
+            if result not in ({"PASS_THROUGH"}, {"RUNNING_MODAL"}):
+                return result
+        raise AssertionError(f"the modal import did not end within {timeout} s")
+
+
+def use_clip(settings, example_video, model) -> None:
+    settings.video_path = str(example_video)
+    settings.frame_end = FRAMES
+    settings.model, settings.model_path = "CUSTOM", str(model)
 
 
 def options(example_video, model, cache, **overrides) -> ImportOptions:
@@ -186,4 +235,41 @@ def test_unusable_inputs_fail_with_the_file_named(registered, example_video, tmp
     settings.model, settings.model_path = "CUSTOM", str(bad_model)
     with pytest.raises(RuntimeError, match="broken.onnx"):
         bpy.ops.repose.import_video()
+    assert scene_state() == before
+
+
+def test_import_is_an_undoable_operator():
+    assert {"REGISTER", "UNDO"} <= addon.REPOSE_OT_import_video.bl_options
+
+
+@pytest.mark.slow
+def test_modal_import_reports_progress_and_finishes(registered, example_video, tiny_lifter_onnx):
+    use_clip(registered, example_video, tiny_lifter_onnx)
+    driven = DrivenImport()
+
+    assert driven.run(bpy.context) == {"FINISHED"}
+
+    texts = [t for t in driven.statuses if t]
+    assert texts[0] == "RePOSE: starting..."
+    assert any(f"/{FRAMES} frames" in t and "left" in t and "Esc to cancel" in t for t in texts), texts[-5:]
+    assert driven.statuses[-1] is None  # status bar cleared
+    assert addon.REPOSE_OT_import_video._job is None
+    obj = bpy.context.view_layer.objects.active
+    assert obj.name == "RePOSE" and bpy.context.scene.frame_end == FRAMES
+    assert driven.reports[-1][0] == "INFO" and f"{FRAMES} frames" in driven.reports[-1][1]
+
+
+@pytest.mark.slow
+def test_modal_esc_cancels_and_leaves_the_scene_unchanged(registered, example_video, tiny_lifter_onnx):
+    use_clip(registered, example_video, tiny_lifter_onnx)
+    before = scene_state()
+    driven = DrivenImport()
+    def detecting(op) -> bool:  # Esc once detection is under way
+        return any(t and t.startswith("RePOSE: Detecting") for t in op.statuses)
+
+    assert driven.run(bpy.context, esc_when=detecting) == {"CANCELLED"}
+
+    assert "RePOSE: cancelling..." in driven.statuses and driven.statuses[-1] is None
+    assert driven.reports == [("INFO", "RePOSE import cancelled; nothing was changed")]
+    assert addon.REPOSE_OT_import_video._job is None
     assert scene_state() == before
