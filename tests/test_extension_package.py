@@ -107,6 +107,8 @@ INSTALL_AND_IMPORT = textwrap.dedent("""
         "keys": sorted({len(fc.keyframe_points) for fc in curves}),
         "bones": len({fc.data_path for fc in curves if fc.data_path.endswith("rotation_quaternion")}),
         "report": settings.last_report,
+        "cached_detections": [p.name for p in __import__("pathlib").Path(bpy.utils.extension_path_user(
+            "bl_ext.user_default.repose", path="detections")).iterdir()],
     }, open(out, "w"))
 """) % {"frames": FRAMES}
 
@@ -132,6 +134,7 @@ def test_installed_extension_imports_a_real_clip(linux_zip, tmp_path, example_vi
     assert Path(got["repose_core"]).is_relative_to(user)
     assert got["keys"] == [FRAMES] and got["bones"] == 17
     assert f"{FRAMES} frames" in got["report"]
+    assert got["cached_detections"]  # re-imports with other settings skip detection
 
 
 @pytest.mark.slow
