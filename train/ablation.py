@@ -9,6 +9,7 @@ so no configuration gets to pick its epoch on the validation set.
 from __future__ import annotations
 
 import math
+import os
 import platform
 import time
 from pathlib import Path
@@ -79,7 +80,6 @@ def run_ablation(base: dict, out_md: str | Path, command: str,
     out_md.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     rows: dict[str, dict[str, float]] = {}
-    seconds: dict[str, float] = {}
     for name, cfg in ablation_configs(base).items():
         log(f"== ablation: {name} (lambda_spatial={cfg['loss']['lambda_spatial']}, "
             f"lambda_temporal={cfg['loss']['lambda_temporal']})")
@@ -89,21 +89,19 @@ def run_ablation(base: dict, out_md: str | Path, command: str,
         if "val" not in final:
             raise RuntimeError(f"{run_dir}: the final epoch has no validation record")
         rows[name] = {f"{s}:{m}": final["val"][s][m] for s, m in TABLE_COLUMNS}
-        seconds[name] = sum(r["train"]["seconds"] for r in history)
-        rows[name]["train_samples_per_s"] = history[-1]["train"]["samples_per_s"]
 
     png = out_md.with_suffix(".png")
     plot_ablation(rows, [f"{s}:{m}" for s, m in PLOT_COLUMNS], png,
                   title=f"RePOSE ablation ({base['name']}), occluded validation 2D",
                   labels=[f"{s} 2D: {METRIC_LABELS[m]}" for s, m in PLOT_COLUMNS])
-    out_md.write_text(render_markdown(base, rows, seconds, command, png.name,
+    out_md.write_text(render_markdown(base, rows, command, png.name,
                                       time.time() - started))
     log(f"wrote {out_md} and {png}")
     return rows
 
 
-def render_markdown(base: dict, rows: dict[str, dict[str, float]], seconds: dict[str, float],
-                    command: str, png_name: str, wall_seconds: float) -> str:
+def render_markdown(base: dict, rows: dict[str, dict[str, float]], command: str, png_name: str,
+                    wall_seconds: float) -> str:
     tr = base["train"]
     lines = [
         "# RePOSE ablation",
@@ -122,16 +120,16 @@ def render_markdown(base: dict, rows: dict[str, dict[str, float]], seconds: dict
         f"{tr['batches_per_epoch']} batches x {tr['batch_size']} windows x {tr['frames_out']} "
         "supervised frames.",
         f"- Figures are the **final** epoch's validation (unseen subjects), not a best epoch.",
-        f"- Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads; wall time {wall_seconds / 60:.1f} min in all.",
+        f"- Machine: {platform.machine()} CPU x{os.cpu_count()}, torch {torch.__version__}, "
+        f"train.threads {tr['threads']}, device {tr['device']}; wall time {wall_seconds / 60:.1f} "
+        "min for the four runs.",
         "",
-        "| configuration | " + " | ".join(f"{s} 2D: {METRIC_LABELS[m]}" for s, m in TABLE_COLUMNS)
-        + " | train samples/s |",
-        "|---|" + "---:|" * (len(TABLE_COLUMNS) + 1),
+        "| configuration | " + " | ".join(f"{s} 2D: {METRIC_LABELS[m]}" for s, m in TABLE_COLUMNS) + " |",
+        "|---|" + "---:|" * len(TABLE_COLUMNS),
     ]
     for name, row in rows.items():
         cells = [format_value(m, row[f"{s}:{m}"]) for s, m in TABLE_COLUMNS]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {row['train_samples_per_s']:.0f} |")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", f"![ablation]({png_name})", "", "## What it shows", ""]
     lines += observations(rows)
     return "\n".join(lines) + "\n"
