@@ -28,7 +28,7 @@ from .motion.quaternions import (
     frame_from_axes, make_continuous, matrix_to_quaternion, minimal_rotation, normalize,
     quaternion_to_matrix,
 )
-from .motion.rig import BONE_NAMES, BONE_PARENTS, ROOT_BONE
+from .motion.rig import BONE_NAMES, ROOT_BONE
 
 # Along each chain, the generated bone whose head is where this bone's segment ends. Chest ends
 # at the thorax where the neck starts (the shoulders start there too, but they leave sideways).
@@ -38,6 +38,10 @@ CHAIN_CHILD: dict[str, str] = {
     "shoulder.L": "upper_arm.L", "upper_arm.L": "forearm.L",
     "shoulder.R": "upper_arm.R", "upper_arm.R": "forearm.R",
 }
+
+
+# Frames solved at once: bounds memory (a few hundred MB at most) for 100,000-frame actions.
+CHUNK_FRAMES: int = 4096
 
 
 class RetargetError(ValueError):
@@ -157,11 +161,11 @@ def sample_source_motion(source: bpy.types.Object, action: bpy.types.Action,
 
 
 def _forward_kinematics(rig: _Rig, order: list[int], quats: dict[int, np.ndarray],
-                        locations: dict[int, np.ndarray], n_frames: int) -> np.ndarray:
-    """Armature-space pose matrices (T, N, 4, 4) of the bones in ``order`` (parents first).
-
-    Bones absent from ``quats``/``locations`` are at rest (identity basis)."""
-    pose = np.tile(np.eye(4), (n_frames, len(rig.names), 1, 1))
+                        locations: dict[int, np.ndarray], n_frames: int) -> dict[int, np.ndarray]:
+    """Armature-space pose matrices ``{bone: (T, 4, 4)}`` of the bones in ``order`` (parents
+    first; a bone's parent must be in ``order`` unless it is a root). Bones absent from
+    ``quats``/``locations`` have an identity basis."""
+    pose: dict[int, np.ndarray] = {}
     for i in order:
         basis = np.tile(np.eye(4), (n_frames, 1, 1))
         if i in quats:
@@ -169,8 +173,8 @@ def _forward_kinematics(rig: _Rig, order: list[int], quats: dict[int, np.ndarray
         if i in locations:
             basis[:, :3, 3] = locations[i]
         parent = rig.parents[i]
-        base = rig.offset[i] if parent < 0 else pose[:, parent] @ rig.offset[i]
-        pose[:, i] = base @ basis
+        base = rig.offset[i] if parent < 0 else pose[parent] @ rig.offset[i]
+        pose[i] = base @ basis
     return pose
 
 
@@ -181,111 +185,129 @@ def _leg_length(rig: _Rig, thigh: int, shin: int) -> float:
     return float(thigh_len + shin_len)
 
 
-def _body_frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
+def _body_frame(heads: np.ndarray, ids: dict[str, int]) -> np.ndarray:
     """World frame (3, 3) of a rest pose: Y up the torso, X towards the person's left."""
+    left = heads[ids["thigh.L"]] - heads[ids["thigh.R"]]
+    up = heads[ids["chest"]] - heads[ids["pelvis"]]
     return frame_from_axes(up, left)
+
+
+class _Plan:
+    """Everything about a source/target pair that does not change from frame to frame."""
+
+    def __init__(self, source: bpy.types.Object, target: bpy.types.Object, bone_map: BoneMap):
+        self.src, self.tgt = src, tgt = _Rig(source), _Rig(target)
+        self.mapped = mapped = {s: tgt.index[t] for s, t in bone_map.bones.items()}
+        src_rest_head, tgt_rest_head = src.rest_heads_world, tgt.rest_heads_world
+        self.src_rest_rot, self.src_rest_head = src.rest_rotations_world, src_rest_head
+        self.tgt_rest_head = tgt_rest_head
+
+        facing = _body_frame(src_rest_head, src.index) @ _body_frame(tgt_rest_head, mapped).T
+        # Per mapped target bone: the world rotation that lays its rest segment on the source's,
+        # already applied to its rest orientation (A_t R_t0 in the module docstring).
+        tgt_rest_rot = tgt.rest_rotations_world
+        self.aligned_rest: dict[str, np.ndarray] = {}
+        for name, t in mapped.items():
+            align = facing
+            if name != ROOT_BONE:
+                d_src, d_tgt = self._segment(name)
+                align = minimal_rotation(facing @ d_tgt, d_src) @ facing
+            self.aligned_rest[name] = align @ tgt_rest_rot[t]
+
+        self.root_scale = float(np.mean([
+            _leg_length(tgt, mapped[f"thigh.{side}"], mapped[f"shin.{side}"])
+            / _leg_length(src, src.index[f"thigh.{side}"], src.index[f"shin.{side}"])
+            for side in "LR"
+        ]))
+        self.t_root = mapped[ROOT_BONE]
+        if tgt.connected[self.t_root]:
+            raise RetargetError(
+                f"bone {tgt.names[self.t_root]!r} of {target.name!r} is connected to its parent, so "
+                "it cannot carry root motion; map 'pelvis' to the rig's unconnected hip/root bone"
+            )
+        # Bones to key: mapped ones and every ancestor of a mapped bone (keyed at rest).
+        keyed: set[int] = set()
+        for t in mapped.values():
+            while t >= 0 and t not in keyed:
+                keyed.add(t)
+                t = tgt.parents[t]
+        self.order = [i for i in tgt.depth_order() if i in keyed]
+        self.source_of = {t: name for name, t in mapped.items()}  # target bone -> RePOSE bone
+
+    def _segment(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Rest segment directions (source, target) in world space for a mapped bone."""
+        src, tgt, mapped = self.src, self.tgt, self.mapped
+        child = CHAIN_CHILD.get(name)
+        while child is not None and child not in mapped:
+            child = CHAIN_CHILD.get(child)
+        s, t = src.index[name], mapped[name]
+        if child is not None:
+            src_end = self.src_rest_head[src.index[child]]
+            tgt_end = self.tgt_rest_head[mapped[child]]
+        else:
+            src_end = src.world_points(src.tail[s])
+            tgt_end = tgt.world_points(tgt.segment_end(t))
+        return normalize(src_end - self.src_rest_head[s]), normalize(tgt_end - self.tgt_rest_head[t])
+
+    def solve(self, quats: np.ndarray, root_location: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
+        """Target basis rotations ``{bone: (n, 3, 3)}`` and the root's basis location (n, 3)
+        for source local quaternions (n, 17, 4) and root location (n, 3)."""
+        src, tgt, n = self.src, self.tgt, len(quats)
+        src_pose = _forward_kinematics(
+            src, [src.index[name] for name in BONE_NAMES],
+            {src.index[name]: quats[:, b] for b, name in enumerate(BONE_NAMES)},
+            {src.index[ROOT_BONE]: root_location}, n,
+        )
+        s_root = src.index[ROOT_BONE]
+        root_world = self.tgt_rest_head[self.t_root] + self.root_scale * (
+            src.world_points(src_pose[s_root][:, :3, 3]) - self.src_rest_head[s_root])
+        root_arm = tgt.armature_points(root_world)
+        arm_rot_inv = tgt.object_rotation.T
+
+        pose: dict[int, np.ndarray] = {}
+        rotations: dict[int, np.ndarray] = {}
+        root_basis_location = np.zeros((n, 3))
+        for i in self.order:
+            parent = tgt.parents[i]
+            base = np.broadcast_to(tgt.offset[i], (n, 4, 4)) if parent < 0 else pose[parent] @ tgt.offset[i]
+            base_rot_inv = np.swapaxes(base[:, :3, :3], -1, -2)
+            basis = np.tile(np.eye(4), (n, 1, 1))
+            name = self.source_of.get(i)
+            if name is not None:
+                s = src.index[name]
+                delta = (src.object_rotation @ src_pose[s][:, :3, :3]) @ self.src_rest_rot[s].T
+                basis[:, :3, :3] = base_rot_inv @ (arm_rot_inv @ (delta @ self.aligned_rest[name]))
+            if i == self.t_root:
+                root_basis_location = np.einsum("tij,tj->ti", base_rot_inv, root_arm - base[:, :3, 3])
+                basis[:, :3, 3] = root_basis_location
+            pose[i] = base @ basis
+            rotations[i] = basis[:, :3, :3]
+        return rotations, root_basis_location
 
 
 def retarget_rotations(source: bpy.types.Object, target: bpy.types.Object, bone_map: BoneMap,
                        frames: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Local pose values for the target: ``{bone: (T, 4) quaternions}`` for every keyed bone and
-    ``{bone: (T, 3) locations}`` for the pelvis-mapped bone and its unmapped ancestors."""
+    ``{bone: (T, 3) locations}`` for the pelvis-mapped bone and its unmapped ancestors.
+
+    Frames are solved in chunks of CHUNK_FRAMES, so memory stays bounded for long actions."""
     action = _check_source(source)
     _check_target(target, source, bone_map)
-    src, tgt = _Rig(source), _Rig(target)
-    n = len(frames)
-
+    plan = _Plan(source, target, bone_map)
     quats, root_location = sample_source_motion(source, action, frames)
-    src_order = [src.index[name] for name in BONE_NAMES]
-    src_pose = _forward_kinematics(
-        src, src_order,
-        {src.index[name]: quats[:, b] for b, name in enumerate(BONE_NAMES)},
-        {src.index[ROOT_BONE]: root_location}, n,
-    )
-    src_rot_world = src.object_rotation @ src_pose[..., :3, :3]      # (T, N, 3, 3)
-    src_head_world = src.world_points(src_pose[..., :3, 3])          # (T, N, 3)
-    src_rest_rot = src.rest_rotations_world
-    src_rest_head = src.rest_heads_world
-    tgt_rest_rot = tgt.rest_rotations_world
-    tgt_rest_head = tgt.rest_heads_world
 
-    mapped = {s: tgt.index[t] for s, t in bone_map.bones.items()}
-    s_of = {s: src.index[s] for s in bone_map.bones}
-
-    def body(rig_heads: np.ndarray, ids: dict[str, int]) -> np.ndarray:
-        left = rig_heads[ids["thigh.L"]] - rig_heads[ids["thigh.R"]]
-        up = rig_heads[ids["chest"]] - rig_heads[ids["pelvis"]]
-        return _body_frame(left, up)
-
-    facing = body(src_rest_head, {k: src.index[k] for k in ("thigh.L", "thigh.R", "chest", "pelvis")}) \
-        @ body(tgt_rest_head, mapped).T
-
-    def segment(name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Rest segment directions (source, target) in world space for a mapped bone."""
-        child = CHAIN_CHILD.get(name)
-        while child is not None and child not in mapped:
-            child = CHAIN_CHILD.get(child)
-        s, t = s_of[name], mapped[name]
-        if child is not None:
-            src_end = src_rest_head[src.index[child]]
-            tgt_end = tgt_rest_head[mapped[child]]
-        else:
-            src_end = src.world_points(src.tail[s])
-            tgt_end = tgt.world_points(tgt.segment_end(t))
-        return normalize(src_end - src_rest_head[s]), normalize(tgt_end - tgt_rest_head[t])
-
-    world_rot: dict[int, np.ndarray] = {}
-    for name, t in mapped.items():
-        s = s_of[name]
-        align = facing
-        if name != ROOT_BONE:
-            d_src, d_tgt = segment(name)
-            align = minimal_rotation(facing @ d_tgt, d_src) @ facing
-        delta = src_rot_world[:, s] @ src_rest_rot[s].T
-        world_rot[t] = delta @ align @ tgt_rest_rot[t]
-
-    # Root motion: displacement of the source pelvis from its rest, scaled to the target's legs.
-    scale = np.mean([
-        _leg_length(tgt, mapped[f"thigh.{side}"], mapped[f"shin.{side}"])
-        / _leg_length(src, src.index[f"thigh.{side}"], src.index[f"shin.{side}"])
-        for side in "LR"
-    ])
-    s_root, t_root = src.index[ROOT_BONE], mapped[ROOT_BONE]
-    root_world = tgt_rest_head[t_root] + scale * (src_head_world[:, s_root] - src_rest_head[s_root])
-    root_arm = tgt.armature_points(root_world)
-    if tgt.connected[t_root]:
-        raise RetargetError(
-            f"bone {tgt.names[t_root]!r} of {target.name!r} is connected to its parent, so it "
-            "cannot carry root motion; map 'pelvis' to the rig's unconnected hip/root bone"
-        )
-
-    # Bones to key: mapped ones and every ancestor of a mapped bone (keyed at rest).
-    keyed: set[int] = set()
-    for t in mapped.values():
-        while t >= 0 and t not in keyed:
-            keyed.add(t)
-            t = tgt.parents[t]
-    order = [i for i in tgt.depth_order() if i in keyed]
-    arm_rot_inv = tgt.object_rotation.T
-
-    pose = np.tile(np.eye(4), (n, len(tgt.names), 1, 1))
-    out_quats: dict[str, np.ndarray] = {}
-    out_locs: dict[str, np.ndarray] = {}
-    for i in order:
-        parent = tgt.parents[i]
-        base = np.broadcast_to(tgt.offset[i], (n, 4, 4)) if parent < 0 else pose[:, parent] @ tgt.offset[i]
-        basis = np.tile(np.eye(4), (n, 1, 1))
-        base_rot_inv = np.swapaxes(base[:, :3, :3], -1, -2)
-        if i in world_rot:
-            basis[:, :3, :3] = base_rot_inv @ (arm_rot_inv @ world_rot[i])
-        if i == t_root:
-            basis[:, :3, 3] = np.einsum("tij,tj->ti", base_rot_inv, root_arm - base[:, :3, 3])
-            out_locs[tgt.names[i]] = basis[:, :3, 3]
-        elif i not in world_rot:  # an unmapped ancestor: held at rest
-            out_locs[tgt.names[i]] = np.zeros((n, 3))
-        pose[:, i] = base @ basis
-        out_quats[tgt.names[i]] = make_continuous(matrix_to_quaternion(basis[:, :3, :3]))
-    return out_quats, out_locs
+    names = [plan.tgt.names[i] for i in plan.order]
+    out_quats = {name: np.empty((len(frames), 4)) for name in names}
+    root_name = plan.tgt.names[plan.t_root]
+    out_locs = {name: np.zeros((len(frames), 3)) for name in names
+                if name not in bone_map.bones.values() or name == root_name}
+    for begin in range(0, len(frames), CHUNK_FRAMES):
+        chunk = slice(begin, begin + CHUNK_FRAMES)
+        rotations, root_basis_location = plan.solve(quats[chunk], root_location[chunk])
+        for i, matrices in rotations.items():
+            out_quats[plan.tgt.names[i]][chunk] = matrix_to_quaternion(matrices)
+        out_locs[root_name][chunk] = root_basis_location
+    return {name: make_continuous(q) for name, q in out_quats.items()}, out_locs
 
 
 def retarget(source_armature: bpy.types.Object, target_armature: bpy.types.Object,

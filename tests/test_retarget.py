@@ -233,3 +233,20 @@ def test_user_json_map_retargets(source, shared_data, tmp_path):
     bone_map = resolve_bone_map(str(path), target.data.bones.keys(), target.name)
     assert bone_map.name == "My rig"
     check_retarget(source, target, bone_map, QUATERNIUS_SEGMENTS)
+
+
+def test_long_actions_are_solved_in_chunks_with_the_same_result(source, shared_data, monkeypatch):
+    import addon.retarget as retarget_module
+
+    target = import_quaternius(shared_data)
+    bone_map = load_preset("quaternius")
+    frames = np.arange(1, int(source.animation_data.action.frame_range[1]) + 1, dtype=np.float64)
+    whole = retarget_module.retarget_rotations(source, target, bone_map, frames)
+    monkeypatch.setattr(retarget_module, "CHUNK_FRAMES", 7)
+    chunked = retarget_module.retarget_rotations(source, target, bone_map, frames)
+    for a, b in zip(whole, chunked):
+        assert a.keys() == b.keys()
+        for name in a:
+            np.testing.assert_allclose(a[name], b[name], atol=1e-12)
+    for q in whole[0].values():  # continuous: no sign flips between adjacent keys
+        assert ((q[1:] * q[:-1]).sum(-1) >= 0).all()
