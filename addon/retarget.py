@@ -39,8 +39,7 @@ CHAIN_CHILD: dict[str, str] = {
     "shoulder.R": "upper_arm.R", "upper_arm.R": "forearm.R",
 }
 
-
-# Frames solved at once: bounds memory (a few hundred MB at most) for 100,000-frame actions.
+# Frames solved at once: a few tens of MB per chunk, whatever the action's length.
 CHUNK_FRAMES: int = 4096
 
 
@@ -53,7 +52,7 @@ def _matrix(m) -> np.ndarray:
 
 
 def _rotation_part(m: np.ndarray) -> np.ndarray:
-    """Orthonormal rotation of a 4x4 object matrix (drops uniform or non-uniform scale)."""
+    """Rotation of a 4x4 object matrix without its scale (objects are scaled along their axes)."""
     r = m[:3, :3]
     return r / np.linalg.norm(r, axis=0, keepdims=True)
 
@@ -62,7 +61,6 @@ class _Rig:
     """Rest data of an armature object in numpy: bone matrices, parents, world placement."""
 
     def __init__(self, obj: bpy.types.Object):
-        self.obj = obj
         bones = list(obj.data.bones)
         self.names = [b.name for b in bones]
         self.index = {name: i for i, name in enumerate(self.names)}
