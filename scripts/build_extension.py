@@ -128,14 +128,38 @@ def run_cli(cli: Path, *args: str) -> None:
     subprocess.run([sys.executable, str(cli), *args], check=True, cwd=REPO_ROOT)
 
 
-def filter_platforms(manifest_text: str, platforms: list[str]) -> str:
-    """The manifest text with ``platforms = [...]`` narrowed to ``platforms`` (for partial builds)."""
-    lines = manifest_text.splitlines(keepends=True)
-    for i, line in enumerate(lines):
+def wheel_platforms(wheel_name: str) -> set[str]:
+    """Blender platforms a wheel file serves (the platform tag of its PEP 427 name)."""
+    tags = wheel_name[: -len(".whl")].split("-")[-1].split(".")
+    found = set()
+    for tag in tags:
+        if tag == "any":
+            return {"linux-x64", "windows-x64", "macos-x64", "macos-arm64"}
+        if "linux" in tag and tag.endswith("x86_64"):
+            found.add("linux-x64")
+        elif tag == "win_amd64":
+            found.add("windows-x64")
+        elif tag.startswith("macosx"):
+            if tag.endswith(("arm64", "universal2")):
+                found.add("macos-arm64")
+            if tag.endswith(("x86_64", "universal2")):
+                found.add("macos-x64")
+    return found
+
+
+def manifest_for_platforms(manifest_text: str, platforms: list[str]) -> str:
+    """The manifest text narrowed to ``platforms``: its ``platforms`` line, and without the wheel
+    lines no chosen platform needs (a partial build then needs only those wheels)."""
+    lines = []
+    for line in manifest_text.splitlines(keepends=True):
         if line.startswith("platforms ="):
-            lines[i] = f"platforms = {json.dumps(platforms)}\n"
-            return "".join(lines)
-    raise ValueError(f"{MANIFEST.name} has no 'platforms = [...]' line")
+            line = f"platforms = {json.dumps(platforms)}\n"
+        elif line.strip().startswith('"./wheels/'):
+            name = line.strip().strip('",')[len("./wheels/"):]
+            if not wheel_platforms(name) & set(platforms):
+                continue
+        lines.append(line)
+    return "".join(lines)
 
 
 def stage_sources(stage: Path, platforms: list[str] | None) -> None:
@@ -149,7 +173,7 @@ def stage_sources(stage: Path, platforms: list[str] | None) -> None:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     text = MANIFEST.read_text(encoding="utf-8")
     if platforms is not None:
-        text = filter_platforms(text, platforms)
+        text = manifest_for_platforms(text, platforms)
     (stage / MANIFEST.name).write_text(text, encoding="utf-8")
     (stage / "wheels").symlink_to(WHEELS_DIR, target_is_directory=True)
 
@@ -163,6 +187,8 @@ def build(platforms: list[str] | None, output_dir: Path) -> list[Path]:
     unknown = sorted(set(platforms or []) - set(declared))
     if unknown:
         raise ValueError(f"--platforms {unknown} not in {MANIFEST.name} platforms {declared}")
+    if platforms is not None:
+        names = [n for n in names if wheel_platforms(n) & set(platforms)]
     download_wheels(names)
     build_own_wheel(own[0])
     missing = [n for n in names if not (WHEELS_DIR / n).is_file()]
