@@ -1,10 +1,11 @@
 """Throughput of the detect step on a 720p clip: decode alone, MediaPipe alone, whole step.
 
-    python bench/bench_detect.py [--repeats 3] [--loops 2]
+    python bench/bench_detect.py [--repeats 3] [--loops 2] [--codec mp4v|vp9]
 
 The 720p clip is made at bench time in a temporary folder from the shared Pose2Sim footage
-(1080x1920 portrait -> 720x1280, MPEG-4 Part 2, played forwards then backwards so the motion
-stays continuous), ``--loops`` round trips of 200 frames.
+(1080x1920 portrait -> 720x1280, played forwards then backwards so the motion stays
+continuous), ``--loops`` round trips of 200 frames, encoded with ``--codec`` (OpenCV's wheels
+can write MPEG-4 Part 2 and VP9, not H.264).
 - decode alone: repose_core.detect.video.FrameStream (background thread, RGB conversion).
 - MediaPipe alone: PoseLandmarker in VIDEO mode on frames already decoded into memory.
 - whole step: detect_video() with no cache (decode, MediaPipe, tracking, mapping, gaps).
@@ -33,7 +34,10 @@ SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / \
     "pose2sim_balancing_cam01.mp4"
 
 
-def make_720p_clip(folder: Path, loops: int) -> Path:
+CODECS = {"mp4v": ("mp4v", ".mp4"), "vp9": ("VP90", ".webm")}
+
+
+def make_720p_clip(folder: Path, loops: int, codec: str) -> Path:
     capture = cv2.VideoCapture(str(SOURCE))
     frames = []
     while True:
@@ -42,8 +46,9 @@ def make_720p_clip(folder: Path, loops: int) -> Path:
             break
         frames.append(cv2.resize(frame, (720, 1280), interpolation=cv2.INTER_AREA))
     capture.release()
-    path = folder / "bench_720p.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 60, (720, 1280))
+    fourcc, suffix = CODECS[codec]
+    path = folder / f"bench_720p{suffix}"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 60, (720, 1280))
     for _ in range(loops):
         for frame in frames + frames[::-1]:
             writer.write(frame)
@@ -67,10 +72,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--loops", type=int, default=2)
+    parser.add_argument("--codec", choices=sorted(CODECS), default="mp4v",
+                        help="mp4v (MPEG-4 Part 2, cheap to decode) or vp9 (a modern codec, "
+                             "costlier to decode, like phone footage; slow to encode)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="repose-bench-detect-") as folder:
-        clip = make_720p_clip(Path(folder), args.loops)
+        clip = make_720p_clip(Path(folder), args.loops, args.codec)
         info = probe_video(clip)
         frames = frame_range(info)
         n = len(frames)
