@@ -11,12 +11,16 @@ from dataclasses import dataclass
 
 import bpy
 
-from . import retarget as retarget_module
 from .bonemap import BoneMap
 from .pipeline import MotionResult, build_armature
+from .retarget import retarget
 
 # ID collections an import may add to; a failed import removes what it added to each.
 _TRACKED = ("objects", "armatures", "actions", "cameras", "movieclips")
+# Scene settings an import may change (timing, the matching camera); a failed import restores them.
+_SCENE_SETTINGS = ("render.fps", "render.fps_base", "frame_start", "frame_end", "frame_current", "camera",
+                   "render.resolution_x", "render.resolution_y", "render.resolution_percentage",
+                   "render.pixel_aspect_x", "render.pixel_aspect_y")
 
 
 @dataclass(frozen=True)
@@ -55,11 +59,23 @@ def _remove_added(before: dict[str, set[int]]) -> None:
             collection.remove(id_)
 
 
+def _scene_settings(scene: bpy.types.Scene) -> dict[str, object]:
+    return {path: scene.path_resolve(path) for path in _SCENE_SETTINGS}
+
+
+def _restore_scene_settings(scene: bpy.types.Scene, settings: dict[str, object]) -> None:
+    for path, value in settings.items():
+        owner, _, name = path.rpartition(".")
+        setattr(scene.path_resolve(owner) if owner else scene, name, value)
+
+
 def apply_import(scene: bpy.types.Scene, result: MotionResult, plan: ImportPlan) -> ImportOutcome:
     """Create the keyed armature (scene frame rate and range follow the video), optionally the
     matching camera, and optionally retarget onto ``plan.target`` as a new action."""
     before = _snapshot()
-    timing = (scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end)
+    settings = _scene_settings(scene)
+    view_layer = bpy.context.view_layer
+    selection = ({o.name for o in view_layer.objects if o.select_get()}, view_layer.objects.active)
     target_state = _target_state(plan.target) if plan.target is not None else None
     try:
         armature = build_armature(result, scene, name=plan.armature_name)
@@ -68,19 +84,22 @@ def apply_import(scene: bpy.types.Scene, result: MotionResult, plan: ImportPlan)
         if plan.target is not None:
             if plan.bone_map is None:
                 raise ValueError("retargeting needs a bone map")
-            action = retarget_module.retarget(armature, plan.target, plan.bone_map)
+            action = retarget(armature, plan.target, plan.bone_map)
             armature.hide_set(True)  # the user's character now carries the motion
     except BaseException:
         if target_state is not None:
             _restore_target(plan.target, target_state)
         _remove_added(before)
-        (scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end) = timing
+        _restore_scene_settings(scene, settings)
+        for obj in view_layer.objects:
+            obj.select_set(obj.name in selection[0])
+        view_layer.objects.active = selection[1]
         raise
     active = plan.target if plan.target is not None else armature
-    for obj in scene.objects:
+    for obj in view_layer.objects:
         obj.select_set(False)
     active.select_set(True)
-    bpy.context.view_layer.objects.active = active
+    view_layer.objects.active = active
     return ImportOutcome(armature=armature, target_action=action, camera=camera)
 
 

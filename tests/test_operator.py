@@ -55,6 +55,10 @@ def scene_state() -> dict:
         "selected": sorted(o.name for o in bpy.context.selected_objects),
         "active": getattr(bpy.context.view_layer.objects.active, "name", None),
         "camera": getattr(scene.camera, "name", None),
+        "resolution": (scene.render.resolution_x, scene.render.resolution_y),
+        "poses": {o.name: (getattr(o.animation_data, "action", None),
+                           sorted(b.rotation_mode for b in o.pose.bones))
+                  for o in bpy.data.objects if o.type == "ARMATURE"},
     }
 
 
@@ -158,14 +162,27 @@ def test_cancel_leaves_the_scene_unchanged(registered, example_video, tiny_lifte
 
 
 @pytest.mark.slow
-def test_failed_finish_rolls_back(registered, example_video, tiny_lifter_onnx, detection_cache):
-    """Apply fails after the armature exists (a camera without root motion): nothing remains."""
-    job = ImportJob(options(example_video, tiny_lifter_onnx, detection_cache, root_motion=False)).start()
+def test_failed_finish_rolls_back(registered, example_video, tiny_lifter_onnx, detection_cache, shared_data):
+    """apply_import fails after it changed the file: everything it did is undone."""
+    from addon.bonemap import load_preset
+    from addon.retarget import RetargetError
+
+    bpy.ops.import_scene.gltf(filepath=str(shared_data / "characters" / "quaternius_modular_men_Casual.glb"))
+    character = next(o for o in bpy.data.objects if o.type == "ARMATURE")
+    job = ImportJob(options(example_video, tiny_lifter_onnx, detection_cache)).start()
     job.wait()
     result = job.result()
     before = scene_state()
+    # After the armature and the camera exist, retargeting with a map the rig does not fit fails.
+    plan = ImportPlan(add_camera=True, target=character, bone_map=load_preset("mixamo"))
+    with pytest.raises(RetargetError, match="lacks bones"):
+        apply_import(bpy.context.scene, result, plan)
+    assert scene_state() == before
+    # Without root motion there is no fixed camera: fails after the armature is built.
+    job = ImportJob(options(example_video, tiny_lifter_onnx, detection_cache, root_motion=False)).start()
+    job.wait()
     with pytest.raises(ValueError, match="needs root motion"):
-        apply_import(bpy.context.scene, result, ImportPlan(add_camera=True))
+        apply_import(bpy.context.scene, job.result(), ImportPlan(add_camera=True))
     assert scene_state() == before
 
 
