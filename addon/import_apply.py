@@ -28,7 +28,8 @@ class ImportPlan:
     """Main-thread decisions taken before the analysis starts (so mistakes show up front)."""
 
     armature_name: str = "RePOSE"
-    target: bpy.types.Object | None = None  # retarget onto this armature, or None
+    # Retarget onto this armature (by name: the user may delete it while the worker runs), or None.
+    target_name: str | None = None
     bone_map: BoneMap | None = None
     add_camera: bool = False
 
@@ -71,31 +72,36 @@ def _restore_scene_settings(scene: bpy.types.Scene, settings: dict[str, object])
 
 def apply_import(scene: bpy.types.Scene, result: MotionResult, plan: ImportPlan) -> ImportOutcome:
     """Create the keyed armature (scene frame rate and range follow the video), optionally the
-    matching camera, and optionally retarget onto ``plan.target`` as a new action."""
+    matching camera, and optionally retarget onto ``plan.target_name`` as a new action."""
     before = _snapshot()
     settings = _scene_settings(scene)
     view_layer = bpy.context.view_layer
     selection = ({o.name for o in view_layer.objects if o.select_get()}, view_layer.objects.active)
-    target_state = _target_state(plan.target) if plan.target is not None else None
+    target = None
+    if plan.target_name is not None:
+        target = bpy.data.objects.get(plan.target_name)
+        if target is None or target.type != "ARMATURE":
+            raise ValueError(f"armature {plan.target_name!r} was removed or replaced during the import")
+    target_state = _target_state(target) if target is not None else None
     try:
         armature = build_armature(result, scene, name=plan.armature_name)
         camera = _add_camera(scene, result) if plan.add_camera else None
         action = None
-        if plan.target is not None:
+        if target is not None:
             if plan.bone_map is None:
                 raise ValueError("retargeting needs a bone map")
-            action = retarget(armature, plan.target, plan.bone_map)
+            action = retarget(armature, target, plan.bone_map)
             armature.hide_set(True)  # the user's character now carries the motion
     except BaseException:
         if target_state is not None:
-            _restore_target(plan.target, target_state)
+            _restore_target(target, target_state)
         _remove_added(before)
         _restore_scene_settings(scene, settings)
         for obj in view_layer.objects:
             obj.select_set(obj.name in selection[0])
         view_layer.objects.active = selection[1]
         raise
-    active = plan.target if plan.target is not None else armature
+    active = target if target is not None else armature
     for obj in view_layer.objects:
         obj.select_set(False)
     active.select_set(True)

@@ -83,4 +83,5 @@ def import_plan(context: bpy.types.Context, settings) -> ImportPlan:
     if settings.target == "NEW":
         return ImportPlan(add_camera=settings.add_camera)
     target = retarget_target(context)
-    return ImportPlan(target=target, bone_map=bone_map_for(settings, target), add_camera=settings.add_camera)
+    return ImportPlan(target_name=target.name, bone_map=bone_map_for(settings, target),
+                      add_camera=settings.add_camera)

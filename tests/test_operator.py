@@ -174,7 +174,7 @@ def test_failed_finish_rolls_back(registered, example_video, tiny_lifter_onnx, d
     result = job.result()
     before = scene_state()
     # After the armature and the camera exist, retargeting with a map the rig does not fit fails.
-    plan = ImportPlan(add_camera=True, target=character, bone_map=load_preset("mixamo"))
+    plan = ImportPlan(add_camera=True, target_name=character.name, bone_map=load_preset("mixamo"))
     with pytest.raises(RetargetError, match="lacks bones"):
         apply_import(bpy.context.scene, result, plan)
     assert scene_state() == before
