@@ -43,6 +43,23 @@ class BoneMap:
         """Target bone names this map needs that ``target_bones`` lacks, in map order."""
         return [t for t in self.bones.values() if t not in target_bones]
 
+    def in_namespace_of(self, target_bones: Collection[str]) -> "BoneMap":
+        """This map with its bone-name namespace (``prefix:``) changed to the rig's, when all its
+        bones share one and the rig has every bone under another: Mixamo names the bones of a
+        second character in a file ``mixamorig1:Hips``, of a third ``mixamorig2:Hips``..."""
+        prefixes = {t.partition(":")[0] for t in self.bones.values()}
+        if len(prefixes) != 1 or not all(":" in t for t in self.bones.values()):
+            return self
+        ours = prefixes.pop()
+        suffixes = [t.partition(":")[2] for t in self.bones.values()]
+        for bone in target_bones:
+            theirs, colon, suffix = bone.partition(":")
+            if colon and theirs != ours and suffix == suffixes[0]:
+                renamed = {k: f"{theirs}:{v.partition(':')[2]}" for k, v in self.bones.items()}
+                if all(t in target_bones for t in renamed.values()):
+                    return BoneMap(name=self.name, bones=renamed, source=self.source)
+        return self
+
 
 def _parse(data: object, source: str) -> BoneMap:
     if not isinstance(data, dict) or not isinstance(data.get("bones"), dict):
@@ -95,7 +112,7 @@ def detect_preset(target_bones: Collection[str]) -> BoneMap:
     """The preset whose bones the rig has (all of them); else an error saying what each lacks."""
     report = []
     for preset_id in preset_ids():
-        bone_map = load_preset(preset_id)
+        bone_map = load_preset(preset_id).in_namespace_of(target_bones)
         missing = bone_map.missing_on(target_bones)
         if not missing:
             return bone_map
@@ -121,5 +138,6 @@ def resolve_bone_map(choice: str, target_bones: Collection[str], armature_name: 
     if choice == "AUTO":
         return detect_preset(target_bones)
     bone_map = load_preset(choice) if choice in preset_ids() else load_bone_map(choice)
+    bone_map = bone_map.in_namespace_of(target_bones)
     check_against(bone_map, target_bones, armature_name)
     return bone_map

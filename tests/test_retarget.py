@@ -250,3 +250,15 @@ def test_long_actions_are_solved_in_chunks_with_the_same_result(source, shared_d
             np.testing.assert_allclose(a[name], b[name], atol=1e-12)
     for q in whole[0].values():  # continuous: no sign flips between adjacent keys
         assert ((q[1:] * q[:-1]).sum(-1) >= 0).all()
+
+
+def test_mixamo_maps_follow_the_rigs_namespace():
+    """Mixamo names a second character's bones mixamorig1:*; the preset adapts, others do not."""
+    preset = load_preset("mixamo")
+    second = [t.replace("mixamorig:", "mixamorig1:") for t in preset.bones.values()] + ["mixamorig1:LeftHand"]
+    assert detect_preset(second).bones["pelvis"] == "mixamorig1:Hips"
+    assert resolve_bone_map("mixamo", second, "Armature").bones["forearm.R"] == "mixamorig1:RightForeArm"
+    partial = [b for b in second if not b.endswith("LeftForeArm")]
+    with pytest.raises(BoneMapError, match="mixamorig:LeftForeArm"):
+        resolve_bone_map("mixamo", partial, "Armature")
+    assert load_preset("quaternius").in_namespace_of(second) == load_preset("quaternius")
