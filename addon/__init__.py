@@ -116,6 +116,7 @@ class REPOSE_OT_import_video(bpy.types.Operator):
                 progress = job.progress()
                 context.window_manager.progress_update(100.0 * progress.fraction)
                 self._set_status(context, f"RePOSE: {progress.describe()} (Esc to cancel)")
+                _redraw_sidebars(context)  # the panel's own progress bar
             return {"PASS_THROUGH"}
         self._end_modal(context)
         if job.cancelled:
@@ -229,11 +230,20 @@ class REPOSE_PT_import(bpy.types.Panel):
         sub.prop(settings, "add_camera")
 
         layout.operator(REPOSE_OT_import_video.bl_idname, icon="ARMATURE_DATA")
-        if REPOSE_OT_import_video._job is not None:
-            layout.label(text="Importing... (Esc cancels)", icon="TIME")
+        job = REPOSE_OT_import_video._job
+        if job is not None:
+            progress = job.progress()
+            text = "Cancelling..." if job.cancelled else f"{progress.describe()} (Esc cancels)"
+            layout.progress(factor=progress.fraction, type="BAR", text=text)
         elif settings.last_report:
             layout.label(text=settings.last_report, icon="INFO")
         layout.operator(REPOSE_OT_retarget.bl_idname, icon="CON_ARMATURE")
+
+
+def _redraw_sidebars(context) -> None:
+    for area in context.screen.areas if context.screen else ():
+        if area.type == "VIEW_3D":
+            area.tag_redraw()
 
 
 _CLASSES = (RePoseSettings, REPOSE_OT_import_video, REPOSE_OT_retarget, REPOSE_PT_import)
