@@ -14,6 +14,7 @@ from .import_apply import apply_import
 from .import_job import ImportJob
 from .import_setup import SetupError, bone_map_for, import_options, import_plan, is_repose_armature, retarget_target
 from .pipeline import ImportCancelled
+from .retarget import RetargetError, retarget
 
 # How often the modal operator polls the worker (seconds): smooth progress, negligible cost.
 POLL_INTERVAL: float = 0.1
@@ -73,7 +74,7 @@ class REPOSE_OT_import_video(bpy.types.Operator):
         try:
             self._options = import_options(settings)
             self._plan = import_plan(context, settings)
-        except (SetupError, ValueError) as error:
+        except ValueError as error:  # SetupError, BoneMapError, ImportOptions' own checks
             self.report({"ERROR"}, str(error))
             return False
         return True
@@ -172,8 +173,6 @@ class REPOSE_OT_retarget(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        from .retarget import RetargetError, retarget
-
         sources = [o for o in context.selected_objects if is_repose_armature(o) and o != context.active_object]
         if len(sources) != 1:
             self.report({"ERROR"}, "select one RePOSE armature, then your character's armature last (active)")

@@ -290,3 +290,25 @@ def test_modal_esc_cancels_and_leaves_the_scene_unchanged(registered, example_vi
     assert driven.reports == [("INFO", "RePOSE import cancelled; nothing was changed")]
     assert addon.REPOSE_OT_import_video._job is None
     assert scene_state() == before
+
+
+@pytest.mark.slow
+def test_retarget_operator_moves_an_earlier_import_onto_a_character(registered, example_video, tiny_lifter_onnx,
+                                                                     detection_cache, shared_data):
+    job = ImportJob(options(example_video, tiny_lifter_onnx, detection_cache)).start()
+    job.wait()
+    generated = apply_import(bpy.context.scene, job.result(), ImportPlan()).armature
+    bpy.ops.import_scene.gltf(filepath=str(shared_data / "characters" / "quaternius_modular_men_Casual.glb"))
+    character = next(o for o in bpy.data.objects if o.type == "ARMATURE" and o != generated)
+
+    bpy.context.view_layer.objects.active = character
+    with pytest.raises(RuntimeError, match="select one RePOSE armature"):
+        bpy.ops.repose.retarget()  # only the character is selected
+    generated.select_set(True)
+    character.select_set(True)
+    assert bpy.ops.repose.retarget() == {"FINISHED"}
+
+    action = character.animation_data.action
+    curves = armature_module.action_fcurves(action, character)
+    assert {len(fc.keyframe_points) for fc in curves} == {FRAMES}
+    assert generated.animation_data.action != action
