@@ -97,8 +97,23 @@ def download_wheels(names: list[str]) -> None:
             shutil.move(str(Path(tmp) / name), WHEELS_DIR / name)
 
 
+# setuptools reads pyproject.toml's SPDX license string (PEP 639) from version 77 on.
+MIN_SETUPTOOLS = (77, 0)
+
+
 def build_own_wheel(expected_name: str) -> None:
     """Build the repose_core wheel from a clean copy (setuptools, no build isolation: offline)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("setuptools")
+    except PackageNotFoundError:
+        found = "none"
+    if found == "none" or tuple(int(p) for p in found.split(".")[:2]) < MIN_SETUPTOOLS:
+        raise RuntimeError(
+            f"building the repose wheel needs setuptools>={'.'.join(map(str, MIN_SETUPTOOLS))} in "
+            f"{sys.executable} (found {found}); pip install 'setuptools>=77'"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "src"
         src.mkdir()
