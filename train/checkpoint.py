@@ -51,7 +51,11 @@ def model_from_checkpoint(state: dict) -> torch.nn.Module:
 
 
 def evaluate_checkpoint(path: str | Path) -> tuple[dict[str, dict[str, float]], Path]:
-    """Validation metrics of a checkpoint on its run's validation sets (rebuilt from config.yaml)."""
+    """Validation metrics of a checkpoint on its run's validation sets (rebuilt from config.yaml).
+
+    Sets "clean" and "occluded" as in training (no flip), and "clean+flip" / "occluded+flip"
+    with the runtime's test-time flip augmentation (what ``load_lifter`` users get).
+    """
     from .config import read_saved_config
     from .dataset import load_validation_sets
     from .evaluate import evaluate, frames_in_for
@@ -63,7 +67,11 @@ def evaluate_checkpoint(path: str | Path) -> tuple[dict[str, dict[str, float]], 
     frames_in = frames_in_for(model, cfg["train"]["frames_out"])
     val_sets = load_validation_sets(cfg, frames_in)
     device = select_device(cfg["train"]["device"])
-    return evaluate(model.to(device), val_sets, device), path
+    model = model.to(device)
+    results = evaluate(model, val_sets, device)
+    results.update({f"{name}+flip": values
+                    for name, values in evaluate(model, val_sets, device, flip=True).items()})
+    return results, path
 
 
 def export_checkpoint(path: str | Path, out: str | Path) -> Path:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from repose_core import metrics
+from repose_core.skeleton import flip_pose
 
 # Order of the columns in tables and logs.
 METRIC_NAMES: tuple[str, ...] = (
@@ -54,15 +55,22 @@ def frames_in_for(model: torch.nn.Module, frames_out: int) -> int:
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, inputs: np.ndarray, device: torch.device,
-            batch_size: int = 64) -> np.ndarray:
-    """Run ``model`` on feature windows (N, T_in, 17, 3); returns (N, T_out, 17, 3) pelvis-relative."""
+            batch_size: int = 64, flip: bool = False) -> np.ndarray:
+    """Run ``model`` on feature windows (N, T_in, 17, 3); returns (N, T_out, 17, 3) pelvis-relative.
+
+    ``flip``: test-time flip augmentation as the runtime does it (average with the mirrored
+    input's mirrored output; features are pelvis-centred, so mirroring is ``flip_pose``).
+    """
     was_training = model.training
     model.eval()
     outputs = []
     for start in range(0, len(inputs), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(inputs[start:start + batch_size])).to(device)
-        y = model(x).float()
-        outputs.append((y - y[:, :, :1]).cpu().numpy())
+        chunk = np.ascontiguousarray(inputs[start:start + batch_size])
+        y = model(torch.from_numpy(chunk).to(device)).float().cpu().numpy()
+        if flip:
+            mirrored = model(torch.from_numpy(flip_pose(chunk)).to(device)).float().cpu().numpy()
+            y = 0.5 * (y + flip_pose(mirrored))
+        outputs.append(y - y[:, :, :1])
     model.train(was_training)
     return np.concatenate(outputs, axis=0)
 
@@ -83,7 +91,7 @@ def window_metrics(pred: np.ndarray, target: np.ndarray, occluded: np.ndarray) -
 
 
 def evaluate(model: torch.nn.Module, val_sets: Mapping[str, Mapping[str, np.ndarray]],
-             device: torch.device, batch_size: int = 64) -> dict[str, dict[str, float]]:
+             device: torch.device, batch_size: int = 64, flip: bool = False) -> dict[str, dict[str, float]]:
     """Metrics per validation set name (e.g. "clean", "occluded").
 
     Each set is a batch dict as ``train.synth`` makes it ("inputs", "target", "occluded", ...);
@@ -92,7 +100,7 @@ def evaluate(model: torch.nn.Module, val_sets: Mapping[str, Mapping[str, np.ndar
     offset = output_offset(model)
     results = {}
     for name, batch in val_sets.items():
-        pred = predict(model, batch["inputs"], device, batch_size)
+        pred = predict(model, batch["inputs"], device, batch_size, flip=flip)
         t_out = pred.shape[1]
         target = batch["target"][:, offset:offset + t_out]
         occluded = batch["occluded"][:, offset:offset + t_out].astype(bool)
