@@ -147,18 +147,22 @@ def test_export_then_load_lifter_round_trip(tiny_run, tmp_path, shared_data):
 @pytest.mark.slow
 def test_ablation_command_runs_end_to_end(tmp_path):
     out = tmp_path / "docs" / "ablation.md"
-    argv = ["ablation", "--config", str(TINY), "--out", str(out), "--run_dir", str(tmp_path / "ab"),
-            "--epochs", "1", "--batches_per_epoch", "3"]
+    argv = ["ablation", "--config", str(TINY), "--out", str(out), "--seeds", "0", "1",
+            "--run_dir", str(tmp_path / "ab"), "--epochs", "1", "--batches_per_epoch", "3"]
     assert main(argv) == 0
     text = out.read_text()
     assert "python -m train ablation --config" in text  # the exact command is recorded
     for name in ("absolute", "+spatial", "+temporal", "+both"):
         assert f"| {name} |" in text
     assert (tmp_path / "docs" / "ablation.png").stat().st_size > 1000
-    # Same data, seed and budget: the four runs differ only in their loss weights.
-    configs = {d.name: load_config(d / "config.yaml") for d in (tmp_path / "ab").iterdir()}
-    assert sorted(configs) == ["absolute", "both", "spatial", "temporal"]
-    assert {(c["loss"]["lambda_spatial"] > 0, c["loss"]["lambda_temporal"] > 0)
-            for c in configs.values()} == {(False, False), (True, False), (False, True), (True, True)}
-    strip = lambda c: {k: v for k, v in c.items() if k not in ("loss", "name", "run_dir")}  # noqa: E731
-    assert all(strip(c) == strip(configs["both"]) for c in configs.values())
+    assert "± " in text  # two seeds: mean ± spread
+    # Per seed, the four runs share data, seed and budget and differ only in their loss weights.
+    for seed in (0, 1):
+        runs = tmp_path / "ab" / f"seed{seed}"
+        configs = {d.name: load_config(d / "config.yaml") for d in runs.iterdir()}
+        assert sorted(configs) == ["absolute", "both", "spatial", "temporal"]
+        assert {(c["loss"]["lambda_spatial"] > 0, c["loss"]["lambda_temporal"] > 0)
+                for c in configs.values()} == {(False, False), (True, False), (False, True), (True, True)}
+        strip = lambda c: {k: v for k, v in c.items() if k not in ("loss", "name", "run_dir")}  # noqa: E731
+        assert all(strip(c) == strip(configs["both"]) for c in configs.values())
+        assert configs["both"]["seed"] == seed

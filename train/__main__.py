@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     ab = sub.add_parser("ablation", help="absolute / +spatial / +temporal / +both on one budget")
     ab.add_argument("--config", required=True, help="base YAML with the full RePOSE loss weights")
     ab.add_argument("--out", required=True, help="markdown file to write (a PNG goes beside it)")
+    ab.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="train every configuration once per seed (default: the config's seed)")
     ex = sub.add_parser("export", help="ONNX export of a run's best checkpoint")
     ex.add_argument("checkpoint", help="run directory (uses best.pt) or a .pt checkpoint")
     ex.add_argument("--out", required=True, help="path of the .onnx file to write")
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             from .ablation import run_ablation
 
             command = "python -m train " + shlex.join(argv)
-            run_ablation(load_config(args.config, overrides), args.out, command)
+            run_ablation(load_config(args.config, overrides), args.out, command, seeds=args.seeds)
         elif args.command == "eval":
             from .checkpoint import evaluate_checkpoint
             from .evaluate import format_table

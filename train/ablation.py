@@ -13,7 +13,9 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
+
+import numpy as np
 
 import torch
 
@@ -50,8 +52,8 @@ PLOT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def ablation_configs(base: dict) -> dict[str, dict]:
-    """The four run configs derived from ``base`` (whose loss weights are the "+both" ones)."""
+def ablation_configs(base: dict, seed: int) -> dict[str, dict]:
+    """The four run configs of one seed, derived from ``base`` (whose loss weights are "+both")."""
     lambda_s = base["loss"]["lambda_spatial"]
     lambda_t = base["loss"]["lambda_temporal"]
     if lambda_s <= 0 or lambda_t <= 0:
@@ -59,50 +61,55 @@ def ablation_configs(base: dict) -> dict[str, dict]:
             "ablation base config needs loss.lambda_spatial > 0 and loss.lambda_temporal > 0 "
             f"(the full RePOSE weights), got {lambda_s} and {lambda_t}"
         )
-    root = Path(base["run_dir"])
+    root = Path(base["run_dir"]) / f"seed{seed}"
     out = {}
     for name, (spatial, temporal) in CONFIGURATIONS.items():
         cfg = set_dotted(base, "loss.lambda_spatial", lambda_s if spatial else 0.0)
         cfg = set_dotted(cfg, "loss.lambda_temporal", lambda_t if temporal else 0.0)
-        cfg = set_dotted(cfg, "name", f"{base['name']}-{name.lstrip('+')}")
+        cfg = set_dotted(cfg, "seed", seed)
+        cfg = set_dotted(cfg, "name", f"{base['name']}-{name.lstrip('+')}-seed{seed}")
         cfg = set_dotted(cfg, "run_dir", str(root / name.lstrip("+")))
         out[name] = cfg
     return out
 
 
-def run_ablation(base: dict, out_md: str | Path, command: str,
-                 log: Callable[[str], None] = print) -> dict[str, dict[str, float]]:
-    """Train the four configurations and write ``out_md`` and a PNG beside it.
+def run_ablation(base: dict, out_md: str | Path, command: str, seeds: Sequence[int] | None = None,
+                 log: Callable[[str], None] = print) -> dict[str, dict[str, list[float]]]:
+    """Train the four configurations for every seed; write ``out_md`` and a PNG beside it.
 
-    Returns ``{configuration: {"set:metric": value}}`` read from each run's final epoch.
+    Returns ``{configuration: {"set:metric": [value per seed]}}`` from each run's final epoch.
     """
+    seeds = [base["seed"]] if not seeds else list(seeds)
     out_md = Path(out_md)
     out_md.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    rows: dict[str, dict[str, float]] = {}
-    for name, cfg in ablation_configs(base).items():
-        log(f"== ablation: {name} (lambda_spatial={cfg['loss']['lambda_spatial']}, "
-            f"lambda_temporal={cfg['loss']['lambda_temporal']})")
-        run_dir = fit(cfg, log=log)
-        history = read_history(run_dir)
-        final = history[-1]
-        if "val" not in final:
-            raise RuntimeError(f"{run_dir}: the final epoch has no validation record")
-        rows[name] = {f"{s}:{m}": final["val"][s][m] for s, m in TABLE_COLUMNS}
+    rows: dict[str, dict[str, list[float]]] = {name: {} for name in CONFIGURATIONS}
+    for seed in seeds:
+        for name, cfg in ablation_configs(base, seed).items():
+            log(f"== ablation: {name}, seed {seed} (lambda_spatial={cfg['loss']['lambda_spatial']}, "
+                f"lambda_temporal={cfg['loss']['lambda_temporal']})")
+            run_dir = fit(cfg, log=log)
+            final = read_history(run_dir)[-1]
+            if "val" not in final:
+                raise RuntimeError(f"{run_dir}: the final epoch has no validation record")
+            for s, m in TABLE_COLUMNS:
+                rows[name].setdefault(f"{s}:{m}", []).append(final["val"][s][m])
 
     png = out_md.with_suffix(".png")
-    plot_ablation(rows, [f"{s}:{m}" for s, m in PLOT_COLUMNS], png,
-                  title=f"RePOSE ablation ({base['name']}), occluded validation 2D",
-                  labels=[f"{s} 2D: {METRIC_LABELS[m]}" for s, m in PLOT_COLUMNS])
-    out_md.write_text(render_markdown(base, rows, command, png.name,
-                                      time.time() - started))
+    plot_ablation({n: {k: float(np.mean(v)) for k, v in r.items()} for n, r in rows.items()},
+                  [f"{s}:{m}" for s, m in PLOT_COLUMNS], png,
+                  title=f"RePOSE ablation ({base['name']}, {len(seeds)} seed(s)), occluded validation 2D",
+                  labels=[f"{s} 2D: {METRIC_LABELS[m]}" for s, m in PLOT_COLUMNS],
+                  errors={n: {k: float(np.std(v)) for k, v in r.items()} for n, r in rows.items()})
+    out_md.write_text(render_markdown(base, rows, seeds, command, png.name, time.time() - started))
     log(f"wrote {out_md} and {png}")
     return rows
 
 
-def render_markdown(base: dict, rows: dict[str, dict[str, float]], command: str, png_name: str,
-                    wall_seconds: float) -> str:
+def render_markdown(base: dict, rows: dict[str, dict[str, list[float]]], seeds: Sequence[int],
+                    command: str, png_name: str, wall_seconds: float) -> str:
     tr = base["train"]
+    spread = " ± standard deviation over seeds" if len(seeds) > 1 else ""
     lines = [
         "# RePOSE ablation",
         "",
@@ -116,26 +123,34 @@ def render_markdown(base: dict, rows: dict[str, dict[str, float]], command: str,
         f"- Loss weights of the full configuration: lambda_spatial = {base['loss']['lambda_spatial']}, "
         f"lambda_temporal = {base['loss']['lambda_temporal']}; other loss options: "
         f"{ {k: v for k, v in base['loss'].items() if not k.startswith('lambda')} }",
-        f"- Same data, seed ({base['seed']}) and budget for every row: {tr['epochs']} epochs x "
-        f"{tr['batches_per_epoch']} batches x {tr['batch_size']} windows x {tr['frames_out']} "
-        "supervised frames.",
-        f"- Figures are the **final** epoch's validation (unseen subjects), not a best epoch.",
+        f"- Same data, seeds ({', '.join(map(str, seeds))}) and budget for every row: {tr['epochs']} "
+        f"epochs x {tr['batches_per_epoch']} batches x {tr['batch_size']} windows x {tr['frames_out']} "
+        "supervised frames per run.",
+        "- Validation: unseen subjects (data.val), fixed windows, cameras and simulated detector; "
+        "figures are each run's **final** epoch, not a best epoch.",
+        f"- Cells: mean{spread}.",
         f"- Machine: {platform.machine()} CPU x{os.cpu_count()}, torch {torch.__version__}, "
         f"train.threads {tr['threads']}, device {tr['device']}; wall time {wall_seconds / 60:.1f} "
-        "min for the four runs.",
+        "min for all runs.",
         "",
         "| configuration | " + " | ".join(f"{s} 2D: {METRIC_LABELS[m]}" for s, m in TABLE_COLUMNS) + " |",
         "|---|" + "---:|" * len(TABLE_COLUMNS),
     ]
     for name, row in rows.items():
-        cells = [format_value(m, row[f"{s}:{m}"]) for s, m in TABLE_COLUMNS]
+        cells = []
+        for s, m in TABLE_COLUMNS:
+            values = row[f"{s}:{m}"]
+            cell = format_value(m, float(np.mean(values)))
+            if len(values) > 1 and cell != "n/a":
+                cell += " ± " + format_value(m, float(np.std(values)))
+            cells.append(cell)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", f"![ablation]({png_name})", "", "## What it shows", ""]
     lines += observations(rows)
     return "\n".join(lines) + "\n"
 
 
-def observations(rows: dict[str, dict[str, float]]) -> list[str]:
+def observations(rows: dict[str, dict[str, list[float]]]) -> list[str]:
     """Plain statements computed from the table, relative to the absolute-only run."""
     base = rows["absolute"]
     out = []
@@ -149,16 +164,13 @@ def observations(rows: dict[str, dict[str, float]]) -> list[str]:
             ("clean:mpjpe", "MPJPE (clean 2D)", "lower"),
             ("occluded:depth_order_acc", "depth-order accuracy", "higher"),
         ):
-            delta = row[key] - base[key]
-            if math.isnan(delta):
+            deltas = np.array(row[key]) - np.array(base[key])
+            if np.isnan(deltas).any():
                 continue
-            improved = delta < 0 if better == "lower" else delta > 0
+            wins = int((deltas < 0).sum() if better == "lower" else (deltas > 0).sum())
             unit = "" if "order" in key else " mm"
-            parts.append(f"{label} {delta:+.3g}{unit} ({'better' if improved else 'worse'})")
+            parts.append(f"{label} {deltas.mean():+.3g}{unit} (better in {wins} of {len(deltas)} seeds)")
         out.append(f"- {name} vs absolute: " + "; ".join(parts) + ".")
-    best = min(rows, key=lambda n: rows[n]["occluded:occluded_mpjpe"])
-    out.append(f"- Lowest occluded-joint MPJPE: **{best}**.")
-    out.append("- One seed per configuration: differences of a few mm are within run-to-run noise "
-               "on a budget this small; read them as indications, not proof.")
+    best = min(rows, key=lambda n: np.mean(rows[n]["occluded:occluded_mpjpe"]))
+    out.append(f"- Lowest mean occluded-joint MPJPE: **{best}**.")
     return out
-

@@ -53,15 +53,18 @@ def plot_history(history: Sequence[dict], out_dir: str | Path) -> list[Path]:
 
 
 def plot_ablation(rows: Mapping[str, Mapping[str, float]], metrics: Sequence[str],
-                  path: str | Path, title: str, labels: Sequence[str]) -> Path:
-    """One panel per metric (titled by ``labels``), one bar per configuration (``rows``)."""
+                  path: str | Path, title: str, labels: Sequence[str],
+                  errors: Mapping[str, Mapping[str, float]] | None = None) -> Path:
+    """One panel per metric (titled by ``labels``), one bar per configuration (``rows``);
+    ``errors`` (same layout) draws error bars, e.g. the standard deviation over seeds."""
     path = Path(path)
     names = list(rows)
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.4), squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, metric, label in zip(axes[0], metrics, labels):
         values = [rows[n][metric] for n in names]
-        bars = ax.bar(range(len(names)), values, color=colours[: len(names)])
+        yerr = [errors[n][metric] for n in names] if errors else None
+        bars = ax.bar(range(len(names)), values, yerr=yerr, capsize=3, color=colours[: len(names)])
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
         ax.set_title(label, fontsize=9)
         finite = [v for v in values if v == v]
