@@ -15,7 +15,6 @@ import argparse
 import json
 import shlex
 import sys
-from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -8,7 +8,6 @@ so no configuration gets to pick its epoch on the validation set.
 """
 from __future__ import annotations
 
-import math
 import os
 import platform
 import time

@@ -33,7 +33,7 @@ from repose_core.models.export import lifter_metadata
 from . import evaluate
 from .checkpoint import CHECKPOINT_BEST, CHECKPOINT_LAST, load_checkpoint, save_checkpoint
 from .config import read_saved_config, resolve_path, save_config
-from .dataset import TrainingData, load_training_data
+from .dataset import load_training_data
 
 HISTORY_FILE = "history.jsonl"
 
