@@ -192,3 +192,36 @@ def test_shipped_default_model_is_trained_and_matches_its_config(shared_data):
     # Here the shipped model scores ~78 mm and ~13 degrees; an untrained one ~510 mm and ~90.
     assert metrics.mpjpe(pose, target) < 150
     assert metrics.bone_direction_error_deg(pose, target) < 30
+
+
+# ----------------------------------------------------------------------------- Human3.6M path
+def test_trainer_runs_on_human36m_in_videopose3d_format(tmp_path, shared_data):
+    """A data_3d_h36m.npz written in VideoPose3D's exact layout (positions_3d {subject: {action:
+    (T, 32, 3)}}, metres, Z up), filled with real CMU motion, trains through the protocol config."""
+    from train.data.h36m import H36M_32_TO_17
+    from train.data.mocap import load_clip
+
+    def as_h36m_32(bvh):
+        joints = load_clip(shared_data / "mocap" / bvh, fps=50).joints  # Y up
+        out = np.zeros((len(joints), 32, 3), np.float32)
+        out[:, list(H36M_32_TO_17)] = np.stack([joints[..., 0], -joints[..., 2], joints[..., 1]], -1)
+        return out
+
+    positions_3d = {"S1": {"Walking": as_h36m_32("cmu/02_01.bvh")},
+                    "S5": {"Greeting": as_h36m_32("cmu/09_03.bvh")},
+                    "S9": {"Walking 1": as_h36m_32("cmu_daz/cmu_daz_przestr/13_40.bvh")}}
+    npz = tmp_path / "data_3d_h36m.npz"
+    np.savez(npz, positions_3d=np.array(positions_3d, dtype=object))
+
+    cfg = load_config(CONFIG_DIR / "h36m_protocol.yaml", {
+        "data.h36m_3d": str(npz), "data.train": ["S1", "S5"], "data.val": ["S9"],
+        "data.val_windows": 16, "model.channels": 32, "model.filter_widths": [3, 3],
+        "train.epochs": 1, "train.batches_per_epoch": 3, "train.batch_size": 8,
+        "train.frames_out": 16, "run_dir": str(tmp_path / "run")})
+    run_dir = loop.fit(cfg, log=lambda line: None)
+    val = loop.read_history(run_dir)[-1]["val"]
+    assert np.isfinite(val["clean"]["mpjpe"]) and np.isfinite(val["occluded"]["occluded_mpjpe"])
+    with pytest.raises(ValueError, match="share subjects"):
+        loop.fit(load_config(CONFIG_DIR / "h36m_protocol.yaml", {
+            "data.h36m_3d": str(npz), "data.train": ["S1", "S9"], "data.val": ["S9"],
+            "run_dir": str(tmp_path / "leaky")}), log=lambda line: None)

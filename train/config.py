@@ -31,9 +31,13 @@ DEFAULTS: dict[str, Any] = {
     # Relative paths are resolved against the repository root.
     "run_dir": None,  # None -> runs/<name>
     "data": {
+        # "bvh": mocap libraries; train/val are folders or .bvh files under mocap_root.
+        # "h36m": Human3.6M in VideoPose3D's format; train/val are subjects of h36m_3d.
+        "format": "bvh",
         "mocap_root": "../shared/data/mocap",
-        # Folders or .bvh files under mocap_root. Validation = other people AND another
-        # skeleton family (cmu_daz), as the default model's targets are stated.
+        "h36m_3d": None,      # path of data_3d_h36m.npz (format h36m)
+        # Validation = other people AND another skeleton family (cmu_daz), as the default
+        # model's targets are stated.
         "train": ["cmu"],
         "val": ["cmu_daz"],
         "fps": 30,

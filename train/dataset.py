@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .config import resolve_path
+from .data.h36m import h36m_library
 from .data.mocap import MotionLibrary, load_library
 from .synth.cameras import CameraConfig
 from .synth.occlusion import OcclusionConfig
@@ -45,6 +46,13 @@ def camera_config(synth_cfg: dict) -> CameraConfig:
 
 
 def _library(data_cfg: dict, key: str) -> MotionLibrary:
+    """The library named by ``data.<key>`` (``train`` or ``val``) in the configured format."""
+    if data_cfg["format"] == "h36m":
+        if not data_cfg["h36m_3d"]:
+            raise ValueError("config data.format is 'h36m' but data.h36m_3d (data_3d_h36m.npz) is not set")
+        return h36m_library(resolve_path(data_cfg["h36m_3d"]), subjects=data_cfg[key], fps=data_cfg["fps"])
+    if data_cfg["format"] != "bvh":
+        raise ValueError(f"config data.format must be 'bvh' or 'h36m', got {data_cfg['format']!r}")
     root = resolve_path(data_cfg["mocap_root"])
     sources = [root / s for s in data_cfg[key]]
     return load_library(sources, fps=data_cfg["fps"], cache_dir=resolve_path(data_cfg["cache_dir"]))
