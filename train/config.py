@@ -191,8 +191,8 @@ def save_config(cfg: dict, path: str | Path) -> None:
 
 
 def read_saved_config(run_dir: str | Path) -> dict:
+    """A run's resolved config, completed with defaults added since the run was made."""
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
-    with open(path) as f:
-        return yaml.safe_load(f)
+    return load_config(path)
