@@ -14,7 +14,7 @@ from .import_apply import apply_import
 from .import_job import ImportJob
 from .import_setup import SetupError, bone_map_for, import_options, import_plan, is_repose_armature, retarget_target
 from .pipeline import ImportCancelled
-from .retarget import RetargetError, retarget
+from .retarget import RetargetError, retarget as retarget_onto  # keep addon.retarget the module
 
 # How often the modal operator polls the worker (seconds): smooth progress, negligible cost.
 POLL_INTERVAL: float = 0.1
@@ -179,7 +179,7 @@ class REPOSE_OT_retarget(bpy.types.Operator):
             return {"CANCELLED"}
         try:
             target = retarget_target(context)
-            action = retarget(sources[0], target, bone_map_for(context.scene.repose, target))
+            action = retarget_onto(sources[0], target, bone_map_for(context.scene.repose, target))
         except (SetupError, RetargetError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
