@@ -84,6 +84,10 @@ class MotionResult:
     foot_skate_after: float         # the same after foot lock (equal to before when it is off)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per STAGES entry
     camera: FootageCamera | None = None  # the video's camera in the world (root motion only)
+    # The 2D detection behind the motion (for previews): (T, 17, 2) pixels, (T, 17), (T,) bool.
+    keypoints: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+    found: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -150,7 +154,8 @@ def analyse(
     return MotionResult(
         video=str(options.video), fps=fps, frame_indices=detection.frame_indices,
         image_size=tuple(detection.image_size), detection_rate=detection.detection_rate,
-        timings=timings, **result,
+        timings=timings, keypoints=detection.keypoints, confidence=detection.confidence,
+        found=detection.found, **result,
     )
 
 
