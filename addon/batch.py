@@ -1,14 +1,17 @@
 """Headless batch: videos in, animated armatures out (.blend / .bvh / .fbx) plus a summary JSON.
 
     python -m addon.batch VIDEO [VIDEO ...] -o OUT_DIR [--rig RIG.blend|.glb|.fbx]
-                          [--formats blend,bvh,fbx] [--model PATH]
+                          [--formats blend,bvh,fbx] [--model PATH] [--no-preview]
     blender -b -P addon/batch.py -- VIDEO ... -o OUT_DIR            (Blender's own Python)
     blender -b --python-expr "import sys; from addon.batch import main; sys.exit(main())" -- VIDEO ... -o OUT_DIR
 
-Each video becomes ``OUT_DIR/<video name>.<format>``; ``OUT_DIR/summary.json`` lists, per
-video, frames, detection rate, foot skate, seconds per stage and any error. A video that fails
-is reported and skipped; the exit status is 1 if any video failed, 0 otherwise (2 for bad
-arguments). Nothing is written outside OUT_DIR.
+Each video becomes ``OUT_DIR/<video name>.<format>``, plus ``OUT_DIR/<video name>_preview.png``
+(a few frames with the 2D skeleton over the video and the 3D pose from the front and the side;
+``--no-preview`` skips it); ``OUT_DIR/summary.json`` lists, per video, frames, detection rate,
+foot skate, seconds per stage, the files written, any warnings and any error. A preview that
+cannot be drawn is a warning, not a failure. A video that fails is reported and skipped; the
+exit status is 1 if any video failed, 0 otherwise (2 for bad arguments). Nothing is written
+outside OUT_DIR.
 """
 from __future__ import annotations
 
@@ -55,6 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-root-motion", action="store_true", help="keep the person in place")
     parser.add_argument("--no-foot-lock", action="store_true", help="leave foot sliding as lifted")
     parser.add_argument("--cache-dir", type=Path, help="cache 2D detections here")
+    parser.add_argument("--no-preview", action="store_true",
+                        help="do not write <video name>_preview.png")
     args = parser.parse_args(argv)
     try:
         args.formats = parse_formats(args.formats)
@@ -78,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: start", flush=True)
         entry = process_video(video, stem, out_dir, args, _Progress(label))
         entries.append(entry)
+        for warning in entry["warnings"]:
+            print(f"{label}: warning: {warning}", file=sys.stderr, flush=True)
         if entry["status"] == "ok":
             print(f"{label}: done, {entry['frames']} frames, {sum(entry['timings'].values()):.1f} s", flush=True)
         else:
@@ -95,7 +102,7 @@ def process_video(video: Path, stem: str, out_dir: Path, args: argparse.Namespac
     """Import one video and write its files; never raises: errors go into the returned entry."""
     entry: dict = {"video": str(video), "status": "ok", "frames": 0, "fps": None, "detection_rate": None,
                    "foot_skate_before_mm": None, "foot_skate_after_mm": None, "timings": {},
-                   "outputs": {}, "error": None}
+                   "outputs": {}, "warnings": [], "error": None}
     try:
         options = ImportOptions(video=video, start=args.start, end=args.end, stride=args.stride,
                                 model_path=args.model, smoothing=args.smoothing,
@@ -104,6 +111,8 @@ def process_video(video: Path, stem: str, out_dir: Path, args: argparse.Namespac
         result = analyse(options, progress=progress)
         entry.update(_result_fields(result))
         entry["outputs"] = _animate_and_save(result, stem, out_dir, args, entry["timings"])
+        if not args.no_preview:
+            _write_preview(result, stem, out_dir, entry)
     except Exception as error:  # noqa: BLE001 - one bad video must not stop the batch
         entry["status"] = "error"
         entry["error"] = f"{type(error).__name__}: {error}"
@@ -129,6 +138,20 @@ def _animate_and_save(result: MotionResult, stem: str, out_dir: Path, args, timi
     written = export_files(exported, out_dir, stem, args.formats)
     timings["save"] = round(time.perf_counter() - start, 3)
     return {name: str(path) for name, path in written.items()}
+
+
+def _write_preview(result: MotionResult, stem: str, out_dir: Path, entry: dict) -> None:
+    """Write ``<stem>_preview.png``; a failure only adds a warning to ``entry``."""
+    start = time.perf_counter()
+    try:
+        from .preview import write_preview
+
+        path = write_preview(result, output_path(out_dir, f"{stem}_preview", "png"))
+    except Exception as error:  # noqa: BLE001 - the motion files are written; the picture is extra
+        entry["warnings"].append(f"preview not written: {type(error).__name__}: {error}")
+    else:
+        entry["outputs"]["preview"] = str(path)
+    entry["timings"]["preview"] = round(time.perf_counter() - start, 3)
 
 
 def _retarget_onto_rig(source, rig_path: Path, bone_map_choice: str, scene):

@@ -69,7 +69,8 @@ def test_batch_writes_only_inside_the_output_folder(batch_run, example_video):
     work, _ = batch_run
     written = sorted(p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file())
     stem = example_video.stem
-    assert written == sorted([f"out/{stem}.blend", f"out/{stem}.bvh", f"out/{stem}.fbx", "out/summary.json"])
+    assert written == sorted([f"out/{stem}.blend", f"out/{stem}.bvh", f"out/{stem}.fbx",
+                              f"out/{stem}_preview.png", "out/summary.json"])
 
 
 @pytest.mark.slow
