@@ -193,7 +193,7 @@ def _compose(name, frame_indices, found, joints, rows, tiles, image_size) -> np.
         ax.imshow(tiles[r], interpolation="bilinear")
         ax.set_axis_off()
         label = f"frame {int(frame_indices[r])}" + ("" if found[r] else "  NO PERSON")
-        ax.text(6, 6, label, color="white" if found[r] else "red", fontsize=10, weight="bold",
+        ax.text(6, 6, label, color="white" if found[r] else "#ff6a6a", fontsize=10, weight="bold",
                 va="top", bbox=dict(facecolor="black", alpha=0.55, pad=2, edgecolor="none"))
         for v, view in enumerate(("front", "side")):
             y = HEADER_HEIGHT + thumb_h + v * PANEL_HEIGHT
