@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from repose_core.detect.atomic import atomic_output
-from repose_core.detect.overlay import _BONE_LEFT, _BONE_RIGHT, draw_skeleton
+from repose_core.detect.overlay import BONE_LEFT_BGR, BONE_RIGHT_BGR, draw_skeleton
 from repose_core.detect.video import FrameStream, probe_video
 from repose_core.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS, ROOT
 
@@ -38,7 +38,7 @@ def _rgb(bgr: tuple[int, int, int]) -> tuple[float, float, float]:
     return tuple(c / 255.0 for c in reversed(bgr))
 
 
-_LEFT, _RIGHT, _CENTRE = _rgb(_BONE_LEFT), _rgb(_BONE_RIGHT), (0.25, 0.25, 0.25)
+_LEFT, _RIGHT, _CENTRE = _rgb(BONE_LEFT_BGR), _rgb(BONE_RIGHT_BGR), (0.25, 0.25, 0.25)
 
 
 def preview_rows(num_frames: int, count: int = FRAMES) -> np.ndarray:

@@ -15,8 +15,8 @@ from .atomic import atomic_output
 from .result import Detection2D
 from .video import FrameStream, probe_video
 
-_BONE_LEFT = (255, 160, 60)  # BGR: left side blue, right side orange, centre white
-_BONE_RIGHT = (60, 160, 255)
+BONE_LEFT_BGR = (255, 160, 60)  # BGR: left side blue, right side orange, centre white
+BONE_RIGHT_BGR = (60, 160, 255)
 _BONE_CENTRE = (235, 235, 235)
 _THUMB_WIDTH = 360
 
@@ -35,8 +35,8 @@ def draw_skeleton(image: np.ndarray, keypoints: np.ndarray, confidence: np.ndarr
     finite = np.isfinite(keypoints).all(-1)
     for parent, child in BONES:
         if finite[parent] and finite[child]:
-            colour = (_BONE_LEFT if child in LEFT_JOINTS
-                      else _BONE_RIGHT if child in RIGHT_JOINTS else _BONE_CENTRE)
+            colour = (BONE_LEFT_BGR if child in LEFT_JOINTS
+                      else BONE_RIGHT_BGR if child in RIGHT_JOINTS else _BONE_CENTRE)
             cv2.line(image, tuple(np.round(keypoints[parent]).astype(int)),
                      tuple(np.round(keypoints[child]).astype(int)), colour, thickness,
                      cv2.LINE_AA)
