@@ -132,15 +132,24 @@ def action_fcurves(action: bpy.types.Action, obj: bpy.types.Object) -> list[bpy.
     return list(channelbag.fcurves) if channelbag is not None else []
 
 
+def _ensure_channelbag(action: bpy.types.Action, slot) -> "bpy.types.ActionChannelbag":
+    """The slot's channelbag in the action's first keyframe strip, created if missing.
+
+    What ``bpy_extras.anim_utils.action_ensure_channelbag_for_slot`` does on 4.5+; 4.4 has the
+    layer/strip API but not that helper, so it is spelled out here.
+    """
+    layer = action.layers[0] if len(action.layers) else action.layers.new("Layer")
+    strip = layer.strips[0] if len(layer.strips) else layer.strips.new(type="KEYFRAME")
+    return strip.channelbag(slot, ensure=True)
+
+
 def _fcurve_factory(action: bpy.types.Action, animation, obj: bpy.types.Object):
     """Assign ``action`` to ``obj`` and return ``new(data_path, index, group_name) -> FCurve``."""
     if SLOTTED_ACTIONS:
-        from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
-
         slot = action.slots.new(id_type="OBJECT", name=obj.name)
         animation.action = action
         animation.action_slot = slot
-        channelbag = action_ensure_channelbag_for_slot(action, slot)
+        channelbag = _ensure_channelbag(action, slot)
         groups: dict[str, bpy.types.ActionGroup] = {}
 
         def new(data_path: str, index: int, group_name: str):
