@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from repose_core.detect.atomic import atomic_output
-from repose_core.detect.overlay import BONE_LEFT_BGR, BONE_RIGHT_BGR, draw_skeleton
+from repose_core.detect.overlay import BONE_LEFT_BGR, BONE_RIGHT_BGR, draw_skeleton, write_png
 from repose_core.detect.video import FrameStream, probe_video
 from repose_core.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS, ROOT
 
@@ -74,15 +73,9 @@ def write_preview_arrays(path: str | Path, video: str | Path, frame_indices: np.
                          joints: np.ndarray, image_size: tuple[int, int],
                          count: int = FRAMES) -> Path:
     """Write a preview from plain arrays (see :func:`render_preview`) to ``path`` (PNG, atomic)."""
-    path = Path(path)
     sheet = render_preview(video, frame_indices, keypoints, confidence, found, joints, image_size,
                            count=count)
-    ok, png = cv2.imencode(".png", sheet)
-    if not ok:
-        raise OSError(f"{path}: could not encode the preview")
-    with atomic_output(path) as temp:
-        temp.write_bytes(png.tobytes())
-    return path
+    return write_png(path, sheet)
 
 
 def render_preview(video: str | Path, frame_indices: np.ndarray, keypoints: np.ndarray,

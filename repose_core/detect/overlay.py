@@ -96,9 +96,15 @@ def write_contact_sheet(det: Detection2D, path: str | Path, count: int = 12,
              for _, bgr in _annotated_frames(det, rows)]
     tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % columns)
     sheet = np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
-    ok, png = cv2.imencode(".png", sheet)
+    return write_png(path, sheet)
+
+
+def write_png(path: str | Path, image: np.ndarray) -> Path:
+    """Encode a BGR image as PNG and write it atomically (never a half-written picture)."""
+    path = Path(path)
+    ok, png = cv2.imencode(".png", image)
     if not ok:
-        raise OSError(f"{path}: could not encode the contact sheet")
+        raise OSError(f"{path}: could not encode the picture as PNG")
     with atomic_output(path) as temp:
         temp.write_bytes(png.tobytes())
     return path
