@@ -7,22 +7,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv-bpy42"
-PY="${PYTHON:-python3.11}"
-command -v "$PY" >/dev/null 2>&1 || PY=python3
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PY" -m venv "$VENV"
-fi
-STAMP="$VENV/.requirements.sha256"
-WANT="$(cat "$ROOT/requirements-bpy42.txt" "$ROOT/requirements-nodeps.txt" | sha256sum | cut -d' ' -f1)"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-  echo "Setting up $VENV (bpy 4.2 LTS) ..." >&2
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  # torch first, on its own, from the local CPU wheel (as in setup_env.sh): never a CUDA build.
-  "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
-  "$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements-bpy42.txt"
-  "$VENV/bin/python" -m pip install --quiet --no-deps -r "$ROOT/requirements-nodeps.txt"
-  echo "$WANT" > "$STAMP"
-fi
+bash "$ROOT/scripts/setup_env.sh" .venv-bpy42 requirements-bpy42.txt
 
 ADDON_TESTS=(tests/test_armature.py tests/test_operator.py tests/test_retarget.py tests/test_batch.py
              tests/test_camera_match.py tests/test_extension_package.py)
