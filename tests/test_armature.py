@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-bpy = pytest.importorskip("bpy")
+import bpy  # required: the add-on tests must never be skipped silently
 
 from addon import armature  # noqa: E402
 from addon.motion.rig import BONE_HEAD_JOINT, BONE_INDEX, BONE_NAMES, BONE_TAIL_JOINT, ROOT_BONE  # noqa: E402

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-bpy = pytest.importorskip("bpy")
+import bpy  # required: the add-on tests must never be skipped silently
 
 from addon import batch, export  # noqa: E402
 from addon.motion.rig import BONE_NAMES  # noqa: E402

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-pytest.importorskip("bpy")  # the addon package imports bpy (addon.preview itself does not)
+import bpy  # noqa: F401  the addon package imports bpy (addon.preview itself does not)
 
 from addon import batch, preview  # noqa: E402
 
