@@ -10,6 +10,7 @@ Goal for the default model: >= 20,000 frames/s with flip through onnxruntime on 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,12 +18,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/<script>.py`
+
 from repose_core.models import build_model
 from repose_core.models.export import export_onnx, lifter_metadata
 from repose_core.runtime import load_lifter
 
 CONFIGS: dict[str, dict] = {
-    "tcn-256-27": {"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 256},  # train/configs/default_cpu.yaml
+    "tcn-384-27": {"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 384},  # train/configs/default_cpu.yaml
+    "tcn-256-27": {"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 256},  # the first default model
     "tcn-64-81": {"backbone": "tcn", "filter_widths": [3, 3, 3, 3], "channels": 64},
     "tcn-128-81": {"backbone": "tcn", "filter_widths": [3, 3, 3, 3], "channels": 128},
     "tcn-128-243": {"backbone": "tcn", "filter_widths": [3, 3, 3, 3, 3], "channels": 128},

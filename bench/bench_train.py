@@ -14,10 +14,14 @@ Prints, for one experiment config (default: the shipped model's):
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+import sys
 import os
 import time
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/<script>.py`
 
 from train.config import load_config
 from train.dataset import load_training_data
