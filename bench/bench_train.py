@@ -4,7 +4,8 @@ Prints, for one experiment config (default: the shipped model's):
 - data: batch synthesis alone (cameras, projection, occlusion, features) on one thread;
 - step: forward + loss + backward + optimiser on pre-made batches, for the absolute-only loss
   and with the RePOSE terms (+spatial, +temporal, +both), and the overhead of each (best of
-  --rounds interleaved rounds);
+  --rounds interleaved rounds), in the trainer's precision (``train.amp``: bfloat16 autocast on
+  CPUs with native bf16), and the config's loss in float32 for comparison;
 - end to end: the real epoch loop with the prefetch thread;
 - with --run RUN_DIR: that run's validation table (its best checkpoint).
 
@@ -26,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python b
 from train.config import load_config
 from train.dataset import load_training_data
 from train.evaluate import format_table, frames_in_for, output_offset
-from train.loop import Prefetcher, build_loss, build_optimizer, build_scheduler, select_device, train_one_epoch
+from train.loop import (Prefetcher, autocast_dtype, build_loss, build_optimizer, build_scheduler,
+                        select_device, train_one_epoch)
 from repose_core.models import build_model
 
 LOSS_SETTINGS = {
@@ -37,12 +39,13 @@ LOSS_SETTINGS = {
 }
 
 
-def time_steps(model, loss_fn, batches, device, offset) -> float:
+def time_steps(model, loss_fn, batches, device, offset, amp_dtype) -> float:
     """Seconds per training step, averaged over ``batches`` after one warm-up step."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
     def step(batch):
-        pred = model(batch["inputs"].to(device))
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            pred = model(batch["inputs"].to(device)).float()
         target = batch["target"][:, offset:offset + pred.shape[1]].to(device)
         total, _ = loss_fn(pred, target)
         optimizer.zero_grad(set_to_none=True)
@@ -75,6 +78,8 @@ def main() -> None:
     if threads:
         torch.set_num_threads(threads)
     device = select_device(train_cfg["device"])
+    amp_dtype = autocast_dtype(device, train_cfg["amp"])
+    precision = "float32" if amp_dtype is None else str(amp_dtype).split(".")[-1]
     torch.manual_seed(0)
     model = build_model(cfg["model"]).to(device)
     frames_in = frames_in_for(model, train_cfg["frames_out"])
@@ -82,7 +87,7 @@ def main() -> None:
     data = load_training_data(cfg, frames_in, log=lambda line: None)
     per_batch = train_cfg["batch_size"] * train_cfg["frames_out"]
     print(f"config {args.config}: {cfg['model']}, batch {train_cfg['batch_size']} windows x "
-          f"{frames_in} frames -> {train_cfg['frames_out']} supervised; device {device}, "
+          f"{frames_in} frames -> {train_cfg['frames_out']} supervised; device {device} ({precision}), "
           f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
 
     sampler = data.train_sampler(0)
@@ -99,10 +104,19 @@ def main() -> None:
     best = {name: float("inf") for name in losses}
     for _ in range(args.rounds):
         for name, loss_fn in losses.items():
-            best[name] = min(best[name], time_steps(model, loss_fn, batches, device, offset))
+            best[name] = min(best[name], time_steps(model, loss_fn, batches, device, offset, amp_dtype))
     for name, seconds in best.items():
-        print(f"step   {name:<10} loss             {per_batch / seconds:9.0f} samples/s  "
+        print(f"step   {name:<10} loss {precision:<11} {per_batch / seconds:9.0f} samples/s  "
               f"({seconds * 1e3:.0f} ms/step, overhead {100 * (seconds / best['absolute'] - 1):+.1f}%)")
+    if amp_dtype is not None:
+        config_loss = build_loss(cfg["loss"]).to(device)
+        mixed, fp32 = float("inf"), float("inf")
+        for _ in range(args.rounds):
+            mixed = min(mixed, time_steps(model, config_loss, batches, device, offset, amp_dtype))
+            fp32 = min(fp32, time_steps(model, config_loss, batches, device, offset, None))
+        print(f"step   config loss float32     {per_batch / fp32:9.0f} samples/s  "
+              f"({fp32 * 1e3:.0f} ms/step; {precision} {per_batch / mixed:.0f} samples/s, "
+              f"{fp32 / mixed:.2f}x faster)")
 
     loop_cfg = dict(train_cfg, batches_per_epoch=args.batches)
     optimizer = build_optimizer(model, loop_cfg)
@@ -110,7 +124,7 @@ def main() -> None:
     try:
         stats = train_one_epoch(model, build_loss(cfg["loss"]).to(device), optimizer,
                                 build_scheduler(optimizer, loop_cfg), batches, device, offset,
-                                loop_cfg, None, desc="end to end")
+                                loop_cfg, amp_dtype, None, desc="end to end")
     finally:
         batches.close()
     print(f"end to end (prefetch thread, config loss) {stats['samples_per_s']:9.0f} samples/s")

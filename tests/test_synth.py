@@ -170,6 +170,34 @@ def test_simulated_detector_follows_the_occlusion_mask(small_mocap):
                                confidence[..., [J["l_shoulder"], J["r_shoulder"]]].min(-1))
 
 
+def test_clean_windows_flag_nothing_and_keep_only_jitter(small_mocap):
+    """clean_probability: that share of windows is clean 2D (all visible, confident, jittered
+    only); the rest go through the full detector simulation."""
+    from repose_core.camera import project, world_to_camera
+    rng = np.random.default_rng(0)
+    sampler = SyntheticSampler(small_mocap, 64, 256, occlusion=None, seed=2, augment=False, flip=False)
+    world = sampler.index.gather(rng.choice(sampler.index.starts, 256))
+    cams = sample_cameras(rng, world[:, 32, J["pelvis"]])
+    cam = world_to_camera(world, cams.R[:, None, None], cams.C[:, None, None])
+    c = cams.principal
+    pixels = project(cam, cams.focal[:, None, None], cams.focal[:, None, None],
+                     c[:, None, None, 0], c[:, None, None, 1])
+    size = np.linalg.norm(pixels.max(axis=(1, 2)) - pixels.min(axis=(1, 2)), axis=-1)
+
+    noisy, confidence, occluded = simulate_detector(
+        cam, pixels, cams, np.random.default_rng(1), OcclusionConfig(clean_probability=1.0))
+    assert not occluded.any() and confidence.min() > 0.85 and confidence.mean() > 0.97
+    err = np.linalg.norm(noisy - pixels, axis=-1) / size[:, None, None]
+    assert np.percentile(err, 99) < 0.02
+
+    _, _, occluded = simulate_detector(
+        cam, pixels, cams, np.random.default_rng(1), OcclusionConfig(clean_probability=0.5))
+    _, _, always = simulate_detector(cam, pixels, cams, np.random.default_rng(1), OcclusionConfig())
+    flagged = occluded.any(axis=(1, 2))
+    assert always.any(axis=(1, 2)).mean() > 0.9      # nearly every window has some occlusion
+    assert 0.3 < flagged.mean() < 0.7
+
+
 def test_occluded_error_drifts_smoothly_visible_jitter_does_not():
     rng = np.random.default_rng(4)
     b, t = 64, 60

@@ -169,6 +169,16 @@ def test_ablation_command_runs_end_to_end(tmp_path):
 
 
 # ----------------------------------------------------------------------------- shipped model
+def test_mixed_precision_is_float16_on_cuda_and_native_bf16_on_cpu(monkeypatch):
+    assert loop.autocast_dtype(torch.device("cuda"), amp=True) == torch.float16
+    assert loop.autocast_dtype(torch.device("cuda"), amp=False) is None
+    for native, expected in ((True, torch.bfloat16), (False, None)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        assert loop.autocast_dtype(torch.device("cpu"), amp=True) == expected
+        assert loop.autocast_dtype(torch.device("cpu"), amp=False) is None
+
+
 def test_shipped_default_model_is_trained_and_matches_its_config(shared_data):
     """load_lifter(None) is the model default_cpu.yaml describes, and it really lifts: on a take of
     a person it never saw (Daz skeleton, CMU subject 13), seen by a camera it never saw."""

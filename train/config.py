@@ -67,7 +67,7 @@ DEFAULTS: dict[str, Any] = {
         "weight_decay": 1e-4,
         "grad_clip": 1.0,
         "device": "auto",        # auto | cpu | cuda
-        "amp": True,             # mixed precision on CUDA only
+        "amp": True,             # mixed precision: float16 on CUDA, bfloat16 on CPUs with native bf16
         "compile": False,        # torch.compile (optional; CUDA runs)
         "threads": None,         # torch intra-op threads on CPU (None: torch's default)
         "prefetch": 4,           # batches the data thread prepares ahead

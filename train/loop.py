@@ -47,6 +47,22 @@ def select_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def autocast_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
+    """The mixed-precision type of a run, or None for float32.
+
+    CUDA: float16 (with a GradScaler). CPU: bfloat16 where the CPU has native bf16 arithmetic
+    (AVX512-BF16 or AMX), which halves a TCN step's time (docs/benchmarks.md); float32 elsewhere,
+    where emulated bf16 would be slower than float32. Weights, loss and validation stay float32.
+    """
+    if not amp:
+        return None
+    if device.type == "cuda":
+        return torch.float16
+    if device.type == "cpu" and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()):
+        return torch.bfloat16
+    return None
+
+
 def seed_torch(seed: int, epoch: int) -> None:
     torch.manual_seed(seed * 100_003 + epoch)
 
@@ -129,7 +145,8 @@ class Prefetcher:
 
 def train_one_epoch(model: torch.nn.Module, loss_fn: RePoseLoss, optimizer: torch.optim.Optimizer,
                     scheduler, batches, device: torch.device, offset: int, train_cfg: dict,
-                    scaler: torch.amp.GradScaler | None, desc: str) -> dict[str, float]:
+                    amp_dtype: torch.dtype | None, scaler: torch.amp.GradScaler | None,
+                    desc: str) -> dict[str, float]:
     """One pass over ``batches``; returns the mean loss parts and throughput.
 
     Throughput counts supervised frames ("samples"): windows x output frames per window.
@@ -143,7 +160,7 @@ def train_one_epoch(model: torch.nn.Module, loss_fn: RePoseLoss, optimizer: torc
                dynamic_ncols=True, mininterval=1.0)
     for batch in bar:
         x = batch["inputs"].to(device, non_blocking=True)
-        with torch.autocast(device.type, enabled=scaler is not None):
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             pred = model(x)
         pred = pred.float()
         pred = pred - pred[:, :, :1]
@@ -222,8 +239,9 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
     optimizer = build_optimizer(model, train_cfg)
     scheduler = build_scheduler(optimizer, train_cfg)
     loss_fn = build_loss(cfg["loss"]).to(device)
-    use_amp = device.type == "cuda" and train_cfg["amp"]
-    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    amp_dtype = autocast_dtype(device, train_cfg["amp"])
+    # float16 needs loss scaling against gradient underflow; bfloat16 has float32's range.
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     step_model = torch.compile(model) if train_cfg["compile"] else model
 
     start_epoch, best = 0, math.inf
@@ -239,8 +257,10 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
         log(f"resuming {run_dir} at epoch {start_epoch + 1}/{train_cfg['epochs']}")
 
     n_params = sum(p.numel() for p in model.parameters())
+    precision = "float32" if amp_dtype is None else f"{str(amp_dtype).split('.')[-1]} autocast"
     log(f"model {cfg['model']['backbone']}: {n_params / 1e6:.2f} M parameters, receptive field "
-        f"{model.receptive_field}, window {frames_in} -> {train_cfg['frames_out']} frames; device {device}")
+        f"{model.receptive_field}, window {frames_in} -> {train_cfg['frames_out']} frames; "
+        f"device {device}, {precision}")
 
     for epoch in range(start_epoch, train_cfg["epochs"]):
         seed_torch(cfg["seed"], epoch)
@@ -250,7 +270,7 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
             record: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
             record["train"] = train_one_epoch(
                 step_model, loss_fn, optimizer, scheduler, batches, device, offset, train_cfg,
-                scaler, desc=f"epoch {epoch + 1}/{train_cfg['epochs']}")
+                amp_dtype, scaler, desc=f"epoch {epoch + 1}/{train_cfg['epochs']}")
         finally:
             batches.close()
         last_epoch = epoch + 1 == train_cfg["epochs"]

@@ -77,6 +77,11 @@ class OcclusionConfig:
     occluder_size: tuple[float, float] = (0.2, 0.6)
     drop_probability: float = 0.2         # windows with a run of dropped frames
     max_dropped: int = 8
+    # Windows where the detector flags nothing: every joint visible and confident, small jitter
+    # only. Real detectors often report self-occluded limbs with high confidence (MediaPipe's
+    # visibility stays high behind the torso), so a lifter must not read "confident" as "in
+    # front"; these windows also cover clean 2D (mocap projections, a perfect detector).
+    clean_probability: float = 0.0
 
 
 def self_occlusion(cam: np.ndarray) -> np.ndarray:
@@ -202,6 +207,10 @@ def simulate_detector(
     occluded |= _occluder_mask(pixels, box_scale, rng, config)
     dropped = _dropped_frames(b, t, rng, config)
     occluded |= dropped[..., None]
+    if config.clean_probability > 0:   # no draw at 0: the default detector's stream is unchanged
+        clean = rng.random(b) < config.clean_probability
+        occluded[clean] = False
+        dropped[clean] = False
     # A synthesised joint counts as occluded when none of its sources was seen (its 2D then
     # carries the full occluded error); its confidence is still the minimum of its sources.
     for j, sources in SYNTHESISED.items():
