@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--config", required=True, help="experiment YAML (train/configs/*.yaml)")
     ev = sub.add_parser("eval", help="validation metrics of a run's best checkpoint")
     ev.add_argument("checkpoint", help="run directory (uses best.pt) or a .pt checkpoint")
+    ev.add_argument("--subjects", choices=("val", "train"), default="val",
+                    help="score the validation people (default) or the training people")
     ab = sub.add_parser("ablation", help="absolute / +spatial / +temporal / +both on one budget")
     ab.add_argument("--config", required=True, help="base YAML with the full RePOSE loss weights")
     ab.add_argument("--out", required=True, help="markdown file to write (a PNG goes beside it)")
@@ -58,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             from .checkpoint import evaluate_checkpoint
             from .evaluate import format_table
 
-            results, path = evaluate_checkpoint(args.checkpoint)
+            results, path = evaluate_checkpoint(args.checkpoint, args.subjects)
             print(format_table(results))
-            out = path.with_suffix(".eval.json")
+            out = path.with_suffix(".eval.json" if args.subjects == "val" else ".train.eval.json")
             out.write_text(json.dumps(results, indent=2))
             print(f"wrote {out}")
         elif args.command == "export":

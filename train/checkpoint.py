@@ -50,14 +50,17 @@ def model_from_checkpoint(state: dict) -> torch.nn.Module:
     return model.eval()
 
 
-def evaluate_checkpoint(path: str | Path) -> tuple[dict[str, dict[str, float]], Path]:
+def evaluate_checkpoint(path: str | Path, subjects: str = "val") -> tuple[dict[str, dict[str, float]], Path]:
     """Validation metrics of a checkpoint on its run's validation sets (rebuilt from config.yaml).
 
     Sets "clean" and "occluded" as in training (no flip), and "clean+flip" / "occluded+flip"
     with the runtime's test-time flip augmentation (what ``load_lifter`` users get).
+    ``subjects="train"`` scores the same kind of fixed windows on the training people instead:
+    next to the validation figures it tells fitting (both high) from generalising (only
+    validation high).
     """
     from .config import read_saved_config
-    from .dataset import load_validation_sets
+    from .dataset import load_libraries, load_validation_sets
     from .evaluate import evaluate, frames_in_for
     from .loop import select_device
 
@@ -65,7 +68,10 @@ def evaluate_checkpoint(path: str | Path) -> tuple[dict[str, dict[str, float]], 
     cfg = read_saved_config(path.parent)
     model = model_from_checkpoint(load_checkpoint(path))
     frames_in = frames_in_for(model, cfg["train"]["frames_out"])
-    val_sets = load_validation_sets(cfg, frames_in)
+    if subjects not in ("val", "train"):
+        raise ValueError(f"subjects must be 'val' or 'train', got {subjects!r}")
+    train, val = load_libraries(cfg)
+    val_sets = load_validation_sets(cfg, frames_in, train if subjects == "train" else val)
     device = select_device(cfg["train"]["device"])
     model = model.to(device)
     results = evaluate(model, val_sets, device)
