@@ -136,17 +136,24 @@ def test_sampler_is_deterministic_per_seed(small_mocap):
     assert not np.array_equal(a["target"], c["target"])
 
 
-def test_simulated_detector_follows_the_occlusion_mask(small_mocap):
-    config = OcclusionConfig(drop_probability=0.5)
-    sampler = SyntheticSampler(small_mocap, 64, 128, occlusion=None, seed=2, augment=False, flip=False)
-    rng = np.random.default_rng(0)
-    world = sampler.index.gather(rng.choice(sampler.index.starts, 128))
+def projected_windows(clips, count: int, rng: np.random.Generator):
+    """``count`` random 64-frame windows seen by random cameras: camera-frame joints, their
+    pixels and the cameras, as ``synthesise`` has them before the detector simulation."""
     from repose_core.camera import project, world_to_camera
+    sampler = SyntheticSampler(clips, 64, count, occlusion=None, seed=2, augment=False, flip=False)
+    world = sampler.index.gather(rng.choice(sampler.index.starts, count))
     cams = sample_cameras(rng, world[:, 32, J["pelvis"]])
     cam = world_to_camera(world, cams.R[:, None, None], cams.C[:, None, None])
     c = cams.principal
     pixels = project(cam, cams.focal[:, None, None], cams.focal[:, None, None],
                      c[:, None, None, 0], c[:, None, None, 1])
+    return cam, pixels, cams
+
+
+def test_simulated_detector_follows_the_occlusion_mask(small_mocap):
+    config = OcclusionConfig(drop_probability=0.5)
+    rng = np.random.default_rng(0)
+    cam, pixels, cams = projected_windows(small_mocap, 128, rng)
     noisy, confidence, occluded = simulate_detector(cam, pixels, cams, rng, config)
     assert 0.05 < occluded.mean() < 0.5
     # Errors relative to the person's 2D size: large on occluded joints, small on visible ones.
@@ -173,15 +180,7 @@ def test_simulated_detector_follows_the_occlusion_mask(small_mocap):
 def test_clean_windows_flag_nothing_and_keep_only_jitter(small_mocap):
     """clean_probability: that share of windows is clean 2D (all visible, confident, jittered
     only); the rest go through the full detector simulation."""
-    from repose_core.camera import project, world_to_camera
-    rng = np.random.default_rng(0)
-    sampler = SyntheticSampler(small_mocap, 64, 256, occlusion=None, seed=2, augment=False, flip=False)
-    world = sampler.index.gather(rng.choice(sampler.index.starts, 256))
-    cams = sample_cameras(rng, world[:, 32, J["pelvis"]])
-    cam = world_to_camera(world, cams.R[:, None, None], cams.C[:, None, None])
-    c = cams.principal
-    pixels = project(cam, cams.focal[:, None, None], cams.focal[:, None, None],
-                     c[:, None, None, 0], c[:, None, None, 1])
+    cam, pixels, cams = projected_windows(small_mocap, 256, np.random.default_rng(0))
     size = np.linalg.norm(pixels.max(axis=(1, 2)) - pixels.min(axis=(1, 2)), axis=-1)
 
     noisy, confidence, occluded = simulate_detector(
