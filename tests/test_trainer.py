@@ -49,6 +49,19 @@ def test_config_errors_name_the_problem(tmp_path):
         load_config(tmp_path / "missing.yaml")
 
 
+def test_a_config_can_state_only_what_it_changes_from_its_base(tmp_path):
+    (tmp_path / "child.yaml").write_text(
+        f"base: {CONFIG_DIR / 'default_cpu.yaml'}\nname: child\ntrain:\n  epochs: 3\n")
+    parent, child = load_config(CONFIG_DIR / "default_cpu.yaml"), load_config(tmp_path / "child.yaml")
+    assert child["train"]["epochs"] == 3 and child["name"] == "child"
+    assert child["run_dir"] == "runs/child"
+    assert child["model"] == parent["model"] and child["synth"] == parent["synth"]
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(ConfigError, match="include each other"):
+        load_config(tmp_path / "a.yaml")
+
+
 def test_every_shipped_config_resolves():
     for path in sorted(CONFIG_DIR.glob("*.yaml")):
         cfg = load_config(path)

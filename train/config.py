@@ -5,7 +5,8 @@ config (file + overrides) is written to the run directory as ``config.yaml`` so 
 be reproduced and resumed from its own directory alone.
 
 A config is a plain nested ``dict`` with these sections (every key has a default below, so a
-config file only states what it changes):
+config file only states what it changes; with a top-level ``base: other.yaml`` it states only
+what it changes from that experiment):
 
 - ``name``, ``seed``, ``run_dir``
 - ``data``: mocap sources, frame rate, train/validation split, validation set size
@@ -123,16 +124,26 @@ def _check_known(cfg: dict, source: str) -> None:
                 )
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict:
-    """Read a YAML experiment file, apply dotted-key overrides, return the resolved config."""
-    path = Path(path)
+def _read_layers(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """DEFAULTS merged with ``path``'s YAML; a top-level ``base: other.yaml`` (relative to the
+    file) is merged first, so an experiment can state only what it changes."""
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: 'base' files include each other")
     with open(path) as f:
         data = yaml.safe_load(f) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a YAML mapping at the top level")
-    cfg = _merge(DEFAULTS, data, str(path))
+    base = data.pop("base", None)
+    under = DEFAULTS if base is None else _read_layers(path.parent / base, seen + (path.resolve(),))
+    return _merge(under, data, str(path))
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict:
+    """Read a YAML experiment file, apply dotted-key overrides, return the resolved config."""
+    path = Path(path)
+    cfg = _read_layers(path)
     for dotted, value in (overrides or {}).items():
         cfg = set_dotted(cfg, dotted, value)
     if cfg["run_dir"] is None:
