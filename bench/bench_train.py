@@ -28,7 +28,7 @@ from train.config import load_config
 from train.dataset import load_training_data
 from train.evaluate import format_table, frames_in_for, output_offset
 from train.loop import (Prefetcher, autocast_dtype, build_loss, build_optimizer, build_scheduler,
-                        select_device, train_one_epoch)
+                        precision_name, select_device, train_one_epoch)
 from repose_core.models import build_model
 
 LOSS_SETTINGS = {
@@ -79,7 +79,7 @@ def main() -> None:
         torch.set_num_threads(threads)
     device = select_device(train_cfg["device"])
     amp_dtype = autocast_dtype(device, train_cfg["amp"])
-    precision = "float32" if amp_dtype is None else str(amp_dtype).split(".")[-1]
+    precision = precision_name(amp_dtype)
     torch.manual_seed(0)
     model = build_model(cfg["model"]).to(device)
     frames_in = frames_in_for(model, train_cfg["frames_out"])

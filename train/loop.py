@@ -63,6 +63,11 @@ def autocast_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
     return None
 
 
+def precision_name(amp_dtype: torch.dtype | None) -> str:
+    """"float32", "bfloat16" or "float16": how a run's steps compute, for logs and benches."""
+    return "float32" if amp_dtype is None else str(amp_dtype).removeprefix("torch.")
+
+
 def seed_torch(seed: int, epoch: int) -> None:
     torch.manual_seed(seed * 100_003 + epoch)
 
@@ -257,7 +262,7 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
         log(f"resuming {run_dir} at epoch {start_epoch + 1}/{train_cfg['epochs']}")
 
     n_params = sum(p.numel() for p in model.parameters())
-    precision = "float32" if amp_dtype is None else f"{str(amp_dtype).split('.')[-1]} autocast"
+    precision = precision_name(amp_dtype) + ("" if amp_dtype is None else " autocast")
     log(f"model {cfg['model']['backbone']}: {n_params / 1e6:.2f} M parameters, receptive field "
         f"{model.receptive_field}, window {frames_in} -> {train_cfg['frames_out']} frames; "
         f"device {device}, {precision}")
