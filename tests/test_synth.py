@@ -8,7 +8,7 @@ from repose_core.features import lifter_features
 from repose_core.skeleton import JOINT_INDEX as J, NUM_JOINTS
 from train.synth.cameras import CameraConfig, sample_cameras
 from train.synth.occlusion import OcclusionConfig, self_occlusion, simulate_detector, smooth_noise
-from train.synth.sampler import SyntheticSampler, build_validation_set
+from train.synth.sampler import BodyConfig, SyntheticSampler, build_validation_set, vary_body
 
 # A person standing 4 m in front of the camera, facing it (camera frame: x right, y down, z
 # forward). Facing the camera, the person's left is on the image's right.
@@ -127,6 +127,32 @@ def test_sampler_batch_contract(small_mocap):
     assert np.abs(batch["target"]).max() < 2.5
 
 
+def test_joint_placement_moves_shoulders_and_hips_along_their_lines_only():
+    """Shoulder/hip shifts act like another skeleton family's joint definitions: both points of a
+    pair move apart or together by the same amount along their line, the joints synthesised from
+    them (pelvis, spine, thorax) and every other joint stay put, so upper arms and thighs turn."""
+    world = np.broadcast_to(scene(), (256, 5, NUM_JOINTS, 3)).copy()
+    body = BodyConfig(scale_range=(1.0, 1.0), bone_jitter=0.0, shoulder_shift_m=0.05, hip_shift_m=0.03)
+    out = vary_body(world, np.random.default_rng(0), body)
+    moved = [J[n] for n in ("l_shoulder", "r_shoulder", "l_hip", "r_hip")]
+    still = [j for j in range(NUM_JOINTS) if j not in moved]
+    np.testing.assert_allclose(out[:, :, still], world[:, :, still], atol=1e-12)
+    for (left, right), limit in ((("l_shoulder", "r_shoulder"), 0.05), (("l_hip", "r_hip"), 0.03)):
+        np.testing.assert_allclose(out[:, :, [J[left], J[right]]].mean(2),
+                                   world[:, :, [J[left], J[right]]].mean(2), atol=1e-12)
+        half_width = 0.5 * np.linalg.norm(out[:, :, J[left]] - out[:, :, J[right]], axis=-1)
+        shift = half_width - 0.5 * np.linalg.norm(world[0, 0, J[left]] - world[0, 0, J[right]])
+        assert np.abs(shift).max() <= limit + 1e-12
+        assert shift.min() < -0.6 * limit and shift.max() > 0.6 * limit  # in and out, widely
+        np.testing.assert_allclose(shift, np.repeat(shift[:, :1], 5, axis=1))  # one per window
+        line = out[:, :, J[left]] - out[:, :, J[right]]  # along the line: no turn of it
+        np.testing.assert_allclose(np.cross(line, world[:, :, J[left]] - world[:, :, J[right]]), 0, atol=1e-12)
+    # The default (no shifts) leaves shoulders on their bones: upper arms keep their direction.
+    varied = vary_body(world, np.random.default_rng(0), BodyConfig())
+    arm = lambda x: x[:, :, J["l_elbow"]] - x[:, :, J["l_shoulder"]]
+    np.testing.assert_allclose(np.cross(arm(varied), arm(world)), 0, atol=1e-12)
+
+
 def test_sampler_is_deterministic_per_seed(small_mocap):
     a = SyntheticSampler(small_mocap, 27, 8, OcclusionConfig(), seed=5).sample()
     b = SyntheticSampler(small_mocap, 27, 8, OcclusionConfig(), seed=5).sample()
@@ -140,7 +166,7 @@ def projected_windows(clips, count: int, rng: np.random.Generator):
     """``count`` random 64-frame windows seen by random cameras: camera-frame joints, their
     pixels and the cameras, as ``synthesise`` has them before the detector simulation."""
     from repose_core.camera import project, world_to_camera
-    sampler = SyntheticSampler(clips, 64, count, occlusion=None, seed=2, augment=False, flip=False)
+    sampler = SyntheticSampler(clips, 64, count, occlusion=None, seed=2, body=None, flip=False)
     world = sampler.index.gather(rng.choice(sampler.index.starts, count))
     cams = sample_cameras(rng, world[:, 32, J["pelvis"]])
     cam = world_to_camera(world, cams.R[:, None, None], cams.C[:, None, None])

@@ -68,6 +68,18 @@ def test_every_shipped_config_resolves():
         assert cfg["model"]["backbone"] in ("tcn", "transformer"), path
 
 
+def test_body_variation_is_set_by_synth_augment():
+    from train.dataset import body_config
+    from train.synth.sampler import BodyConfig
+
+    assert body_config({"augment": False}) is None
+    assert body_config({"augment": True}) == BodyConfig()
+    shipped = body_config(load_config(CONFIG_DIR / "default_cpu.yaml")["synth"])
+    assert shipped.shoulder_shift_m > 0 and shipped.hip_shift_m > 0
+    with pytest.raises(ValueError, match="synth.augment.*shoulder_shift"):
+        body_config({"augment": {"shoulder_shift": 0.05}})
+
+
 # ----------------------------------------------------------------------------- training
 def test_short_cpu_training_lowers_validation_error(tiny_run):
     history = loop.read_history(tiny_run)

@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "synth": {
         "occlusion": True,
         "flip": True,
-        "augment": True,
+        "augment": True,      # body variation: false, true (defaults) or BodyConfig fields
     },
     "train": {
         "epochs": 10,

@@ -16,7 +16,7 @@ from .data.h36m import h36m_library
 from .data.mocap import MotionLibrary, load_library
 from .synth.cameras import CameraConfig
 from .synth.occlusion import OcclusionConfig
-from .synth.sampler import SyntheticSampler, build_validation_set
+from .synth.sampler import BodyConfig, SyntheticSampler, build_validation_set
 
 # Seeds of the validation set are fixed apart from the training seed: every run, whatever its
 # seed, is measured on the very same windows, cameras and simulated detector errors.
@@ -39,6 +39,14 @@ def occlusion_config(synth_cfg: dict) -> OcclusionConfig | None:
     if value is False or value is None:
         return None
     return _dataclass_from(OcclusionConfig, {} if value is True else value, "synth.occlusion")
+
+
+def body_config(synth_cfg: dict) -> BodyConfig | None:
+    """``synth.augment``: false (bodies as captured), true (defaults) or a mapping of BodyConfig fields."""
+    value = synth_cfg["augment"]
+    if value is False or value is None:
+        return None
+    return _dataclass_from(BodyConfig, {} if value is True else value, "synth.augment")
 
 
 def camera_config(synth_cfg: dict) -> CameraConfig:
@@ -94,7 +102,7 @@ class TrainingData:
         seed = int(np.random.SeedSequence([self.cfg["seed"], epoch]).generate_state(1)[0])
         return SyntheticSampler(self.train, self.window, self.cfg["train"]["batch_size"],
                                 occlusion=occlusion_config(synth), seed=seed, flip=synth["flip"],
-                                augment=synth["augment"], cameras=camera_config(synth))
+                                body=body_config(synth), cameras=camera_config(synth))
 
 
 def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = print) -> TrainingData:

@@ -7,7 +7,7 @@ with ``repose_core.features.lifter_features``. The only Python loops are over jo
 the handful of image sizes, never over samples.
 
 Augmentation: left/right flip (mirrored 2D and 3D together) and body variation (overall size,
-bone lengths). 2D scale and translation are covered by the cameras (distance 2.5-7 m, many
+bone lengths, where shoulders and hips sit: :class:`BodyConfig`). 2D scale and translation are covered by the cameras (distance 2.5-7 m, many
 focal lengths, the person off-centre); on top of that they would be a no-op, because the
 features are pelvis-centred and RMS-scaled per frame.
 
@@ -19,6 +19,7 @@ Batch dict (docs/architecture.md):
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -31,15 +32,33 @@ from ..data.mocap import Clip, MotionLibrary
 from .cameras import CameraBatch, CameraConfig, sample_cameras
 from .occlusion import OcclusionConfig, simulate_detector
 
-# Body variation: overall size, and per-bone length factors tied left/right (and along the
-# spine, whose midpoint is synthesised) so the synthesised joints keep their definitions.
-_SCALE_RANGE = (0.88, 1.12)
-_BONE_JITTER = 0.06
+# Per-bone length factors are tied left/right (and along the spine, whose midpoint is
+# synthesised) so the synthesised joints keep their definitions.
 _BONE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("r_hip", "l_hip"), ("r_knee", "l_knee"), ("r_ankle", "l_ankle"), ("spine", "thorax"),
     ("neck_nose",), ("head",), ("r_shoulder", "l_shoulder"), ("r_elbow", "l_elbow"),
     ("r_wrist", "l_wrist"),
 )
+
+
+@dataclass(frozen=True)
+class BodyConfig:
+    """Body variation of training windows (``synth.augment``); validation never varies bodies.
+
+    ``scale_range``: overall size factor. ``bone_jitter``: per-bone length factor in
+    1 +- jitter; it moves a joint and everything below it, so no bone changes direction.
+    ``shoulder_shift_m`` / ``hip_shift_m``: move both shoulder (hip) points by up to this many
+    metres, in or out along their line, leaving elbows (knees) where they are. Skeleton families
+    place these joints differently (docs/joint_definitions.md): the same pose has upper arms
+    ~8 degrees more abducted in the MotionBuilder conversion than in the Daz one. Moving the
+    points teaches the lifter to read upper-arm and thigh directions from the 2D instead of from
+    one family's habit. 0 draws no random number, so earlier runs keep their batches.
+    """
+
+    scale_range: tuple[float, float] = (0.88, 1.12)
+    bone_jitter: float = 0.06
+    shoulder_shift_m: float = 0.0
+    hip_shift_m: float = 0.0
 
 
 def _as_clips(clips: MotionLibrary | Sequence[Clip]) -> list[Clip]:
@@ -67,12 +86,32 @@ class _WindowIndex:
         return self.frames[starts[:, None] + np.arange(self.window)].astype(np.float64)
 
 
-def vary_body(world: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random overall size (about the window's mean pelvis) and bone lengths, (B, T, 17, 3)."""
+def _shift_pair(world: np.ndarray, left: int, right: int, max_shift: float,
+                rng: np.random.Generator) -> None:
+    """Move a left/right joint pair apart or together by up to ``max_shift`` each, in place.
+
+    Symmetric about the pair's midpoint, so the joints synthesised from it (pelvis, thorax,
+    spine) stay where they are; one shift per window, as a skeleton's definition is constant.
+    """
+    shift = rng.uniform(-max_shift, max_shift, world.shape[0])[:, None, None]
+    line = world[:, :, left] - world[:, :, right]
+    line /= np.maximum(np.linalg.norm(line, axis=-1, keepdims=True), 1e-9)
+    world[:, :, left] += shift * line
+    world[:, :, right] -= shift * line
+
+
+def vary_body(world: np.ndarray, rng: np.random.Generator, body: BodyConfig = BodyConfig()) -> np.ndarray:
+    """Random joint placement, bone lengths and overall size (about the window's mean pelvis),
+    (B, T, 17, 3)."""
     b = world.shape[0]
+    world = world.copy()
+    if body.shoulder_shift_m:
+        _shift_pair(world, JOINT_INDEX["l_shoulder"], JOINT_INDEX["r_shoulder"], body.shoulder_shift_m, rng)
+    if body.hip_shift_m:
+        _shift_pair(world, JOINT_INDEX["l_hip"], JOINT_INDEX["r_hip"], body.hip_shift_m, rng)
     factor = np.ones((b, NUM_JOINTS))
     for group in _BONE_GROUPS:
-        k = rng.uniform(1 - _BONE_JITTER, 1 + _BONE_JITTER, b)
+        k = rng.uniform(1 - body.bone_jitter, 1 + body.bone_jitter, b)
         for name in group:
             factor[:, JOINT_INDEX[name]] = k
     out = world.copy()
@@ -81,7 +120,7 @@ def vary_body(world: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if p >= 0:
             out[:, :, j] = out[:, :, p] + (world[:, :, j] - world[:, :, p]) * factor[:, None, j, None]
     centre = out[:, :, ROOT].mean(1)[:, None, None]
-    scale = rng.uniform(*_SCALE_RANGE, b)[:, None, None, None]
+    scale = rng.uniform(*body.scale_range, b)[:, None, None, None]
     return centre + (out - centre) * scale
 
 
@@ -90,12 +129,12 @@ def synthesise(
     rng: np.random.Generator,
     occlusion: OcclusionConfig | None = None,
     flip: bool = False,
-    augment: bool = False,
+    body: BodyConfig | None = None,
     cameras: CameraConfig = CameraConfig(),
 ) -> dict[str, np.ndarray]:
-    """Batch dict from world joint windows (B, T, 17, 3), metres, Y up."""
-    if augment:
-        world = vary_body(world, rng)
+    """Batch dict from world joint windows (B, T, 17, 3), metres, Y up; ``body``: vary bodies."""
+    if body is not None:
+        world = vary_body(world, rng, body)
     b, t = world.shape[:2]
     cams = sample_cameras(rng, world[:, t // 2, ROOT], cameras)
     cam = world_to_camera(world, cams.R[:, None, None], cams.C[:, None, None])
@@ -146,20 +185,20 @@ class SyntheticSampler:
         occlusion: OcclusionConfig | None = None,
         seed: int = 0,
         flip: bool = True,
-        augment: bool = True,
+        body: BodyConfig | None = BodyConfig(),
         cameras: CameraConfig = CameraConfig(),
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.index = _WindowIndex(_as_clips(clips), window)
         self.window, self.batch_size = window, batch_size
-        self.occlusion, self.flip, self.augment, self.cameras = occlusion, flip, augment, cameras
+        self.occlusion, self.flip, self.body, self.cameras = occlusion, flip, body, cameras
         self.rng = np.random.default_rng(seed)
 
     def sample(self) -> dict[str, np.ndarray]:
         starts = self.rng.choice(self.index.starts, self.batch_size)
         return synthesise(self.index.gather(starts), self.rng, self.occlusion,
-                          self.flip, self.augment, self.cameras)
+                          self.flip, self.body, self.cameras)
 
 
 def build_validation_set(
