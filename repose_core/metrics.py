@@ -161,17 +161,24 @@ _DIRECTION_PARENT = np.array([p for p, _ in DIRECTION_BONES.values()])
 _DIRECTION_CHILD = np.array([c for _, c in DIRECTION_BONES.values()])
 
 
-def bone_direction_error_deg(pred, target) -> float:
-    """Mean angle, in degrees, between predicted and true bone vectors over
-    :data:`repose_core.skeleton.DIRECTION_BONES` (limbs, torso, hip and shoulder lines).
-
-    Independent of bone lengths, so it is fair to skeletons that place joints differently, and
-    it is what drives an armature's rotations.
-    """
+def bone_direction_errors_deg(pred, target) -> np.ndarray:
+    """Angle, in degrees, between predicted and true bone vectors, per pose and per bone of
+    :data:`repose_core.skeleton.DIRECTION_BONES` (in its order): shape (..., len(DIRECTION_BONES))."""
     pred, target = _as_pose_pair(pred, target)
     bones_pred = pred[..., _DIRECTION_CHILD, :] - pred[..., _DIRECTION_PARENT, :]
     bones_target = target[..., _DIRECTION_CHILD, :] - target[..., _DIRECTION_PARENT, :]
     # atan2(|a x b|, a . b) is accurate at small angles, where arccos of a clipped cosine is not.
     cross = np.linalg.norm(np.cross(bones_pred, bones_target), axis=-1)
     dot = (bones_pred * bones_target).sum(axis=-1)
-    return float(np.degrees(np.arctan2(cross, dot)).mean())
+    return np.degrees(np.arctan2(cross, dot))
+
+
+def bone_direction_error_deg(pred, target) -> float:
+    """Mean angle, in degrees, between predicted and true bone vectors over
+    :data:`repose_core.skeleton.DIRECTION_BONES` (limbs, torso, hip and shoulder lines).
+
+    Independent of bone lengths, so it is fair to skeletons whose bones differ in length, and
+    it is what drives an armature's rotations. It is not independent of where a skeleton puts
+    a joint: moving the shoulder points turns the upper arms (docs/model_card.md).
+    """
+    return float(bone_direction_errors_deg(pred, target).mean())

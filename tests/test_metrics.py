@@ -163,6 +163,11 @@ def test_bone_direction_error_by_hand(poses):
     turned = np.cross(normal, forearm) + normal * (normal * forearm).sum(-1, keepdims=True)
     pred[:, 13] = target[:, 12] + turned
     assert metrics.bone_direction_error_deg(pred, target) == pytest.approx(90.0 / len(DIRECTION_BONES))
+    per_bone = metrics.bone_direction_errors_deg(pred, target)
+    assert per_bone.shape == (len(target), len(DIRECTION_BONES))
+    forearm_column = list(DIRECTION_BONES).index("l_forearm")
+    np.testing.assert_allclose(per_bone[:, forearm_column], 90.0)
+    assert np.abs(np.delete(per_bone, forearm_column, axis=1)).max() < 1e-5
 
 
 def test_bone_direction_error_ignores_bone_lengths(poses):

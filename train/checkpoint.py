@@ -50,6 +50,30 @@ def model_from_checkpoint(state: dict) -> torch.nn.Module:
     return model.eval()
 
 
+def load_for_evaluation(path: str | Path, subjects: str = "val") -> tuple[torch.nn.Module, dict, torch.device, Path]:
+    """A checkpoint's model (on its run's device) and the fixed windows it is scored on.
+
+    The windows are rebuilt from the run's ``config.yaml``: ``{"clean": batch, "occluded":
+    batch}`` of the validation people, or with ``subjects="train"`` of the training people.
+    Returns ``(model, windows, device, checkpoint path)``.
+    """
+    from .config import read_saved_config
+    from .dataset import load_libraries, load_validation_sets
+    from .evaluate import frames_in_for
+    from .loop import select_device
+
+    if subjects not in ("val", "train"):
+        raise ValueError(f"subjects must be 'val' or 'train', got {subjects!r}")
+    path = resolve_checkpoint(path)
+    cfg = read_saved_config(path.parent)
+    model = model_from_checkpoint(load_checkpoint(path))
+    train, val = load_libraries(cfg)
+    windows = load_validation_sets(cfg, frames_in_for(model, cfg["train"]["frames_out"]),
+                                   train if subjects == "train" else val)
+    device = select_device(cfg["train"]["device"])
+    return model.to(device), windows, device, path
+
+
 def evaluate_checkpoint(path: str | Path, subjects: str = "val") -> tuple[dict[str, dict[str, float]], Path]:
     """Validation metrics of a checkpoint on its run's validation sets (rebuilt from config.yaml).
 
@@ -59,24 +83,12 @@ def evaluate_checkpoint(path: str | Path, subjects: str = "val") -> tuple[dict[s
     next to the validation figures it tells fitting (both high) from generalising (only
     validation high).
     """
-    from .config import read_saved_config
-    from .dataset import load_libraries, load_validation_sets
-    from .evaluate import evaluate, frames_in_for
-    from .loop import select_device
+    from .evaluate import evaluate
 
-    path = resolve_checkpoint(path)
-    cfg = read_saved_config(path.parent)
-    model = model_from_checkpoint(load_checkpoint(path))
-    frames_in = frames_in_for(model, cfg["train"]["frames_out"])
-    if subjects not in ("val", "train"):
-        raise ValueError(f"subjects must be 'val' or 'train', got {subjects!r}")
-    train, val = load_libraries(cfg)
-    val_sets = load_validation_sets(cfg, frames_in, train if subjects == "train" else val)
-    device = select_device(cfg["train"]["device"])
-    model = model.to(device)
-    results = evaluate(model, val_sets, device)
+    model, windows, device, path = load_for_evaluation(path, subjects)
+    results = evaluate(model, windows, device)
     results.update({f"{name}+flip": values
-                    for name, values in evaluate(model, val_sets, device, flip=True).items()})
+                    for name, values in evaluate(model, windows, device, flip=True).items()})
     return results, path
 
 

@@ -90,22 +90,25 @@ def window_metrics(pred: np.ndarray, target: np.ndarray, occluded: np.ndarray) -
     }
 
 
+def predict_windows(model: torch.nn.Module, batch: Mapping[str, np.ndarray], device: torch.device,
+                    batch_size: int = 64, flip: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(prediction, target, occluded mask)`` of one set of windows, target and mask cut to the
+    frames the model outputs."""
+    pred = predict(model, batch["inputs"], device, batch_size, flip=flip)
+    offset, t_out = output_offset(model), pred.shape[1]
+    target = batch["target"][:, offset:offset + t_out]
+    occluded = batch["occluded"][:, offset:offset + t_out].astype(bool)
+    return pred, target, occluded
+
+
 def evaluate(model: torch.nn.Module, val_sets: Mapping[str, Mapping[str, np.ndarray]],
              device: torch.device, batch_size: int = 64, flip: bool = False) -> dict[str, dict[str, float]]:
     """Metrics per validation set name (e.g. "clean", "occluded").
 
-    Each set is a batch dict as ``train.synth`` makes it ("inputs", "target", "occluded", ...);
-    the target and mask are cut to the frames the model outputs.
+    Each set is a batch dict as ``train.synth`` makes it ("inputs", "target", "occluded", ...).
     """
-    offset = output_offset(model)
-    results = {}
-    for name, batch in val_sets.items():
-        pred = predict(model, batch["inputs"], device, batch_size, flip=flip)
-        t_out = pred.shape[1]
-        target = batch["target"][:, offset:offset + t_out]
-        occluded = batch["occluded"][:, offset:offset + t_out].astype(bool)
-        results[name] = window_metrics(pred, target, occluded)
-    return results
+    return {name: window_metrics(*predict_windows(model, batch, device, batch_size, flip))
+            for name, batch in val_sets.items()}
 
 
 def format_table(results: Mapping[str, Mapping[str, float]]) -> str:

@@ -1,0 +1,82 @@
+"""Where a trained lifter's bone-direction error comes from: per bone, per set, and how much of it
+is a systematic lean (the same wrong direction on every pose) rather than scatter.
+
+For each set (validation people, and with ``--train`` the training people; clean and occluded
+2D, test-time flip as ``load_lifter`` runs it) it prints the mean angle per bone of
+``repose_core.skeleton.DIRECTION_BONES``, then for the validation clean set the mean of
+(predicted - true) unit bone vectors in the person's torso frame (x = the person's left,
+y = up, z = forward). A lean of several degrees that is absent on the training people points
+at a joint-definition mismatch between skeleton families rather than at unseen motion.
+
+    python bench/bench_bone_directions.py [RUN_OR_CHECKPOINT] [--train]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/<script>.py`
+
+from repose_core.metrics import bone_direction_errors_deg
+from repose_core.skeleton import DIRECTION_BONES, JOINT_INDEX as J
+from train.checkpoint import load_for_evaluation
+from train.evaluate import predict_windows
+
+
+def torso_frames(pose: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rows: the person's left (hip line), up (pelvis -> thorax), forward."""
+    up = pose[..., J["thorax"], :] - pose[..., J["pelvis"], :]
+    up /= np.linalg.norm(up, axis=-1, keepdims=True)
+    left = pose[..., J["l_hip"], :] - pose[..., J["r_hip"], :]
+    left -= (left * up).sum(-1, keepdims=True) * up
+    left /= np.linalg.norm(left, axis=-1, keepdims=True)
+    return np.stack([left, up, np.cross(left, up)], axis=-2)
+
+
+def lean_in_torso_frame(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
+    """Per bone: mean (predicted - true) unit bone vector in the true torso frame, (3,)."""
+    frames = torso_frames(target)
+    out = {}
+    for name, (parent, child) in DIRECTION_BONES.items():
+        unit = [(x[..., child, :] - x[..., parent, :]) for x in (pred, target)]
+        unit = [u / np.linalg.norm(u, axis=-1, keepdims=True) for u in unit]
+        out[name] = np.einsum("...ij,...j->...i", frames, unit[0] - unit[1]).reshape(-1, 3).mean(0)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", nargs="?", default="runs/default_cpu", help="run directory or checkpoint")
+    parser.add_argument("--train", action="store_true", help="also score the training people")
+    args = parser.parse_args(argv)
+
+    columns: dict[str, np.ndarray] = {}
+    lean = None
+    for subjects in ("val", "train") if args.train else ("val",):
+        model, windows, device, path = load_for_evaluation(args.run, subjects)
+        for name, batch in windows.items():
+            pred, target, _ = predict_windows(model, batch, device, flip=True)
+            columns[f"{subjects} {name}"] = bone_direction_errors_deg(pred, target).reshape(
+                -1, len(DIRECTION_BONES)).mean(0)
+            if (subjects, name) == ("val", "clean"):
+                lean = lean_in_torso_frame(pred, target)
+    print(f"{path}: bone-direction error (degrees, with flip)\n")
+    print("| bone | " + " | ".join(columns) + " |")
+    print("|---|" + "---:|" * len(columns))
+    for i, bone in enumerate(DIRECTION_BONES):
+        print(f"| {bone} | " + " | ".join(f"{c[i]:.1f}" for c in columns.values()) + " |")
+    print("| **mean** | " + " | ".join(f"**{c.mean():.1f}**" for c in columns.values()) + " |")
+    print("\nvalidation clean: mean (predicted - true) unit bone vector in the torso frame\n")
+    print("| bone | left | up | forward | lean (deg) |")
+    print("|---|---:|---:|---:|---:|")
+    for bone, d in lean.items():
+        print(f"| {bone} | {d[0]:+.3f} | {d[1]:+.3f} | {d[2]:+.3f} | "
+              f"{np.degrees(2 * np.arcsin(min(np.linalg.norm(d) / 2, 1.0))):.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
