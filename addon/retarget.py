@@ -22,12 +22,13 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from .armature import action_fcurves, write_bone_keys
-from .bonemap import BoneMap
-from .motion.quaternions import (
+from repose_core.rotations import (
     frame_from_axes, make_continuous, matrix_to_quaternion, minimal_rotation, normalize,
     quaternion_to_matrix,
 )
+
+from .armature import action_fcurves, write_bone_keys
+from .bonemap import BoneMap
 from .motion.rig import BONE_NAMES, ROOT_BONE
 
 # Along each chain, the generated bone whose head is where this bone's segment ends. Chest ends

@@ -7,7 +7,7 @@ import pytest
 import bpy  # required: the add-on tests must never be skipped silently
 
 from addon.camera_match import FootageCamera, add_matching_camera, footage_camera  # noqa: E402
-from addon.motion.quaternions import axis_angle_matrix  # noqa: E402
+from repose_core.rotations import axis_angle_matrix  # noqa: E402
 from addon.motion.world import CAMERA_TO_BLENDER  # noqa: E402
 from repose_core.camera import Intrinsics, look_at, project  # noqa: E402
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from addon.motion import fit, foot_lock, rig, root_motion, rotations, smoothing, world
-from addon.motion.quaternions import make_continuous
+from repose_core.rotations import make_continuous
 from repose_core.camera import Intrinsics, look_at, project, world_to_camera
 from repose_core.skeleton import BONES
 

@@ -4,5 +4,5 @@ The steps, in the order ``addon.pipeline`` runs them:
 ``smoothing`` (temporal filter on camera-frame joints) -> ``fit`` (constant bone lengths) ->
 ``root_motion`` (global trajectory, camera frame -> Blender world) -> ``foot_lock`` (ground
 contacts, no sliding) -> ``rotations`` (per-bone local quaternions for the generated armature).
-``rig`` describes that armature; ``quaternions`` holds the small rotation helpers they share.
+``rig`` describes that armature; the rotation helpers they share are ``repose_core.rotations``.
 """

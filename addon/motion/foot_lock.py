@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from repose_core.rotations import normalize
 from repose_core.skeleton import JOINT_INDEX
 
-from .quaternions import normalize
 from .rig import ANKLE_HEIGHT
 from .smoothing import gaussian_smooth
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from repose_core.rotations import frame_from_axes
 from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
-
-from .quaternions import frame_from_axes
 
 # (bone name, parent bone name or None, head joint, tail joint). ``pelvis`` has no tail joint:
 # it points up from the pelvis joint with a fixed length (it only carries the root transform).

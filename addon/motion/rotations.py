@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
-
-from .quaternions import (
+from repose_core.rotations import (
     axis_angle_matrix,
     frame_from_axes,
     make_continuous,
@@ -27,6 +25,8 @@ from .quaternions import (
     normalize,
     quaternion_to_matrix,
 )
+from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
+
 from .rig import (
     BONE_HEAD_JOINT,
     BONE_INDEX,

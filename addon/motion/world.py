@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from repose_core.rotations import axis_angle_matrix, normalize
 from repose_core.skeleton import JOINT_INDEX
 
-from .quaternions import axis_angle_matrix, normalize
 from .rig import FORWARD
 
 # Rows: Blender X, Y, Z expressed in camera coordinates.

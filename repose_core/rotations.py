@@ -1,4 +1,5 @@
-"""Rotation helpers shared by the motion modules (numpy, vectorised over leading axes).
+"""Rotation helpers (numpy, vectorised over leading axes), shared by the add-on's motion modules
+and the trainer's pose augmentation.
 
 Quaternions are ``(w, x, y, z)``, Blender's order. Rotation matrices act on column vectors;
 a "frame" is a rotation matrix whose columns are a bone's local X, Y, Z axes.
