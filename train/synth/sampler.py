@@ -7,7 +7,7 @@ with ``repose_core.features.lifter_features``. The only Python loops are over jo
 the handful of image sizes, never over samples.
 
 Augmentation: left/right flip (mirrored 2D and 3D together) and body variation (overall size,
-bone lengths, where shoulders and hips sit: :class:`BodyConfig`). 2D scale and translation are covered by the cameras (distance 2.5-7 m, many
+bone lengths, where shoulders and hips sit, arm carriage: :class:`BodyConfig`). 2D scale and translation are covered by the cameras (distance 2.5-7 m, many
 focal lengths, the person off-centre); on top of that they would be a no-op, because the
 features are pelvis-centred and RMS-scaled per frame.
 
@@ -26,6 +26,7 @@ import numpy as np
 
 from repose_core.camera import project, world_to_camera
 from repose_core.features import lifter_features
+from repose_core.rotations import axis_angle_matrix, frame_from_axes, normalize
 from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, ROOT, flip_pose
 
 from ..data.mocap import Clip, MotionLibrary
@@ -52,13 +53,20 @@ class BodyConfig:
     place these joints differently (docs/joint_definitions.md): the same pose has upper arms
     ~8 degrees more abducted in the MotionBuilder conversion than in the Daz one. Moving the
     points teaches the lifter to read upper-arm and thigh directions from the 2D instead of from
-    one family's habit. 0 draws no random number, so earlier runs keep their batches.
+    one family's habit.
+    ``arm_rotation_deg``: turn each whole arm (elbow and wrist about the shoulder; the elbow
+    angle is kept) by up to this angle about a random axis, fixed in the torso frame for the
+    window: arm carriages the training people never had, so the lifter reads arm depth from the
+    2D instead of from their habits. Unseen people lean their upper arms ~8 degrees off the
+    lifter's guess otherwise (bench/bench_bone_directions.py).
+    A value of 0 draws no random number, so earlier runs keep their batches.
     """
 
     scale_range: tuple[float, float] = (0.88, 1.12)
     bone_jitter: float = 0.06
     shoulder_shift_m: float = 0.0
     hip_shift_m: float = 0.0
+    arm_rotation_deg: float = 0.0
 
 
 def _as_clips(clips: MotionLibrary | Sequence[Clip]) -> list[Clip]:
@@ -100,15 +108,33 @@ def _shift_pair(world: np.ndarray, left: int, right: int, max_shift: float,
     world[:, :, right] -= shift * line
 
 
+def _turn_arms(world: np.ndarray, max_degrees: float, rng: np.random.Generator) -> None:
+    """Turn each arm about its shoulder by a random rotation fixed in the torso frame, in place."""
+    b = world.shape[0]
+    torso = frame_from_axes(world[:, :, JOINT_INDEX["thorax"]] - world[:, :, JOINT_INDEX["pelvis"]],
+                            world[:, :, JOINT_INDEX["l_hip"]] - world[:, :, JOINT_INDEX["r_hip"]])
+    for side in ("l", "r"):
+        shoulder = world[:, :, JOINT_INDEX[f"{side}_shoulder"]]
+        axis = normalize(rng.normal(size=(b, 3)))
+        turn = axis_angle_matrix(axis, np.radians(max_degrees) * rng.uniform(0.0, 1.0, b))
+        # The same turn in every frame's torso axes: it moves with the body, not the world.
+        turn_world = torso @ turn[:, None] @ np.swapaxes(torso, -1, -2)
+        for joint in (f"{side}_elbow", f"{side}_wrist"):
+            j = JOINT_INDEX[joint]
+            world[:, :, j] = shoulder + np.einsum("btij,btj->bti", turn_world, world[:, :, j] - shoulder)
+
+
 def vary_body(world: np.ndarray, rng: np.random.Generator, body: BodyConfig = BodyConfig()) -> np.ndarray:
-    """Random joint placement, bone lengths and overall size (about the window's mean pelvis),
-    (B, T, 17, 3)."""
+    """Random joint placement, arm carriage, bone lengths and overall size (about the window's
+    mean pelvis), (B, T, 17, 3)."""
     b = world.shape[0]
     world = world.copy()
     if body.shoulder_shift_m:
         _shift_pair(world, JOINT_INDEX["l_shoulder"], JOINT_INDEX["r_shoulder"], body.shoulder_shift_m, rng)
     if body.hip_shift_m:
         _shift_pair(world, JOINT_INDEX["l_hip"], JOINT_INDEX["r_hip"], body.hip_shift_m, rng)
+    if body.arm_rotation_deg:
+        _turn_arms(world, body.arm_rotation_deg, rng)
     factor = np.ones((b, NUM_JOINTS))
     for group in _BONE_GROUPS:
         k = rng.uniform(1 - body.bone_jitter, 1 + body.bone_jitter, b)
