@@ -8,7 +8,9 @@ from repose_core.features import lifter_features
 from repose_core.skeleton import JOINT_INDEX as J, NUM_JOINTS
 from train.synth.cameras import CameraConfig, sample_cameras
 from train.synth.occlusion import OcclusionConfig, self_occlusion, simulate_detector, smooth_noise
-from train.synth.sampler import BodyConfig, SyntheticSampler, build_validation_set, vary_body
+from train.synth.sampler import (
+    BodyConfig, SyntheticSampler, build_validation_set, validation_window_clips, vary_body,
+)
 
 # A person standing 4 m in front of the camera, facing it (camera frame: x right, y down, z
 # forward). Facing the camera, the person's left is on the image's right.
@@ -286,6 +288,16 @@ def test_validation_set_is_fixed_and_variants_share_windows(small_mocap):
     assert not a["clean"]["occluded"].any() and a["occluded"]["occluded"].any()
     assert a["clean"]["inputs"].shape == (40, 27, 17, 3)
     assert not np.array_equal(a["clean"]["inputs"], a["occluded"]["inputs"])
+    # Each window is named after its take: BVH bones are rigid, so a window's bone lengths are
+    # its take's, and no other take of these four people is as close; every take is sampled.
+    names = validation_window_clips(small_mocap, window=27, num_windows=40)
+    takes = {clip.name: clip.joints for clip in small_mocap.clips}
+    bones = [(J["l_hip"], J["l_knee"]), (J["l_knee"], J["l_ankle"]), (J["l_shoulder"], J["l_elbow"])]
+    lengths = lambda x: np.array([np.linalg.norm(x[..., c, :] - x[..., p, :], axis=-1).mean() for p, c in bones])
+    assert len(names) == 40 and set(names) == set(takes)
+    for target, name in zip(a["clean"]["target"], names):
+        nearest = min(takes, key=lambda take: np.abs(lengths(target) - lengths(takes[take])).max())
+        assert nearest == name
 
 
 def test_window_longer_than_every_clip_is_an_error(small_mocap):

@@ -87,7 +87,14 @@ class _WindowIndex:
         offsets = np.cumsum([0] + [c.num_frames for c in usable])[:-1]
         self.starts = np.concatenate(
             [o + np.arange(c.num_frames - window + 1) for o, c in zip(offsets, usable)])
+        self.start_clip = np.concatenate(
+            [np.full(c.num_frames - window + 1, i) for i, c in enumerate(usable)])
+        self.clip_names = [c.name for c in usable]
         self.window = window
+
+    def evenly_spaced(self, count: int) -> np.ndarray:
+        """Indices into ``starts`` of ``count`` windows spread evenly over all frames."""
+        return np.linspace(0, len(self.starts) - 1, count).round().astype(np.int64)
 
     def gather(self, starts: np.ndarray) -> np.ndarray:
         """(B, window, 17, 3) float64 world joints."""
@@ -243,9 +250,14 @@ def build_validation_set(
     or body variation: validation measures the mocap as it is. Deterministic for a seed.
     """
     index = _WindowIndex(_as_clips(clips), window)
-    pick = np.linspace(0, len(index.starts) - 1, num_windows).round().astype(np.int64)
-    world = index.gather(index.starts[pick])
+    world = index.gather(index.starts[index.evenly_spaced(num_windows)])
     occlusion = OcclusionConfig() if occlusion is None else occlusion
     clean = synthesise(world, np.random.default_rng(seed), None, cameras=cameras)
     occl = synthesise(world, np.random.default_rng(seed), occlusion, cameras=cameras)
     return {"clean": clean, "occluded": occl}
+
+
+def validation_window_clips(clips: MotionLibrary | Sequence[Clip], window: int, num_windows: int) -> list[str]:
+    """Name of the clip each window of :func:`build_validation_set` comes from, in its order."""
+    index = _WindowIndex(_as_clips(clips), window)
+    return [index.clip_names[i] for i in index.start_clip[index.evenly_spaced(num_windows)]]
