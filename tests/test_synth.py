@@ -155,28 +155,31 @@ def test_joint_placement_moves_shoulders_and_hips_along_their_lines_only():
     np.testing.assert_allclose(np.cross(arm(varied), arm(world)), 0, atol=1e-12)
 
 
-def test_arm_rotation_turns_whole_arms_with_the_body():
-    """Each arm turns rigidly about its shoulder (lengths and elbow angle kept) by at most the
-    configured angle, and by the same turn in the torso's axes while the person turns round."""
+@pytest.mark.parametrize("limb, chain", [("arm", ("shoulder", "elbow", "wrist")),
+                                         ("leg", ("hip", "knee", "ankle"))])
+def test_limb_rotation_turns_whole_limbs_with_the_body(limb, chain):
+    """Each arm (leg) turns rigidly about its shoulder (hip): lengths and elbow (knee) angle kept,
+    by at most the configured angle, and by the same turn in the torso's axes while the person
+    turns round; no other joint moves."""
     world = np.stack([turned(scene(), deg) for deg in (0, 30, 60, 90, 120)])[None]  # (1, 5, 17, 3)
     world = np.repeat(world, 128, axis=0)
-    body = BodyConfig(scale_range=(1.0, 1.0), bone_jitter=0.0, arm_rotation_deg=30.0)
+    body = BodyConfig(scale_range=(1.0, 1.0), bone_jitter=0.0, **{f"{limb}_rotation_deg": 30.0})
     out = vary_body(world, np.random.default_rng(0), body)
-    arms = [J[f"{s}_{j}"] for s in "lr" for j in ("elbow", "wrist")]
-    np.testing.assert_allclose(np.delete(out, arms, axis=2), np.delete(world, arms, axis=2), atol=1e-12)
+    moved = [J[f"{s}_{j}"] for s in "lr" for j in chain[1:]]
+    np.testing.assert_allclose(np.delete(out, moved, axis=2), np.delete(world, moved, axis=2), atol=1e-12)
     for side in "lr":
-        sh, el, wr = (J[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist"))
-        upper = [x[:, :, el] - x[:, :, sh] for x in (world, out)]
-        fore = [x[:, :, wr] - x[:, :, el] for x in (world, out)]
+        root, middle, end = (J[f"{side}_{j}"] for j in chain)
+        upper = [x[:, :, middle] - x[:, :, root] for x in (world, out)]
+        lower = [x[:, :, end] - x[:, :, middle] for x in (world, out)]
         np.testing.assert_allclose(np.linalg.norm(upper[1], axis=-1), np.linalg.norm(upper[0], axis=-1))
-        np.testing.assert_allclose(np.linalg.norm(fore[1], axis=-1), np.linalg.norm(fore[0], axis=-1))
-        elbow_angle = [(u * f).sum(-1) for u, f in zip(upper, fore)]
-        np.testing.assert_allclose(elbow_angle[1], elbow_angle[0], atol=1e-12)
+        np.testing.assert_allclose(np.linalg.norm(lower[1], axis=-1), np.linalg.norm(lower[0], axis=-1))
+        bend = [(u * f).sum(-1) for u, f in zip(upper, lower)]
+        np.testing.assert_allclose(bend[1], bend[0], atol=1e-12)
         cos = (upper[0] * upper[1]).sum(-1) / np.linalg.norm(upper[0], axis=-1) ** 2
         turn = np.degrees(np.arccos(np.clip(cos, -1, 1)))
         assert turn.max() <= 30 + 1e-6 and turn.max() > 20 and np.median(turn) > 5
         np.testing.assert_allclose(turn, np.repeat(turn[:, :1], 5, axis=1), atol=1e-6)  # body-fixed
-    assert not np.allclose(out[:, 0, J["l_elbow"]], out[0, 0, J["l_elbow"]])  # a turn per window
+    assert not np.allclose(out[:, 0, moved[0]], out[0, 0, moved[0]])  # a turn per window
 
 
 def test_sampler_is_deterministic_per_seed(small_mocap):

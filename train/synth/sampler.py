@@ -41,6 +41,10 @@ _BONE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("r_wrist", "l_wrist"),
 )
 
+# Limbs that body variation turns as a whole: root joint first, then the joints it carries.
+_LIMB_CHAINS: dict[str, tuple[str, ...]] = {"arm": ("shoulder", "elbow", "wrist"),
+                                            "leg": ("hip", "knee", "ankle")}
+
 
 @dataclass(frozen=True)
 class BodyConfig:
@@ -59,6 +63,7 @@ class BodyConfig:
     window: arm carriages the training people never had, so the lifter reads arm depth from the
     2D instead of from their habits. Unseen people lean their upper arms ~8 degrees off the
     lifter's guess otherwise (bench/bench_bone_directions.py).
+    ``leg_rotation_deg``: the same for each whole leg (knee and ankle about the hip).
     A value of 0 draws no random number, so earlier runs keep their batches.
     """
 
@@ -67,6 +72,7 @@ class BodyConfig:
     shoulder_shift_m: float = 0.0
     hip_shift_m: float = 0.0
     arm_rotation_deg: float = 0.0
+    leg_rotation_deg: float = 0.0
 
 
 def _as_clips(clips: MotionLibrary | Sequence[Clip]) -> list[Clip]:
@@ -115,20 +121,21 @@ def _shift_pair(world: np.ndarray, left: int, right: int, max_shift: float,
     world[:, :, right] -= shift * line
 
 
-def _turn_arms(world: np.ndarray, max_degrees: float, rng: np.random.Generator) -> None:
-    """Turn each arm about its shoulder by a random rotation fixed in the torso frame, in place."""
+def _turn_limbs(world: np.ndarray, limb: str, max_degrees: float, rng: np.random.Generator) -> None:
+    """Turn each ``limb`` ("arm" or "leg") about its root joint by a random rotation fixed in the
+    torso frame, in place."""
     b = world.shape[0]
     torso = frame_from_axes(world[:, :, JOINT_INDEX["thorax"]] - world[:, :, JOINT_INDEX["pelvis"]],
                             world[:, :, JOINT_INDEX["l_hip"]] - world[:, :, JOINT_INDEX["r_hip"]])
     for side in ("l", "r"):
-        shoulder = world[:, :, JOINT_INDEX[f"{side}_shoulder"]]
+        root, *moved = (JOINT_INDEX[f"{side}_{j}"] for j in _LIMB_CHAINS[limb])
+        pivot = world[:, :, root]
         axis = normalize(rng.normal(size=(b, 3)))
         turn = axis_angle_matrix(axis, np.radians(max_degrees) * rng.uniform(0.0, 1.0, b))
         # The same turn in every frame's torso axes: it moves with the body, not the world.
         turn_world = torso @ turn[:, None] @ np.swapaxes(torso, -1, -2)
-        for joint in (f"{side}_elbow", f"{side}_wrist"):
-            j = JOINT_INDEX[joint]
-            world[:, :, j] = shoulder + np.einsum("btij,btj->bti", turn_world, world[:, :, j] - shoulder)
+        for j in moved:
+            world[:, :, j] = pivot + np.einsum("btij,btj->bti", turn_world, world[:, :, j] - pivot)
 
 
 def vary_body(world: np.ndarray, rng: np.random.Generator, body: BodyConfig = BodyConfig()) -> np.ndarray:
@@ -141,7 +148,9 @@ def vary_body(world: np.ndarray, rng: np.random.Generator, body: BodyConfig = Bo
     if body.hip_shift_m:
         _shift_pair(world, JOINT_INDEX["l_hip"], JOINT_INDEX["r_hip"], body.hip_shift_m, rng)
     if body.arm_rotation_deg:
-        _turn_arms(world, body.arm_rotation_deg, rng)
+        _turn_limbs(world, "arm", body.arm_rotation_deg, rng)
+    if body.leg_rotation_deg:
+        _turn_limbs(world, "leg", body.leg_rotation_deg, rng)
     factor = np.ones((b, NUM_JOINTS))
     for group in _BONE_GROUPS:
         k = rng.uniform(1 - body.bone_jitter, 1 + body.bone_jitter, b)
