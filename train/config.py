@@ -101,12 +101,14 @@ def _merge(base: dict, update: dict, source: str, prefix: str = "") -> dict:
     out = copy.deepcopy(base)
     for key, value in update.items():
         path = f"{prefix}{key}"
-        if isinstance(out.get(key), dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{source}: '{path}' must be a mapping, got {value!r}")
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
             # model/loss/synth sections pass through to other modules: accept any key there.
             out[key] = _merge(out[key], value, source, prefix=f"{path}.")
+        elif isinstance(out.get(key), dict) and not prefix:
+            raise ConfigError(f"{source}: section '{path}' must be a mapping, got {value!r}")
         else:
+            # Inside a section an option may be "true, false or a mapping" (synth.occlusion,
+            # synth.augment): a value replaces a mapping whole, and its reader checks it.
             out[key] = copy.deepcopy(value)
     return out
 
