@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/<script>.py`
 
 from repose_core.metrics import bone_direction_errors_deg
+from repose_core.rotations import frame_from_axes, normalize
 from repose_core.skeleton import DIRECTION_BONES, JOINT_INDEX as J
 from train.checkpoint import load_for_evaluation
 from train.config import read_saved_config
@@ -31,24 +32,16 @@ from train.evaluate import predict_windows
 from train.synth.sampler import validation_window_clips
 
 
-def torso_frames(pose: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) rows: the person's left (hip line), up (pelvis -> thorax), forward."""
-    up = pose[..., J["thorax"], :] - pose[..., J["pelvis"], :]
-    up /= np.linalg.norm(up, axis=-1, keepdims=True)
-    left = pose[..., J["l_hip"], :] - pose[..., J["r_hip"], :]
-    left -= (left * up).sum(-1, keepdims=True) * up
-    left /= np.linalg.norm(left, axis=-1, keepdims=True)
-    return np.stack([left, up, np.cross(left, up)], axis=-2)
-
-
 def lean_in_torso_frame(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
-    """Per bone: mean (predicted - true) unit bone vector in the true torso frame, (3,)."""
-    frames = torso_frames(target)
+    """Per bone: mean (predicted - true) unit bone vector in the true torso frame (x = the
+    person's left along the hip line, y = up from pelvis to thorax, z = forward), (3,)."""
+    torso = frame_from_axes(target[..., J["thorax"], :] - target[..., J["pelvis"], :],
+                            target[..., J["l_hip"], :] - target[..., J["r_hip"], :])
     out = {}
     for name, (parent, child) in DIRECTION_BONES.items():
-        unit = [(x[..., child, :] - x[..., parent, :]) for x in (pred, target)]
-        unit = [u / np.linalg.norm(u, axis=-1, keepdims=True) for u in unit]
-        out[name] = np.einsum("...ij,...j->...i", frames, unit[0] - unit[1]).reshape(-1, 3).mean(0)
+        unit = [normalize(x[..., child, :] - x[..., parent, :]) for x in (pred, target)]
+        # The frame's columns are its axes, so its transpose takes world vectors into it.
+        out[name] = np.einsum("...ji,...j->...i", torso, unit[0] - unit[1]).reshape(-1, 3).mean(0)
     return out
 
 

@@ -7,9 +7,10 @@ with ``repose_core.features.lifter_features``. The only Python loops are over jo
 the handful of image sizes, never over samples.
 
 Augmentation: left/right flip (mirrored 2D and 3D together) and body variation (overall size,
-bone lengths, where shoulders and hips sit, arm carriage: :class:`BodyConfig`). 2D scale and translation are covered by the cameras (distance 2.5-7 m, many
-focal lengths, the person off-centre); on top of that they would be a no-op, because the
-features are pelvis-centred and RMS-scaled per frame.
+bone lengths, where shoulders and hips sit, random limb turns: :class:`BodyConfig`). 2D scale
+and translation are covered by the cameras (distance 2.5-7 m, many focal lengths, the person
+off-centre); on top of that they would be a no-op, because the features are pelvis-centred and
+RMS-scaled per frame.
 
 Batch dict (docs/architecture.md):
     "inputs"     (B, T, 17, 3) float32  lifter features of the (corrupted) 2D
@@ -53,11 +54,10 @@ class BodyConfig:
     ``scale_range``: overall size factor. ``bone_jitter``: per-bone length factor in
     1 +- jitter; it moves a joint and everything below it, so no bone changes direction.
     ``shoulder_shift_m`` / ``hip_shift_m``: move both shoulder (hip) points by up to this many
-    metres, in or out along their line, leaving elbows (knees) where they are. Skeleton families
-    place these joints differently (docs/joint_definitions.md): the same pose has upper arms
-    ~8 degrees more abducted in the MotionBuilder conversion than in the Daz one. Moving the
-    points teaches the lifter to read upper-arm and thigh directions from the 2D instead of from
-    one family's habit.
+    metres, in or out along their line, leaving elbows (knees) where they are, as skeleton
+    families place these joints differently (the MotionBuilder conversion's shoulder joints are
+    0.37 m apart, the Daz one's 0.23 m). For libraries of other skeletons: on the shipped data it
+    changed nothing (docs/model_card.md).
     ``arm_rotation_deg``: turn each whole arm (elbow and wrist about the shoulder; the elbow
     angle is kept) by up to this angle about a random axis, fixed in the torso frame for the
     window: arm carriages the training people never had, so the lifter reads arm depth from the
@@ -115,8 +115,7 @@ def _shift_pair(world: np.ndarray, left: int, right: int, max_shift: float,
     spine) stay where they are; one shift per window, as a skeleton's definition is constant.
     """
     shift = rng.uniform(-max_shift, max_shift, world.shape[0])[:, None, None]
-    line = world[:, :, left] - world[:, :, right]
-    line /= np.maximum(np.linalg.norm(line, axis=-1, keepdims=True), 1e-9)
+    line = normalize(world[:, :, left] - world[:, :, right])
     world[:, :, left] += shift * line
     world[:, :, right] -= shift * line
 
