@@ -6,11 +6,13 @@ Prints, for one experiment config (default: the shipped model's):
   and with the RePOSE terms (+spatial, +temporal, +both), and the overhead of each (best of
   --rounds interleaved rounds), in the trainer's precision (``train.amp``: bfloat16 autocast on
   CPUs with native bf16), and the config's loss in float32 for comparison;
-- end to end: the real epoch loop with the prefetch thread;
+- end to end: the real epoch loop, batches made as ``train.workers`` says (0: the prefetch
+  thread; N: N processes), once per ``--workers`` value;
 - with --run RUN_DIR: that run's validation table (its best checkpoint).
 
     python bench/bench_train.py [--config train/configs/default_cpu.yaml] [--batches 20]
-                                [--rounds 3] [--threads 2] [--run runs/default_cpu]
+                                [--rounds 3] [--threads 2] [--workers 0 4 14] [--run runs/default_cpu]
+                                [--dotted.key value ...  (config overrides, as python -m train fit)]
 """
 from __future__ import annotations
 
@@ -24,10 +26,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/<script>.py`
 
-from train.config import load_config
+from train.config import load_config, parse_overrides
 from train.dataset import load_training_data
 from train.evaluate import format_table, frames_in_for, output_offset
-from train.loop import (Prefetcher, autocast_dtype, build_loss, build_optimizer, build_scheduler,
+from train.loop import (autocast_dtype, build_loss, build_optimizer, build_scheduler, epoch_batches,
                         precision_name, select_device, train_one_epoch)
 from repose_core.models import build_model
 
@@ -69,10 +71,12 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds per loss setting (best kept)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: config's)")
+    parser.add_argument("--workers", type=int, nargs="+", default=None,
+                        help="end to end once per value of train.workers (default: the config's)")
     parser.add_argument("--run", default=None, help="also print this run's validation table")
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args()
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, parse_overrides(rest))
     train_cfg = cfg["train"]
     threads = args.threads or train_cfg["threads"]
     if threads:
@@ -118,16 +122,20 @@ def main() -> None:
               f"({fp32 * 1e3:.0f} ms/step; {precision} {per_batch / mixed:.0f} samples/s, "
               f"{fp32 / mixed:.2f}x faster)")
 
-    loop_cfg = dict(train_cfg, batches_per_epoch=args.batches)
-    optimizer = build_optimizer(model, loop_cfg)
-    batches = Prefetcher(data.train_sampler(1).sample, args.batches, loop_cfg["prefetch"])
-    try:
-        stats = train_one_epoch(model, build_loss(cfg["loss"]).to(device), optimizer,
-                                build_scheduler(optimizer, loop_cfg), batches, device, offset,
-                                loop_cfg, amp_dtype, None, desc="end to end")
-    finally:
-        batches.close()
-    print(f"end to end (prefetch thread, config loss) {stats['samples_per_s']:9.0f} samples/s")
+    for workers in args.workers or [train_cfg["workers"]]:
+        loop_cfg = dict(train_cfg, batches_per_epoch=args.batches, workers=workers)
+        optimizer = build_optimizer(model, loop_cfg)
+        start = time.perf_counter()
+        batches = epoch_batches(data, 1, loop_cfg, device)
+        try:
+            stats = train_one_epoch(model, build_loss(cfg["loss"]).to(device), optimizer,
+                                    build_scheduler(optimizer, loop_cfg), batches, device, offset,
+                                    loop_cfg, amp_dtype, None, desc="end to end")
+        finally:
+            batches.close()
+        maker = "prefetch thread" if workers == 0 else f"{workers} worker processes"
+        print(f"end to end ({maker}, config loss) {stats['samples_per_s']:9.0f} samples/s; "
+              f"{time.perf_counter() - start:.1f} s for {args.batches} batches with the workers' start")
 
     if args.run:
         from train.checkpoint import evaluate_checkpoint

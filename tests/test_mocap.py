@@ -195,6 +195,26 @@ def test_library_split_and_cache(shared_data, tmp_path):
     assert len(list(tmp_path.glob("*.npz"))) == 2
 
 
+def test_a_prepared_library_loads_as_its_bvh_files_do(shared_data, tmp_path):
+    """`python -m train prepare` writes one .npz that load_library takes as a source, for a
+    machine that has it but not the BVH files."""
+    from train.__main__ import main
+
+    files = [shared_data / "mocap" / r for r in ["cmu/01_01.bvh", "cmu_daz/cmu_daz_przestr/12_01.bvh"]]
+    out = tmp_path / "lib.npz"
+    assert main(["prepare", *map(str, files), "--out", str(out)]) == 0
+    from_bvh, prepared = load_library(files), load_library(out)
+    assert [c.name for c in prepared.clips] == [c.name for c in from_bvh.clips]
+    for a, b in zip(prepared.clips, from_bvh.clips):
+        assert (a.subject, a.family, a.fps) == (b.subject, b.family, b.fps)
+        np.testing.assert_array_equal(a.joints, b.joints)
+    mixed = load_library([shared_data / "mocap" / "cmu/02_01.bvh", out])
+    assert [c.name for c in mixed.clips] == ["02_01", "01_01", "12_01"]
+    with pytest.raises(ValueError, match="prepared at \\[30.0\\] fps, not the 60 fps"):
+        load_library(out, fps=60)
+    assert main(["prepare", str(files[0]), "--out", str(tmp_path / "lib.txt")]) == 2
+
+
 def test_builtin_tables_cover_both_cmu_families():
     assert {t.family for t in builtin_tables()} >= {"cmu_motionbuilder", "cmu_daz"}
 

@@ -11,7 +11,7 @@ import torch
 from repose_core import load_lifter
 from train import loop
 from train.__main__ import main
-from train.checkpoint import load_checkpoint
+from train.checkpoint import evaluate_checkpoint, load_checkpoint
 from train.config import CONFIG_DIR, ConfigError, load_config, parse_overrides
 
 TINY = CONFIG_DIR / "tiny.yaml"
@@ -131,6 +131,47 @@ def test_resume_after_a_kill_gives_the_same_state(tmp_path, tiny_run, monkeypatc
         assert torch.equal(a["exp_avg"], b["exp_avg"])
     val = lambda run: [r["val"]["occluded"]["mpjpe"] for r in loop.read_history(run)]  # noqa: E731
     assert val(run_dir) == val(tiny_run)
+
+
+def test_worker_processes_hand_out_each_epochs_batches_in_a_fixed_order(tmp_path, shared_data):
+    """Worker k of n makes batches k, k + n, ... with its own sampler; whichever finishes first,
+    the epoch's batches come in that order, so a run with workers is as repeatable as without."""
+    from train.dataset import load_training_data
+
+    cfg = tiny_config(tmp_path / "w", **{"train.workers": 3, "train.batches_per_epoch": 7})
+    data = load_training_data(cfg, 20, log=lambda line: None)
+    pool = loop.epoch_batches(data, 5, cfg["train"], torch.device("cpu"))
+    got = list(pool)
+    pool.close()
+    samplers = [data.train_sampler(5, worker=k) for k in range(3)]
+    expected = [samplers[i % 3].sample() for i in range(7)]
+    assert len(got) == 7
+    for batch, want in zip(got, expected):
+        for key, value in want.items():
+            assert torch.equal(batch[key], torch.from_numpy(value)), key
+
+
+def test_training_with_worker_processes_is_repeatable(tmp_path, shared_data):
+    overrides = {"train.workers": 2, "train.epochs": 2}
+    for name in ("a", "b"):
+        loop.fit(tiny_config(tmp_path / name, **overrides), log=lambda line: None)
+    a, b = loop.read_history(tmp_path / "a"), loop.read_history(tmp_path / "b")
+    assert [r["train"]["loss"] for r in a] == [r["train"]["loss"] for r in b]
+    assert a[-1]["val"] == b[-1]["val"] and np.isfinite(a[-1]["val"]["clean"]["mpjpe"])
+
+
+def test_a_run_trained_on_a_gpu_is_evaluated_on_a_machine_without_one(tmp_path, tiny_run):
+    import shutil
+
+    import yaml
+
+    run = tmp_path / "from_gpu"
+    shutil.copytree(tiny_run, run)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["train"]["device"] = "cuda"
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    results, _ = evaluate_checkpoint(run)
+    assert np.isfinite(results["occluded+flip"]["mpjpe"])
 
 
 def test_resume_refuses_a_different_config(tiny_run):

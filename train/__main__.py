@@ -1,9 +1,10 @@
-"""Command line: ``python -m train {fit,eval,ablation,export} ...``.
+"""Command line: ``python -m train {fit,eval,ablation,export,prepare} ...``.
 
     python -m train fit --config train/configs/default_cpu.yaml [--lambda-spatial 0.1 --train.epochs 5 ...]
     python -m train eval runs/default_cpu            (or a .pt checkpoint)
     python -m train ablation --config train/configs/ablation_cpu.yaml --out docs/ablation.md
     python -m train export runs/default_cpu --out repose_core/assets/default_lifter.onnx
+    python -m train prepare ../shared/data/mocap/cmu --out cmu.npz   (BVH -> one .npz)
 
 Overrides are ``--dotted.key value`` pairs (values parsed as YAML) or the short aliases in
 ``train.config.CLI_ALIASES`` (``--lambda-spatial``, ``--spatial-variant``, ``--epochs`` ...).
@@ -35,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="ONNX export of a run's best checkpoint")
     ex.add_argument("checkpoint", help="run directory (uses best.pt) or a .pt checkpoint")
     ex.add_argument("--out", required=True, help="path of the .onnx file to write")
+    pr = sub.add_parser("prepare", help="BVH files -> one prepared .npz, a data source for "
+                                        "machines without the BVH (e.g. --data.train [cmu.npz])")
+    pr.add_argument("sources", nargs="+", help="folders (searched recursively) or .bvh files")
+    pr.add_argument("--out", required=True, help="path of the .npz file to write")
+    pr.add_argument("--fps", type=float, default=30.0, help="frame rate to resample to (default 30)")
     return parser
 
 
@@ -70,6 +76,15 @@ def main(argv: list[str] | None = None) -> int:
 
             path = export_checkpoint(args.checkpoint, args.out)
             print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+        elif args.command == "prepare":
+            from .data.mocap import load_library, save_library
+
+            if not args.out.endswith(".npz"):
+                raise ConfigError(f"--out must name a .npz file, got {args.out}")
+            library = load_library(args.sources, fps=args.fps)
+            path = save_library(args.out, library)
+            print(f"wrote {path}: {len(library)} clips, {library.num_frames} frames at {args.fps:g} fps "
+                  f"({', '.join(library.subjects)})")
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

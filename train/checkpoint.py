@@ -51,7 +51,8 @@ def model_from_checkpoint(state: dict) -> torch.nn.Module:
 
 
 def load_for_evaluation(path: str | Path, subjects: str = "val") -> tuple[torch.nn.Module, dict, torch.device, Path]:
-    """A checkpoint's model (on its run's device) and the fixed windows it is scored on.
+    """A checkpoint's model (on its run's device, or the CPU where this machine has no GPU for a
+    run trained on one) and the fixed windows it is scored on.
 
     The windows are rebuilt from the run's ``config.yaml``: ``{"clean": batch, "occluded":
     batch}`` of the validation people, or with ``subjects="train"`` of the training people.
@@ -70,7 +71,8 @@ def load_for_evaluation(path: str | Path, subjects: str = "val") -> tuple[torch.
     train, val = load_libraries(cfg)
     windows = load_validation_sets(cfg, frames_in_for(model, cfg["train"]["frames_out"]),
                                    train if subjects == "train" else val)
-    device = select_device(cfg["train"]["device"])
+    trained_on = cfg["train"]["device"]
+    device = select_device("cpu" if trained_on == "cuda" and not torch.cuda.is_available() else trained_on)
     return model.to(device), windows, device, path
 
 

@@ -71,7 +71,9 @@ DEFAULTS: dict[str, Any] = {
         "amp": True,             # mixed precision: float16 on CUDA, bfloat16 on CPUs with native bf16
         "compile": False,        # torch.compile (optional; CUDA runs)
         "threads": None,         # torch intra-op threads on CPU (None: torch's default)
-        "prefetch": 4,           # batches the data thread prepares ahead
+        "workers": 0,            # 0: batches made by one thread of this process (enough for
+                                 # a few cores); N: by N processes (a GPU fed from many cores)
+        "prefetch": 4,           # batches each producer (the thread or a worker) prepares ahead
         "val_every": 1,          # epochs between validations
     },
 }

@@ -96,10 +96,12 @@ class TrainingData:
     cfg: dict
     window: int
 
-    def train_sampler(self, epoch: int) -> SyntheticSampler:
-        """The sampler of one epoch, seeded by ``(seed, epoch)`` alone."""
+    def train_sampler(self, epoch: int, worker: int | None = None) -> SyntheticSampler:
+        """The sampler of one epoch, seeded by ``(seed, epoch)`` alone, or of one of its worker
+        processes (``train.workers``), seeded by ``(seed, epoch, worker)``."""
         synth = self.cfg["synth"]
-        seed = int(np.random.SeedSequence([self.cfg["seed"], epoch]).generate_state(1)[0])
+        key = [self.cfg["seed"], epoch] + ([] if worker is None else [worker])
+        seed = int(np.random.SeedSequence(key).generate_state(1)[0])
         return SyntheticSampler(self.train, self.window, self.cfg["train"]["batch_size"],
                                 occlusion=occlusion_config(synth), seed=seed, flip=synth["flip"],
                                 body=body_config(synth), cameras=camera_config(synth))

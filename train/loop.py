@@ -6,9 +6,11 @@ Why it is fast on a CPU:
 - batches are synthesised whole (vectorised cameras, projection, occlusion in ``train.synth``)
   from mocap that ``train.data`` prepared once and cached;
 - a prefetch thread makes the next batches while the optimiser steps (numpy and torch release
-  the GIL in their kernels, so both cores work).
+  the GIL in their kernels, so both cores work); on a GPU, where one thread cannot keep up,
+  ``train.workers`` processes make them instead.
 
 Determinism and resume: epoch ``e`` draws its batches from a sampler seeded with ``(seed, e)``
+(with workers: worker ``k`` from one seeded with ``(seed, e, k)``, its batches taken in turn)
 and seeds torch with the same pair, so a run resumed from the checkpoint written after epoch
 ``e - 1`` replays epoch ``e`` exactly; nothing from a killed epoch is kept or lost.
 """
@@ -33,7 +35,7 @@ from repose_core.models.export import lifter_metadata
 from . import evaluate
 from .checkpoint import CHECKPOINT_BEST, CHECKPOINT_LAST, load_checkpoint, save_checkpoint
 from .config import read_saved_config, resolve_path, save_config
-from .dataset import load_training_data
+from .dataset import TrainingData, load_training_data
 
 HISTORY_FILE = "history.jsonl"
 
@@ -146,6 +148,47 @@ class Prefetcher:
             except queue.Empty:
                 pass
             self._thread.join(timeout=0.05)
+
+
+class _WorkerBatches(torch.utils.data.IterableDataset):
+    """Worker ``k`` of ``n`` makes batches ``k, k + n, k + 2n, ...`` of an epoch with its own
+    sampler; the DataLoader takes the workers' batches in turn, so their order never depends on
+    which process is faster."""
+
+    def __init__(self, data: TrainingData, epoch: int, count: int):
+        self.data, self.epoch, self.count = data, epoch, count
+
+    def __iter__(self) -> Iterator[dict]:
+        info = torch.utils.data.get_worker_info()
+        sampler = self.data.train_sampler(self.epoch, worker=info.id)
+        for _ in range(info.id, self.count, info.num_workers):
+            yield sampler.sample()
+
+
+class WorkerPool:
+    """``count`` batches of one epoch from ``workers`` processes, ``depth`` ahead each."""
+
+    def __init__(self, data: TrainingData, epoch: int, count: int, workers: int, depth: int,
+                 pin_memory: bool):
+        loader = torch.utils.data.DataLoader(
+            _WorkerBatches(data, epoch, count), batch_size=None, num_workers=workers,
+            prefetch_factor=max(depth, 1), pin_memory=pin_memory)
+        self._iterator: Iterator[dict] | None = iter(loader)
+
+    def __iter__(self) -> Iterator[dict]:
+        return self._iterator
+
+    def close(self) -> None:
+        self._iterator = None  # the DataLoader's iterator stops its processes when released
+
+
+def epoch_batches(data: TrainingData, epoch: int, train_cfg: dict, device: torch.device):
+    """The training batches of one epoch (an iterable with ``close``), per ``train.workers``."""
+    count, depth = train_cfg["batches_per_epoch"], train_cfg["prefetch"]
+    if train_cfg["workers"] == 0:
+        return Prefetcher(data.train_sampler(epoch).sample, count, depth)
+    return WorkerPool(data, epoch, count, int(train_cfg["workers"]), depth,
+                      pin_memory=device.type == "cuda")
 
 
 def train_one_epoch(model: torch.nn.Module, loss_fn: RePoseLoss, optimizer: torch.optim.Optimizer,
@@ -269,8 +312,7 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
 
     for epoch in range(start_epoch, train_cfg["epochs"]):
         seed_torch(cfg["seed"], epoch)
-        sampler = data.train_sampler(epoch)
-        batches = Prefetcher(sampler.sample, train_cfg["batches_per_epoch"], train_cfg["prefetch"])
+        batches = epoch_batches(data, epoch, train_cfg, device)
         try:
             record: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
             record["train"] = train_one_epoch(

@@ -329,7 +329,9 @@ def _cache_key(files: list[Path], fps: float, tables: Sequence[SkeletonTable],
     return hashlib.sha1(json.dumps(desc).encode()).hexdigest()[:16]
 
 
-def _save_cache(path: Path, library: MotionLibrary) -> None:
+def save_library(path: str | Path, library: MotionLibrary) -> Path:
+    """Write ``library`` as one ``.npz`` (the cache's format; ``load_library`` takes it as a source)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(
@@ -342,9 +344,11 @@ def _save_cache(path: Path, library: MotionLibrary) -> None:
         fps=np.array([c.fps for c in library.clips]),
     )
     tmp.replace(path)  # atomic: a killed run never leaves a half-written cache
+    return path
 
 
-def _load_cache(path: Path) -> MotionLibrary:
+def load_prepared_library(path: str | Path) -> MotionLibrary:
+    """A library written by ``save_library``."""
     with np.load(path) as z:
         bounds = np.cumsum(np.concatenate([[0], z["lengths"]]))
         joints = z["joints"]
@@ -367,7 +371,29 @@ def load_library(
     With ``cache_dir``, the prepared library is stored as one ``.npz`` keyed by the file list
     (paths, sizes, mtimes), the frame rate, the tables and the overrides, so a second call with
     the same inputs loads in well under a second instead of parsing every file again.
+
+    A source may also be such an ``.npz`` (``python -m train prepare``), for machines that have
+    the prepared library but not the BVH files; its clips follow the BVH ones, in the order saved.
     """
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    prepared = [Path(s) for s in sources if Path(s).suffix.lower() == ".npz"]
+    bvh_sources = [s for s in sources if Path(s).suffix.lower() != ".npz"]
+    clips = list(_load_bvh_library(bvh_sources, fps, tables, fps_overrides, cache_dir).clips) \
+        if bvh_sources else []
+    for path in prepared:
+        library = load_prepared_library(path)
+        rates = {c.fps for c in library.clips}
+        if rates != {fps}:
+            raise ValueError(f"{path} was prepared at {sorted(rates)} fps, not the {fps} fps asked for")
+        clips.extend(library.clips)
+    return MotionLibrary(clips)
+
+
+def _load_bvh_library(sources: Sequence[str | Path], fps: float,
+                      tables: Sequence[SkeletonTable] | None,
+                      fps_overrides: Mapping[str, float] | None,
+                      cache_dir: str | Path | None) -> MotionLibrary:
     files = find_bvh_files(sources)
     tables = builtin_tables() if tables is None else tuple(tables)
     overrides = DEFAULT_FPS_OVERRIDES if fps_overrides is None else dict(fps_overrides)
@@ -375,10 +401,10 @@ def load_library(
     if cache_dir is not None:
         cache = Path(cache_dir) / f"mocap-{_cache_key(files, fps, tables, overrides)}.npz"
         if cache.is_file():
-            return _load_cache(cache)
+            return load_prepared_library(cache)
     library = MotionLibrary([load_clip(f, fps, tables, overrides) for f in files])
     if cache is not None:
-        _save_cache(cache, library)
+        save_library(cache, library)
     return library
 
 
