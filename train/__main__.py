@@ -77,11 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             path = export_checkpoint(args.checkpoint, args.out)
             print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
         elif args.command == "prepare":
+            from .config import DEFAULTS, resolve_path
             from .data.mocap import load_library, save_library
 
             if not args.out.endswith(".npz"):
                 raise ConfigError(f"--out must name a .npz file, got {args.out}")
-            library = load_library(args.sources, fps=args.fps)
+            # Through the trainer's cache: files a run has already parsed are not parsed again.
+            library = load_library(args.sources, fps=args.fps,
+                                   cache_dir=resolve_path(DEFAULTS["data"]["cache_dir"]))
             path = save_library(args.out, library)
             print(f"wrote {path}: {len(library)} clips, {library.num_frames} frames at {args.fps:g} fps "
                   f"({', '.join(library.subjects)})")
