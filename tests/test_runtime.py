@@ -73,6 +73,24 @@ def test_window_model_predicts_any_length(dance, transformer_onnx, frames):
     assert lifter.output_mode == "window" and lifter.window == 9
 
 
+def test_window_model_blends_overlapping_windows_without_seams():
+    """A stand-in model that answers each window with its first frame's value: back-to-back
+    windows would jump by a whole window at each seam; blended half-overlapping windows move by
+    at most a few frames' worth, and a sequence that does not move gives back exactly its value."""
+    from repose_core.runtime import Lifter
+
+    window = 9
+    metadata = {"receptive_field": window, "output_mode": "window", "window": window, "model_config": {}}
+    first_frame = lambda batch: np.repeat(batch[:, :1], batch.shape[1], axis=1)  # noqa: E731
+    lifter = Lifter(first_frame, metadata, Path("stand-in"), "test", flip=False)
+    ramp = np.broadcast_to(np.arange(100, dtype=np.float32)[:, None, None], (100, 17, 3))
+    pose = lifter._predict_windows(ramp)
+    assert np.abs(np.diff(pose[:, 0, 0])).max() <= window / 2
+    assert np.all(np.diff(pose[:, 0, 0]) >= 0)  # follows the motion, never back
+    still = np.full((100, 17, 3), 0.25, dtype=np.float32)
+    np.testing.assert_allclose(lifter._predict_windows(still), still, rtol=0, atol=1e-6)
+
+
 def test_padding_replicates_the_edge_frames(dance, tcn):
     """Each frame's output is the model run on the window centred on it, edges replicated."""
     model, onnx_path, _ = tcn
