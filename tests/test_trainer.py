@@ -38,6 +38,8 @@ def test_overrides_and_aliases_reach_the_resolved_config(tmp_path):
     assert cfg["loss"]["spatial_variant"] == "logistic"
     assert cfg["train"]["epochs"] == 3
     assert cfg["data"]["val"] == ["cmu_daz"]
+    # Numbers in exponent form as people type them, not as YAML 1.1 insists ("3.0e-4").
+    assert parse_overrides(["--lr", "3e-4", "--train.lr_final", "1E5"]) == {"lr": 3e-4, "train.lr_final": 1e5}
 
 
 def test_config_errors_name_the_problem(tmp_path):
@@ -172,6 +174,29 @@ def test_a_run_trained_on_a_gpu_is_evaluated_on_a_machine_without_one(tmp_path, 
     (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     results, _ = evaluate_checkpoint(run)
     assert np.isfinite(results["occluded+flip"]["mpjpe"])
+
+
+def test_a_run_can_start_from_a_trained_runs_weights(tmp_path, tiny_run):
+    """train.init_from: the new run starts from the trained run's best weights, with a fresh
+    schedule; a checkpoint of another network is refused by name."""
+    best = load_checkpoint(tiny_run / "best.pt")
+    lines = []
+    cfg = tiny_config(tmp_path / "second", **{"train.init_from": str(tiny_run), "seed": 1,
+                                                "train.epochs": 1, "train.lr": 1e-9,
+                                                "train.lr_final": 1e-9})
+    loop.fit(cfg, log=lines.append)
+    assert any(f"its epoch {best['epoch'] + 1}" in line for line in lines)
+    assert loop.read_history(tmp_path / "second")[0]["lr"] == 1e-9
+    after = load_checkpoint(tmp_path / "second" / "last.pt")["model"]
+    weights = [key for key in best["model"] if key.endswith((".weight", ".bias"))]
+    assert weights
+    for key in weights:  # a learning rate of 1e-9 leaves the loaded weights where they were
+        assert torch.allclose(after[key], best["model"][key], atol=1e-6), key
+
+    other = tiny_config(tmp_path / "other", **{"train.init_from": str(tiny_run / "best.pt"),
+                                               "model.channels": 32})
+    with pytest.raises(ValueError, match="init_from .*'channels': 64.*'channels': 32"):
+        loop.fit(other, log=lines.append)
 
 
 def test_resume_refuses_a_different_config(tiny_run):

@@ -18,6 +18,7 @@ what it changes from that experiment):
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,8 @@ DEFAULTS: dict[str, Any] = {
                                  # a few cores); N: by N processes (a GPU fed from many cores)
         "prefetch": 4,           # batches each producer (the thread or a worker) prepares ahead
         "val_every": 1,          # epochs between validations
+        "init_from": None,       # checkpoint or run directory (its best.pt) whose weights start
+                                 # the run: fine-tuning, or a second learning-rate cycle
     },
 }
 
@@ -190,8 +193,19 @@ def parse_overrides(tokens: list[str]) -> dict[str, Any]:
                 raise ConfigError(f"override '{token}' has no value")
             raw = tokens[i + 1]
             i += 2
-        out[key] = yaml.safe_load(raw)
+        out[key] = _scalar(raw)
     return out
+
+
+# YAML 1.1 (PyYAML) reads "3e-4" as a string: it wants a dot ("3.0e-4"). People type the former.
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _scalar(raw: str) -> Any:
+    value = yaml.safe_load(raw)
+    if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value):
+        return float(value)
+    return value
 
 
 def resolve_path(path: str | Path) -> Path:

@@ -33,7 +33,8 @@ from repose_core.models import build_model
 from repose_core.models.export import lifter_metadata
 
 from . import evaluate
-from .checkpoint import CHECKPOINT_BEST, CHECKPOINT_LAST, load_checkpoint, save_checkpoint
+from .checkpoint import (CHECKPOINT_BEST, CHECKPOINT_LAST, load_checkpoint, resolve_checkpoint,
+                         save_checkpoint)
 from .config import read_saved_config, resolve_path, save_config
 from .dataset import TrainingData, load_training_data
 
@@ -72,6 +73,23 @@ def precision_name(amp_dtype: torch.dtype | None) -> str:
 
 def seed_torch(seed: int, epoch: int) -> None:
     torch.manual_seed(seed * 100_003 + epoch)
+
+
+def load_initial_weights(model: torch.nn.Module, path: str | Path) -> dict:
+    """Load ``train.init_from`` (a checkpoint, or a run directory: its best one) into ``model``.
+
+    Only the weights come over; optimiser, schedule and epochs start afresh. The checkpoint must
+    hold the network the config builds. Returns the checkpoint.
+    """
+    state = load_checkpoint(resolve_checkpoint(resolve_path(path)))
+    theirs, ours = state["metadata"], lifter_metadata(model)
+    if (theirs["backbone"], theirs["model_config"]) != (ours["backbone"], ours["model_config"]):
+        raise ValueError(
+            f"train.init_from {path}: it holds a {theirs['backbone']} {theirs['model_config']}, "
+            f"the config builds a {ours['backbone']} {ours['model_config']}"
+        )
+    model.load_state_dict(state["model"])
+    return state
 
 
 def build_optimizer(model: torch.nn.Module, train_cfg: dict) -> torch.optim.Optimizer:
@@ -303,6 +321,9 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
         start_epoch, best = state["epoch"] + 1, state["best"]
         _truncate_history(run_dir / HISTORY_FILE, start_epoch)
         log(f"resuming {run_dir} at epoch {start_epoch + 1}/{train_cfg['epochs']}")
+    elif train_cfg["init_from"]:
+        init = load_initial_weights(model, train_cfg["init_from"])
+        log(f"starting from the weights of {train_cfg['init_from']} (its epoch {init['epoch'] + 1})")
 
     n_params = sum(p.numel() for p in model.parameters())
     precision = precision_name(amp_dtype) + ("" if amp_dtype is None else " autocast")
