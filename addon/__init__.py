@@ -12,6 +12,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, Po
 from . import bonemap
 from .import_apply import apply_import
 from .import_job import ImportJob
+from .motion.root_motion import DEFAULT_FOCAL_35MM
 from .import_setup import SetupError, bone_map_for, import_options, import_plan, is_repose_armature, retarget_target
 from .pipeline import ImportCancelled
 from .retarget import RetargetError, retarget as retarget_onto  # keep addon.retarget the module
@@ -51,6 +52,12 @@ class RePoseSettings(bpy.types.PropertyGroup):
                               description="Move through the scene as the person moves through the video")
     foot_lock: BoolProperty(name="Foot Lock", default=True,
                             description="Keep feet still while they touch the ground (no sliding)")
+    person: IntProperty(name="Person", min=0, default=0,
+                        description="Whom to follow when several people are in view: 0 = the most "
+                                    "prominent at the start, 1 = the leftmost, 2 = the second from the left, ...")
+    lens_35mm: FloatProperty(name="Lens (35 mm equiv.)", min=4.0, max=600.0, default=DEFAULT_FOCAL_35MM,
+                             description="The camera's 35 mm-equivalent focal length (phones: about 26); "
+                                         "a wrong value scales the depth of the root motion")
     add_camera: BoolProperty(name="Matching Camera", default=False,
                              description="Add a camera matching the footage, with the video as its background")
     last_report: StringProperty(name="Last Import", description="Summary of the last import")
@@ -204,6 +211,7 @@ class REPOSE_PT_import(bpy.types.Panel):
         row = col.row(align=True, heading="Frames")
         row.prop(settings, "frame_start")
         row.prop(settings, "frame_end")
+        col.prop(settings, "person")
         col.prop(settings, "model")
         if settings.model == "CUSTOM":
             col.prop(settings, "model_path")
@@ -226,6 +234,7 @@ class REPOSE_PT_import(bpy.types.Panel):
         col.prop(settings, "foot_lock")
         sub = col.column()
         sub.active = settings.root_motion
+        sub.prop(settings, "lens_35mm")
         sub.prop(settings, "add_camera")
 
         layout.operator(REPOSE_OT_import_video.bl_idname, icon="ARMATURE_DATA")

@@ -1,7 +1,8 @@
 """Headless batch: videos in, animated armatures out (.blend / .bvh / .fbx) plus a summary JSON.
 
     python -m addon.batch VIDEO [VIDEO ...] -o OUT_DIR [--rig RIG.blend|.glb|.fbx]
-                          [--formats blend,bvh,fbx] [--model PATH] [--no-preview]
+                          [--formats blend,bvh,fbx] [--model PATH] [--person K]
+                          [--focal-35mm MM] [--no-preview]
     blender -b -P addon/batch.py -- VIDEO ... -o OUT_DIR            (Blender's own Python)
     blender -b --python-expr "import sys; from addon.batch import main; sys.exit(main())" -- VIDEO ... -o OUT_DIR
 
@@ -31,6 +32,7 @@ if __name__ == "__main__" and not __package__:
     sys.exit(_main())
 
 from .export import FORMATS, ExportError, export_files, output_path, parse_formats
+from .motion.root_motion import DEFAULT_FOCAL_35MM
 from .pipeline import ImportOptions, MotionResult, analyse, build_armature
 
 SUMMARY_NAME = "summary.json"
@@ -57,6 +59,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--smoothing", type=float, default=0.5, help="0..1 (default 0.5)")
     parser.add_argument("--no-root-motion", action="store_true", help="keep the person in place")
     parser.add_argument("--no-foot-lock", action="store_true", help="leave foot sliding as lifted")
+    parser.add_argument("--person", type=int, metavar="K",
+                        help="with several people in view, follow the K-th from the left, 0 = the "
+                             "leftmost (default: the most prominent at the start)")
+    parser.add_argument("--focal-35mm", type=float, default=DEFAULT_FOCAL_35MM, metavar="MM",
+                        help="the camera's 35 mm-equivalent focal length, for root motion "
+                             f"(default {DEFAULT_FOCAL_35MM:g}, a phone's main camera)")
     parser.add_argument("--cache-dir", type=Path, help="cache 2D detections here")
     parser.add_argument("--no-preview", action="store_true",
                         help="do not write <video name>_preview.png")
@@ -98,17 +106,21 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
+def import_options(video: Path, args: argparse.Namespace) -> ImportOptions:
+    """The import settings of one video of the batch (raises ValueError for bad values)."""
+    return ImportOptions(video=video, start=args.start, end=args.end, stride=args.stride,
+                         model_path=args.model, smoothing=args.smoothing,
+                         root_motion=not args.no_root_motion, foot_lock=not args.no_foot_lock,
+                         cache_dir=args.cache_dir, focal_35mm=args.focal_35mm, person=args.person)
+
+
 def process_video(video: Path, stem: str, out_dir: Path, args: argparse.Namespace, progress) -> dict:
     """Import one video and write its files; never raises: errors go into the returned entry."""
     entry: dict = {"video": str(video), "status": "ok", "frames": 0, "fps": None, "detection_rate": None,
                    "foot_skate_before_mm": None, "foot_skate_after_mm": None, "timings": {},
                    "outputs": {}, "warnings": [], "error": None}
     try:
-        options = ImportOptions(video=video, start=args.start, end=args.end, stride=args.stride,
-                                model_path=args.model, smoothing=args.smoothing,
-                                root_motion=not args.no_root_motion, foot_lock=not args.no_foot_lock,
-                                cache_dir=args.cache_dir)
-        result = analyse(options, progress=progress)
+        result = analyse(import_options(video, args), progress=progress)
         entry.update(_result_fields(result))
         entry["outputs"] = _animate_and_save(result, stem, out_dir, args, entry["timings"])
         if not args.no_preview:

@@ -49,6 +49,7 @@ def import_options(settings) -> ImportOptions:
         video=video, start=settings.frame_start, end=end, model_path=model,
         smoothing=settings.smoothing, root_motion=settings.root_motion,
         foot_lock=settings.foot_lock, cache_dir=detection_cache_dir(),
+        focal_35mm=settings.lens_35mm, person=settings.person - 1 if settings.person > 0 else None,
     )
 
 

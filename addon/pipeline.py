@@ -47,6 +47,7 @@ class ImportOptions:
     foot_lock: bool = True
     cache_dir: Path | None = None    # detection cache; None: no caching
     focal_35mm: float = DEFAULT_FOCAL_35MM  # assumed camera focal, for root motion
+    person: int | None = None        # None: the most prominent person; k: the k-th from the left
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "video", Path(self.video))
@@ -64,6 +65,8 @@ class ImportOptions:
             raise ValueError(f"smoothing must be in [0, 1], got {self.smoothing}")
         if self.focal_35mm <= 0:
             raise ValueError(f"focal_35mm must be positive, got {self.focal_35mm}")
+        if self.person is not None and self.person < 0:
+            raise ValueError(f"person must be >= 0 (0 = the leftmost), got {self.person}")
 
 
 @dataclass
@@ -127,8 +130,8 @@ def analyse(
     try:
         detection = detect_video(
             options.video, start=options.start, end=options.end, stride=options.stride,
-            cache_dir=options.cache_dir, progress=lambda done, total, fps: report("detect", done, total),
-            cancel=cancel,
+            cache_dir=options.cache_dir, person=options.person,
+            progress=lambda done, total, fps: report("detect", done, total), cancel=cancel,
         )
     except DetectionCancelled as error:
         raise ImportCancelled(f"import of {options.video} cancelled") from error

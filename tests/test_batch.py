@@ -146,6 +146,24 @@ def test_argv_after_double_dash_is_used_under_blender(monkeypatch, tmp_path):
     assert args.videos == [Path("clip.mp4")] and args.out == tmp_path and args.formats == ("blend", "bvh")
 
 
+def test_batch_follows_the_chosen_person_with_the_given_lens(tmp_path, shared_data, tiny_lifter_onnx):
+    """--person 1 on the two-person clip follows the woman (second from the left, walking in
+    from frame ~40), not the man on the box; --focal-35mm reaches the root motion."""
+    from addon.pipeline import analyse
+
+    video = shared_data / "videos" / "sports2d_jump_walk.mp4"
+    args = batch.parse_args([str(video), "-o", str(tmp_path), "--end", "126", "--stride", "6",
+                             "--model", str(tiny_lifter_onnx), "--person", "1", "--focal-35mm", "50"])
+    options = batch.import_options(video, args)
+    assert (options.person, options.focal_35mm) == (1, 50.0)
+    result = analyse(options)
+    assert result.frame_indices[result.found][0] >= 35  # not before she walks in
+    defaults = batch.import_options(video, batch.parse_args([str(video), "-o", str(tmp_path)]))
+    assert (defaults.person, defaults.focal_35mm) == (None, 26.0)
+    with pytest.raises(ValueError, match="person must be >= 0"):
+        batch.import_options(video, batch.parse_args([str(video), "-o", str(tmp_path), "--person", "-1"]))
+
+
 def test_analyse_reports_progress_and_cancels(example_video, tiny_lifter_onnx, detection_cache, example_motion):
     from addon.pipeline import STAGES, ImportCancelled, ImportOptions, analyse
 

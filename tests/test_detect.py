@@ -220,6 +220,11 @@ def test_chosen_person_is_followed(shared_data):
     assert (det.keypoints[found, J["pelvis"], 1] > 0.55 * height).all()
 
 
+def test_asking_for_a_person_who_is_not_there_says_so(example_video):
+    with pytest.raises(ValueError, match=r"person=1 \(the 2nd from the left\).*at most 1 person was found"):
+        detect_video(example_video, end=12, stride=6, person=1)
+
+
 def test_tracker_reports_missing_instead_of_switching_people():
     rng = np.random.default_rng(0)
     person_a = rng.uniform(0, 100, (33, 2)) + [100, 100]

@@ -209,6 +209,19 @@ def test_operator_retargets_onto_the_selected_armature(registered, example_video
     assert bpy.context.view_layer.objects.active == character
 
 
+def test_person_and_lens_settings_reach_the_import(registered, example_video):
+    from addon.import_setup import import_options
+
+    settings = registered
+    settings.video_path = str(example_video)
+    options = import_options(settings)
+    assert (options.person, options.focal_35mm) == (None, 26.0)  # most prominent; a phone
+    settings.person, settings.lens_35mm = 2, 35.0  # the panel counts from 1: the second from the left
+    options = import_options(settings)
+    assert (options.person, options.focal_35mm) == (1, 35.0)
+    settings.person, settings.lens_35mm = 0, 26.0
+
+
 def test_bad_settings_are_refused_before_any_work(registered, example_video, tmp_path):
     settings = registered
     before = scene_state()

@@ -77,11 +77,17 @@ def detect_video(
     num_poses = max(num_poses, 0 if person is None else person + 1)
     result = _run(info, frames, task, num_poses, tracker, progress, cancel)
     if person is not None and not tracker.started:
-        raise ValueError(f"{path}: person={person} was asked for, but at most "
-                         f"{tracker.most_people} people were found in one frame")
+        found = "1 person was" if tracker.most_people == 1 else f"{tracker.most_people} people were"
+        raise ValueError(f"{path}: person={person} (the {_ordinal(person + 1)} from the left) was "
+                         f"asked for, but at most {found} found in one frame")
     if cached_at is not None:
         result.save(cached_at)
     return result
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: PersonTracker,
