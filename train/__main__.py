@@ -19,6 +19,8 @@ import sys
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .config import DEFAULTS  # yaml only: the parser stays quick to build
+
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -40,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
                                         "machines without the BVH (e.g. --data.train [cmu.npz])")
     pr.add_argument("sources", nargs="+", help="folders (searched recursively) or .bvh files")
     pr.add_argument("--out", required=True, help="path of the .npz file to write")
-    pr.add_argument("--fps", type=float, default=30.0, help="frame rate to resample to (default 30)")
+    fps = DEFAULTS["data"]["fps"]
+    pr.add_argument("--fps", type=float, default=fps,
+                    help=f"frame rate to resample to (default {fps:g}, runs' data.fps)")
     return parser
 
 
