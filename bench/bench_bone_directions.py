@@ -59,7 +59,7 @@ def degrees_of(lean: np.ndarray) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", nargs="?", default="runs/default_cpu_cycle2",
+    parser.add_argument("run", nargs="?", default="runs/default_cpu_cycle3/last.pt",
                         help="run directory or checkpoint (default: the shipped model's run)")
     parser.add_argument("--train", action="store_true", help="also score the training people")
     args = parser.parse_args(argv)

@@ -285,7 +285,7 @@ def test_mixed_precision_is_float16_on_cuda_and_native_bf16_on_cpu(monkeypatch):
 
 
 def test_shipped_default_model_is_trained_and_matches_its_config(shared_data):
-    """load_lifter(None) is the network default_cpu.yaml (and its second cycle) describes, and it
+    """load_lifter(None) is the network default_cpu.yaml (and its later cycles) describes, and it
     really lifts: on a take of a person it never saw (Daz skeleton, CMU subject 13), seen by a
     camera it never saw."""
     from repose_core import metrics

@@ -1,9 +1,9 @@
 """Command line: ``python -m train {fit,eval,ablation,export,prepare} ...``.
 
     python -m train fit --config train/configs/default_cpu.yaml [--lambda-spatial 0.1 --train.epochs 5 ...]
-    python -m train eval runs/default_cpu_cycle2     (or a .pt checkpoint)
+    python -m train eval runs/default_cpu_cycle3     (or a .pt checkpoint)
     python -m train ablation --config train/configs/ablation_cpu.yaml --out docs/ablation.md
-    python -m train export runs/default_cpu_cycle2 --out repose_core/assets/default_lifter.onnx
+    python -m train export runs/default_cpu_cycle3/last.pt --out repose_core/assets/default_lifter.onnx
     python -m train prepare ../shared/data/mocap/cmu --out cmu.npz   (BVH -> one .npz)
 
 Overrides are ``--dotted.key value`` pairs (values parsed as YAML) or the short aliases in
