@@ -12,8 +12,8 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, Po
 from . import bonemap
 from .import_apply import apply_import
 from .import_job import ImportJob
-from .motion.root_motion import DEFAULT_FOCAL_35MM
 from .import_setup import SetupError, bone_map_for, import_options, import_plan, is_repose_armature, retarget_target
+from .motion.root_motion import DEFAULT_FOCAL_35MM
 from .pipeline import ImportCancelled
 from .retarget import RetargetError, retarget as retarget_onto  # keep addon.retarget the module
 

@@ -148,8 +148,9 @@ def test_argv_after_double_dash_is_used_under_blender(monkeypatch, tmp_path):
 
 def test_batch_follows_the_chosen_person_with_the_given_lens(tmp_path, shared_data, tiny_lifter_onnx):
     """--person 1 on the two-person clip follows the woman (second from the left, walking in
-    from frame ~40), not the man on the box; --focal-35mm reaches the root motion."""
+    from frame ~40), not the man on the box; --focal-35mm reaches the root motion's camera."""
     from addon.pipeline import analyse
+    from repose_core.camera import Intrinsics
 
     video = shared_data / "videos" / "sports2d_jump_walk.mp4"
     args = batch.parse_args([str(video), "-o", str(tmp_path), "--end", "126", "--stride", "6",
@@ -158,6 +159,8 @@ def test_batch_follows_the_chosen_person_with_the_given_lens(tmp_path, shared_da
     assert (options.person, options.focal_35mm) == (1, 50.0)
     result = analyse(options)
     assert result.frame_indices[result.found][0] >= 35  # not before she walks in
+    width, height = result.image_size
+    assert result.camera.focal_px == pytest.approx(Intrinsics.from_focal_35mm(width, height, 50.0).fx)
     defaults = batch.import_options(video, batch.parse_args([str(video), "-o", str(tmp_path)]))
     assert (defaults.person, defaults.focal_35mm) == (None, 26.0)
     with pytest.raises(ValueError, match="person must be >= 0"):

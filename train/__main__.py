@@ -17,10 +17,11 @@ import json
 import shlex
 import sys
 
+# yaml only, no numpy or torch: `--help` and bad arguments stay quick.
+from .config import DEFAULTS, ConfigError, load_config, parse_overrides, resolve_path
+
 
 def _parser() -> argparse.ArgumentParser:
-    from .config import DEFAULTS  # yaml only: the parser stays quick to build
-
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -51,8 +52,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args, rest = _parser().parse_known_args(argv)
-    from .config import ConfigError, load_config, parse_overrides
-
     try:
         if rest and args.command not in ("fit", "ablation"):
             raise ConfigError(f"'{args.command}' takes no config overrides, got {rest}")
@@ -81,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
             path = export_checkpoint(args.checkpoint, args.out)
             print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
         elif args.command == "prepare":
-            from .config import DEFAULTS, resolve_path
             from .data.mocap import load_library, save_library
 
             if not args.out.endswith(".npz"):
