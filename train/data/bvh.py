@@ -10,13 +10,16 @@ asks for (and their ancestors).
 Conventions of the format (as written by MotionBuilder, Daz, Mixamo, Rokoko, ...):
 - ``CHANNELS`` lists rotations in the order they compose: ``Zrotation Yrotation Xrotation``
   means ``R = Rz @ Ry @ Rx`` (angles in degrees), applied to points in the joint's frame.
-- A joint's position in its parent's frame is ``OFFSET`` plus any position channels.
+- A joint's position in its parent's frame is ``OFFSET`` plus its position channels, in the
+  format's original meaning. Blender-style exporters instead write the joint's *whole* local
+  translation into them (equal to OFFSET for a rigid bone), so adding the two doubles every
+  bone; :func:`detect_translation_channels` tells the two apart per joint from the motion.
 - ``End Site`` blocks have an offset but no channels; they are named ``<parent>_end`` here so
   that tables can refer to them (e.g. the top of the head).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -24,6 +27,11 @@ import numpy as np
 
 END_SITE_SUFFIX = "_end"
 _AXES = {"X": 0, "Y": 1, "Z": 2}
+# Values no capture writes: they are corruption, and FK would turn them into inf/NaN joints
+# that only fail much later (an SVD in validation). Rotations may be unwrapped over many turns.
+MAX_ABS_ROTATION_DEG = 1e5
+# Positions in file units, relative to the skeleton's size (its longest OFFSET): 10^4 bones.
+MAX_POSITION_IN_BONES = 1e4
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,9 @@ class BvhFile:
     skeleton: BvhSkeleton
     motion: np.ndarray   # (F, C) float64, one row per frame
     frame_time: float    # seconds per frame, as the header says
+    # Per joint: True where its position channels hold the whole local translation (they
+    # replace OFFSET), False where they are added to OFFSET (or the joint has none).
+    translation_channels: tuple[bool, ...] = ()
 
     @property
     def num_frames(self) -> int:
@@ -87,7 +98,62 @@ def read_bvh(path: str | Path) -> BvhFile:
             f"block holds {values.size} numbers"
         )
     motion = values[: num_frames * num_channels].reshape(num_frames, num_channels)
-    return BvhFile(path, skeleton, motion, frame_time)
+    _check_values(path, skeleton, motion)
+    return BvhFile(path, skeleton, motion, frame_time,
+                   detect_translation_channels(skeleton, motion))
+
+
+def _column_names(skeleton: BvhSkeleton) -> list[str]:
+    return [f"{name} {chan}" for name, chans in zip(skeleton.names, skeleton.channels) for chan in chans]
+
+
+def _check_values(path: Path, skeleton: BvhSkeleton, motion: np.ndarray) -> None:
+    """Reject non-finite and absurd channel values, naming the frame and the channel."""
+    columns = _column_names(skeleton)
+    rotation = np.array([c.endswith("rotation") for c in columns])
+    size = max(float(np.abs(skeleton.offsets).max(initial=0.0)), 1e-6)
+    limit = np.where(rotation, MAX_ABS_ROTATION_DEG, MAX_POSITION_IN_BONES * size)
+    bad = ~np.isfinite(motion) | (np.abs(motion) > limit)
+    if bad.any():
+        frame, column = np.argwhere(bad)[0]
+        what = "not a number" if not np.isfinite(motion[frame, column]) else "absurd"
+        raise ValueError(
+            f"{path}: frame {frame + 1} of {motion.shape[0]}, channel '{columns[column]}' is "
+            f"{motion[frame, column]!r} ({what}; {int(bad.any(axis=1).sum())} frames have such values)")
+
+
+def detect_translation_channels(skeleton: BvhSkeleton, motion: np.ndarray) -> tuple[bool, ...]:
+    """Per joint: do its position channels hold its whole local translation?
+
+    A joint's channels are taken as its translation when, along the axis of its longest OFFSET
+    component, their median over the take is nearer OFFSET than zero: an exporter that writes
+    translations writes OFFSET there for a rigid bone, one that writes displacements writes
+    about zero. A root that walks away stays decidable, as its OFFSET is its height (or zero).
+    Joints with a zero OFFSET come out the same either way (False).
+    """
+    out = []
+    for j, chans in enumerate(skeleton.channels):
+        offset = skeleton.offsets[j]
+        axis = int(np.argmax(np.abs(offset)))
+        name = "XYZ"[axis] + "position"
+        if abs(offset[axis]) <= 0 or name not in chans or motion.shape[0] == 0:
+            out.append(False)
+            continue
+        median = float(np.median(motion[:, skeleton.channel_start[j] + chans.index(name)]))
+        out.append(bool(abs(median - offset[axis]) < abs(median)))
+    return tuple(out)
+
+
+def with_position_meaning(bvh: BvhFile, meaning: str) -> BvhFile:
+    """``bvh`` with its position channels read as ``meaning``: "auto" (as detected),
+    "offset" (added to OFFSET) or "translation" (the whole local translation)."""
+    if meaning == "auto":
+        return bvh
+    if meaning not in ("offset", "translation"):
+        raise ValueError(f"position channel meaning must be auto, offset or translation, got {meaning!r}")
+    flags = tuple(meaning == "translation" and any(c.endswith("position") for c in chans)
+                  for chans in bvh.skeleton.channels)
+    return replace(bvh, translation_channels=flags)
 
 
 def _parse_hierarchy(tokens: list[str]) -> BvhSkeleton:
@@ -164,8 +230,9 @@ def forward_kinematics(
     """World positions and rotations of ``joints`` (default: all) at ``frames`` (default: all).
 
     Returns ``positions`` (F, J, 3) in the file's units and axes, and ``rotations`` (F, J, 3, 3)
-    (each joint's frame in world coordinates). ``rest_pose=True`` ignores the motion (all
-    channels zero, one frame): the skeleton as the header defines it.
+    (each joint's frame in world coordinates). ``rest_pose=True`` ignores the motion (one frame,
+    no rotation, every joint at its OFFSET): the skeleton as the header defines it.
+    Position channels are read per ``bvh.translation_channels``.
     """
     skel = bvh.skeleton
     wanted = list(range(len(skel.names))) if joints is None else [skel.index(n) for n in joints]
@@ -175,21 +242,24 @@ def forward_kinematics(
             needed.add(j)
             j = skel.parents[j]
     if rest_pose:
-        motion = np.zeros((1, bvh.motion.shape[1]))
+        motion = np.zeros((1, 0))
     else:
         motion = bvh.motion if frames is None else bvh.motion[np.asarray(frames)]
     num_frames = motion.shape[0]
+    replaces = bvh.translation_channels or (False,) * len(skel.names)
 
     pos: dict[int, np.ndarray] = {}
     rot: dict[int, np.ndarray] = {}
     for j in sorted(needed):  # file order: parents come first
-        chans = skel.channels[j]
+        chans = () if rest_pose else skel.channels[j]
         cols = motion[:, skel.channel_start[j] : skel.channel_start[j] + len(chans)]
         local_t = np.broadcast_to(skel.offsets[j], (num_frames, 3)).copy()
         rot_axes, rot_cols = "", []
         for k, name in enumerate(chans):
             kind = name[1:].lower()
-            if kind == "position":
+            if kind == "position" and replaces[j]:
+                local_t[:, _AXES[name[0].upper()]] = cols[:, k]
+            elif kind == "position":
                 local_t[:, _AXES[name[0].upper()]] += cols[:, k]
             elif kind == "rotation":
                 rot_axes += name[0].upper()

@@ -1,20 +1,25 @@
-"""BVH mocap libraries as H36M-17 world joints: ``(T, 17, 3)`` float32, metres, Y up.
+"""Mocap libraries as H36M-17 world joints: ``(T, 17, 3)`` float32, metres, Y up.
 
-One BVH file becomes one :class:`Clip`; a folder of them a :class:`MotionLibrary`.
+One mocap file (BVH, or a DeepMimic motion: train.data.deepmimic) becomes one :class:`Clip`;
+a folder of them a :class:`MotionLibrary`.
 
-- Joints are mapped **by name** through a table per skeleton family (``tables/*.toml``); the
-  family is detected from the joint names. Pelvis, spine and thorax are synthesised by the rules
-  of docs/joint_definitions.md, exactly as the MediaPipe side does, so training 2D resembles
-  inference 2D. Adding a family: docs/adding_a_bvh_skeleton.md.
+- Joints are mapped **by name** through a table per skeleton family (``tables/*.toml``,
+  train.data.skeleton_table); the family is detected from the joint names. Pelvis, spine and
+  thorax are synthesised by the rules of docs/joint_definitions.md, exactly as the MediaPipe
+  side does, so training 2D resembles inference 2D. Adding a family: docs/adding_a_bvh_skeleton.md.
 - Units are inferred from the figure's size (CMU units ~0.0564 m, cm, inches, mm, m) and the up
-  and facing axes from the rest pose (ankles -> shoulders, right -> left shoulder), so any
-  exporter's files come out alike: metres, Y up, facing +Z at rest.
+  and facing axes from the rest pose (ankles -> shoulders, right -> left shoulder), unless the
+  table states them, so any exporter's files come out alike: metres, Y up, facing +Z at rest.
+  BVH position channels are read as their exporter means them (train.data.bvh).
+- Every clip is checked to be a plausible person (train.data.plausible): a wrong unit, axis or
+  channel reading fails at load, naming the file and the check, not during training.
 - The converters' lead-in frames (an added T-pose) are dropped; clips are resampled to a target
   frame rate (30 fps by default: mocap at 120 fps is 4x redundant for a lifter and 4x slower to
   prepare). Some files lie about their rate (CMU salsa is 60 fps, its header says 120):
   ``fps_overrides`` fixes them by file-name pattern.
-- The subject (person) of a clip comes from its file name, and libraries split **by subject** so
-  that validation is on unseen people.
+- The subject (person) of a clip comes from a rule (the caller's ``subject_pattern``, else the
+  table's) or is guessed from its file name, and libraries split **by subject** so that
+  validation is on unseen people.
 
 Recommended split for the shared CMU data (what the bundled trainer does): train on ``cmu/``
 (MotionBuilder skeleton, subjects 01 02 03 05 06 07 08 09), validate on ``cmu_daz/`` (other
@@ -27,115 +32,36 @@ import fnmatch
 import hashlib
 import json
 import re
-import tomllib
+import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from repose_core.skeleton import JOINT_INDEX, JOINTS, NUM_JOINTS
+from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
 
-from .bvh import BvhFile, forward_kinematics, read_bvh
+from . import deepmimic
+from .bvh import forward_kinematics, read_bvh, with_position_meaning
+from .plausible import check_person
+from .skeleton_table import (UNIT_CANDIDATES, SkeletonTable, builtin_tables, detect_table,
+                             subject_by_pattern)
 
-TABLES_DIR = Path(__file__).resolve().parent / "tables"
 DEFAULT_FPS = 30.0
 # Files whose header frame time is wrong (pattern on the file name -> real frames per second).
 DEFAULT_FPS_OVERRIDES: dict[str, float] = {"salsa_*.bvh": 60.0}
-# Candidate units of BVH files (metres per file unit). "cmu" is the CMU MotionBuilder
-# conversion's unit: 1/0.45 inch.
-UNIT_CANDIDATES: dict[str, float] = {
-    "mm": 0.001, "cm": 0.01, "inch": 0.0254, "cmu": 0.0254 / 0.45, "m": 1.0,
-}
 # Rest-pose ankle-to-shoulder distance of a typical adult (about 0.72 of stature), used only to
-# pick the most plausible unit above; candidates differ by factors >= 2.2, so it is robust.
+# pick the most plausible unit of UNIT_CANDIDATES; they differ by factors >= 2.2, so it is robust.
 _TYPICAL_ANKLE_TO_SHOULDER_M = 1.25
-_SYNTHESISED = ("pelvis", "spine", "thorax")
-_CACHE_VERSION = 1
+# 2: position channels read as their exporter means them (train.data.bvh); plausibility checks.
+_CACHE_VERSION = 2
+# Poses of a source skeleton: (source joint names) -> world positions (F, J, 3) and rotations
+# (F, J, 3, 3) in the source's units and axes. A BVH file and a DeepMimic motion both give one.
+PoseFunction = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
 
 
-@dataclass(frozen=True)
-class Offset:
-    """A point at BVH ``joint`` plus ``offset_m`` (metres, in the person frame at rest: x = the
-    person's left, y = up, z = forward) that turns with ``frame`` (a joint; default ``joint``)."""
-
-    joint: str
-    frame: str
-    offset_m: np.ndarray
-
-
-@dataclass(frozen=True)
-class SkeletonTable:
-    """How one skeleton family's BVH joints give the H36M-17 joints."""
-
-    family: str
-    root: str
-    lead_in_frames: int
-    joints: dict[str, str]                       # H36M name -> BVH joint name
-    # H36M name -> Offset, for points no BVH joint marks (the nose, the crown) or that a
-    # family places differently from the MediaPipe landmarks (see the tables' comments).
-    offsets: dict[str, "Offset"]
-    path: Path
-    text: str                                    # raw file, part of the cache key
-
-    def source_joint(self, name: str) -> str:
-        """The BVH joint an H36M joint is read from (for offset points, their anchor)."""
-        return self.joints[name] if name in self.joints else self.offsets[name].joint
-
-    def bvh_names(self) -> set[str]:
-        anchors = {o.joint for o in self.offsets.values()} | {o.frame for o in self.offsets.values()}
-        return set(self.joints.values()) | anchors | {self.root}
-
-
-def load_table(path: str | Path) -> SkeletonTable:
-    """Read and validate one skeleton table (TOML)."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = tomllib.loads(text)
-        joints = dict(raw.get("joints", {}))
-        offsets = {
-            name: Offset(str(spec["joint"]), str(spec.get("frame", spec["joint"])),
-                         np.asarray(spec["offset_m"], dtype=np.float64))
-            for name, spec in raw.get("offsets", {}).items()
-        }
-        table = SkeletonTable(str(raw["family"]), str(raw["root"]), int(raw.get("lead_in_frames", 0)),
-                              joints, offsets, path, text)
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: not a valid skeleton table: {exc}") from None
-    mapped = set(joints) | set(offsets)
-    expected = set(JOINTS) - set(_SYNTHESISED)
-    if mapped != expected:
-        raise ValueError(
-            f"{path}: the table must map exactly {sorted(expected)} (pelvis/spine/thorax are "
-            f"synthesised); missing {sorted(expected - mapped)}, unexpected {sorted(mapped - expected)}"
-        )
-    for name, off in offsets.items():
-        if off.offset_m.shape != (3,):
-            raise ValueError(f"{path}: offsets.{name}.offset_m must be 3 numbers")
-    return table
-
-
-@lru_cache(maxsize=None)
-def builtin_tables() -> tuple[SkeletonTable, ...]:
-    """The tables shipped in ``train/data/tables``."""
-    return tuple(load_table(p) for p in sorted(TABLES_DIR.glob("*.toml")))
-
-
-def detect_table(bvh: BvhFile, tables: Sequence[SkeletonTable] | None = None) -> SkeletonTable:
-    """The one table whose joint names (and root) all occur in ``bvh``."""
-    tables = builtin_tables() if tables is None else tables
-    names = set(bvh.skeleton.names)
-    fits = [t for t in tables if t.bvh_names() <= names and bvh.skeleton.names[0] == t.root]
-    if len(fits) != 1:
-        known = ", ".join(t.family for t in tables)
-        what = "no" if not fits else "several (" + ", ".join(t.family for t in fits) + ")"
-        raise ValueError(
-            f"{bvh.path}: {what} skeleton table fits its joints (root {bvh.skeleton.names[0]!r}; "
-            f"tables: {known}). Write a table: docs/adding_a_bvh_skeleton.md"
-        )
-    return fits[0]
+class SubjectWarning(UserWarning):
+    """Every file of a library became its own subject: the person split may be false."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +90,16 @@ def subject_of(path: str | Path) -> str:
     return re.sub(r"[_\-]?\d+$", "", stem) or stem
 
 
+def clip_subject(path: Path, table: SkeletonTable, subject_pattern: str | None = None) -> tuple[str, bool]:
+    """(person of a file, whether a rule said so): by ``subject_pattern`` (the caller's, e.g.
+    ``--subject-pattern``), else the table's ``subject_pattern``, else guessed from the file
+    name by :func:`subject_of` (False: the guess may make every file its own person)."""
+    if subject_pattern is not None:
+        return subject_by_pattern(path, subject_pattern, f"{table.family}_", "data.subject_pattern"), True
+    by_table = table.subject(path)
+    return (by_table, True) if by_table is not None else (subject_of(path), False)
+
+
 def _axis(v: np.ndarray) -> np.ndarray:
     """The signed coordinate axis closest to ``v``."""
     out = np.zeros(3)
@@ -172,37 +108,47 @@ def _axis(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def detect_units_and_frame(bvh: BvhFile, table: SkeletonTable) -> tuple[float, np.ndarray]:
-    """(metres per file unit, rotation from the file's axes to the person frame) from the rest
-    pose. The person frame is x = the person's left, y = up, z = forward (where they face at
-    rest); each is snapped to the nearest file axis, so the result is an exact axis permutation
-    (a Z-up file becomes Y-up and nothing tilts)."""
-    names = [table.source_joint(n) for n in ("l_ankle", "r_ankle", "l_shoulder", "r_shoulder")]
-    rest, _ = forward_kinematics(bvh, names, rest_pose=True)
-    rest = rest[0]
+def person_frame(rest: np.ndarray, table: SkeletonTable, source: Path) -> tuple[float, np.ndarray]:
+    """(metres per file unit, rotation from the file's axes to the person frame), from the rest
+    pose ``rest`` = positions (4, 3) of the table's l_ankle, r_ankle, l_shoulder, r_shoulder
+    source joints, unless the table states ``units``, ``up`` or ``forward``.
+
+    The person frame is x = the person's left, y = up, z = forward (where they face at rest);
+    each is snapped to the nearest file axis, so the result is an exact axis permutation (a
+    Z-up file becomes Y-up and nothing tilts).
+    """
     body = rest[2:].mean(0) - rest[:2].mean(0)          # ankles -> shoulders
     size = float(np.linalg.norm(body))
     if size <= 0:
-        raise ValueError(f"{bvh.path}: ankles and shoulders coincide in the rest pose")
-    up = _axis(body)
-    left = rest[2] - rest[3]
-    left = left - (left @ up) * up
-    if np.linalg.norm(left) <= 0:
-        raise ValueError(f"{bvh.path}: the shoulders are not side by side in the rest pose")
-    left = _axis(left)
+        raise ValueError(f"{source}: ankles and shoulders coincide in the rest pose")
+    up = table.up if table.up is not None else _axis(body)
+    if table.forward is not None:
+        left = np.cross(up, table.forward)
+    else:
+        left = rest[2] - rest[3]
+        left = left - (left @ up) * up
+        if np.linalg.norm(left) <= 0:
+            raise ValueError(f"{source}: the shoulders are not side by side in the rest pose; "
+                             f"state up and forward in the table ({table.path})")
+        left = _axis(left)
     forward = np.cross(left, up)
-    scale = min(UNIT_CANDIDATES.values(),
-                key=lambda u: abs(np.log(size * u / _TYPICAL_ANKLE_TO_SHOULDER_M)))
+    scale = table.units if table.units is not None else min(
+        UNIT_CANDIDATES.values(), key=lambda u: abs(np.log(size * u / _TYPICAL_ANKLE_TO_SHOULDER_M)))
     return scale, np.stack([left, up, forward])
 
 
-def bvh_to_h36m(bvh: BvhFile, table: SkeletonTable, frames: np.ndarray | None = None) -> np.ndarray:
-    """H36M-17 world joints (F, 17, 3) float64, metres, Y up, for ``frames`` (default: all)."""
-    scale, to_person = detect_units_and_frame(bvh, table)
+def _rest_landmarks(pose: PoseFunction, table: SkeletonTable) -> np.ndarray:
+    names = [table.source_joint(n) for n in ("l_ankle", "r_ankle", "l_shoulder", "r_shoulder")]
+    return pose(names)[0][0]
+
+
+def table_to_h36m(pose: PoseFunction, table: SkeletonTable, scale: float,
+                  to_person: np.ndarray) -> np.ndarray:
+    """H36M-17 world joints (F, 17, 3) float64, metres, Y up, from a source's poses."""
     direct = list(table.joints.items())
     offsets = list(table.offsets.items())
     names = [b for _, b in direct] + [o.joint for _, o in offsets] + [o.frame for _, o in offsets]
-    pos, rot = forward_kinematics(bvh, names, frames=frames)
+    pos, rot = pose(names)
     out = np.zeros((pos.shape[0], NUM_JOINTS, 3))
     for k, (h36m, _) in enumerate(direct):
         out[:, JOINT_INDEX[h36m]] = pos[:, k]
@@ -243,18 +189,13 @@ def resample(joints: np.ndarray, src_fps: float, fps: float) -> np.ndarray:
     return (1 - w) * joints[i] + w * joints[nxt]
 
 
-def load_clip(
-    path: str | Path,
-    fps: float = DEFAULT_FPS,
-    tables: Sequence[SkeletonTable] | None = None,
-    fps_overrides: Mapping[str, float] | None = None,
-) -> Clip:
-    """One BVH file as a :class:`Clip` at ``fps`` (lead-in dropped, metres, Y up)."""
-    path = Path(path)
+def _bvh_joints(path: Path, fps: float, tables: Sequence[SkeletonTable] | None,
+                fps_overrides: Mapping[str, float]) -> tuple[np.ndarray, SkeletonTable]:
+    """A BVH file's H36M-17 joints at ``fps`` (lead-in dropped), and its table."""
     bvh = read_bvh(path)
-    table = detect_table(bvh, tables)
-    overrides = DEFAULT_FPS_OVERRIDES if fps_overrides is None else fps_overrides
-    src_fps = source_fps(path, bvh.fps, overrides)
+    table = detect_table(bvh.skeleton.names, path, tables)
+    bvh = with_position_meaning(bvh, table.position_channels)
+    src_fps = source_fps(path, bvh.fps, fps_overrides)
     first = table.lead_in_frames
     if bvh.num_frames - first < 2:
         raise ValueError(f"{path}: only {bvh.num_frames} frames, {first} of them lead-in")
@@ -262,10 +203,53 @@ def load_clip(
     nxt = np.minimum(i + 1, bvh.num_frames - first - 1)
     # Forward kinematics only on the source frames the resampling touches.
     needed, inverse = np.unique(np.concatenate([i, nxt]), return_inverse=True)
-    world = bvh_to_h36m(bvh, table, frames=needed + first)
+    scale, to_person = person_frame(
+        _rest_landmarks(lambda names: forward_kinematics(bvh, names, rest_pose=True), table), table, path)
+    world = table_to_h36m(lambda names: forward_kinematics(bvh, names, frames=needed + first),
+                          table, scale, to_person)
     a, b = world[inverse[: len(i)]], world[inverse[len(i):]]
-    joints = (1 - w)[:, None, None] * a + w[:, None, None] * b
-    return Clip(path.stem, subject_of(path), table.family, float(fps), joints.astype(np.float32))
+    return (1 - w)[:, None, None] * a + w[:, None, None] * b, table
+
+
+def _deepmimic_joints(path: Path, fps: float, tables: Sequence[SkeletonTable] | None
+                      ) -> tuple[np.ndarray, SkeletonTable]:
+    """A DeepMimic motion's H36M-17 joints at ``fps``, and its table. Its frames are posed at
+    the output times directly (rotations interpolated, train.data.deepmimic): its durations
+    may differ from row to row, and its acrobatics at 16 fps would shorten bones if joint
+    positions were blended instead."""
+    motion = deepmimic.read_motion(path)
+    table = detect_table(motion.character.names, path, tables)
+    first = table.lead_in_frames
+    if motion.num_frames - first < 2:
+        raise ValueError(f"{path}: only {motion.num_frames} frames, {first} of them lead-in")
+    start, end = motion.times[first], motion.times[-1]
+    times = start + np.arange(int(np.floor((end - start) * fps + 1e-9)) + 1) / fps
+    scale, to_person = person_frame(
+        _rest_landmarks(lambda names: deepmimic.forward_kinematics(motion, names, rest_pose=True), table),
+        table, path)
+    world = table_to_h36m(lambda names: deepmimic.forward_kinematics(motion, names, times),
+                          table, scale, to_person)
+    return world, table
+
+
+def load_clip(
+    path: str | Path,
+    fps: float = DEFAULT_FPS,
+    tables: Sequence[SkeletonTable] | None = None,
+    fps_overrides: Mapping[str, float] | None = None,
+    subject_pattern: str | None = None,
+) -> Clip:
+    """One mocap file (BVH, or a DeepMimic motion) as a :class:`Clip` at ``fps`` (lead-in
+    dropped, metres, Y up), checked to be a plausible person (:func:`check_person`)."""
+    path = Path(path)
+    if path.suffix.lower() == ".bvh":
+        overrides = DEFAULT_FPS_OVERRIDES if fps_overrides is None else fps_overrides
+        joints, table = _bvh_joints(path, fps, tables, overrides)
+    else:
+        joints, table = _deepmimic_joints(path, fps, tables)
+    check_person(joints, str(path))
+    subject, _ = clip_subject(path, table, subject_pattern)
+    return Clip(path.stem, subject, table.family, float(fps), joints.astype(np.float32))
 
 
 @dataclass
@@ -299,26 +283,32 @@ class MotionLibrary:
         return MotionLibrary([c for c in self.clips if c.subject not in names]), val
 
 
-def find_bvh_files(sources: str | Path | Sequence[str | Path]) -> list[Path]:
-    """BVH files under folders (recursively) or given directly, sorted, no duplicates."""
+def find_mocap_files(sources: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Mocap files under folders (recursively: BVH files and DeepMimic motions) or given
+    directly, sorted, no duplicates."""
     if isinstance(sources, (str, Path)):
         sources = [sources]
     files: set[Path] = set()
     for src in sources:
         src = Path(src)
         if src.is_dir():
-            files.update(p.resolve() for p in src.rglob("*.bvh"))
-        elif src.is_file() and src.suffix.lower() == ".bvh":
+            files.update(p.resolve() for p in src.rglob("*") if p.is_file() and _is_mocap_file(p))
+        elif src.is_file() and _is_mocap_file(src):
             files.add(src.resolve())
         else:
-            raise FileNotFoundError(f"mocap source {src} is neither a folder nor a .bvh file")
+            raise FileNotFoundError(f"mocap source {src} is neither a folder nor a mocap file "
+                                    f"(.bvh, a DeepMimic motion, a prepared .npz)")
     if not files:
-        raise FileNotFoundError(f"no .bvh files in {[str(s) for s in sources]}")
+        raise FileNotFoundError(f"no mocap files (.bvh, DeepMimic motions) in {[str(s) for s in sources]}")
     return sorted(files)
 
 
+def _is_mocap_file(path: Path) -> bool:
+    return path.suffix.lower() == ".bvh" or deepmimic.is_motion_file(path)
+
+
 def _cache_key(files: list[Path], fps: float, tables: Sequence[SkeletonTable],
-               overrides: Mapping[str, float]) -> str:
+               overrides: Mapping[str, float], subject_pattern: str | None) -> str:
     desc = {
         "version": _CACHE_VERSION,
         "files": [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files],
@@ -326,6 +316,8 @@ def _cache_key(files: list[Path], fps: float, tables: Sequence[SkeletonTable],
         "tables": [t.text for t in tables],
         "overrides": sorted(overrides.items()),
     }
+    if subject_pattern is not None:
+        desc["subject_pattern"] = subject_pattern
     return hashlib.sha1(json.dumps(desc).encode()).hexdigest()[:16]
 
 
@@ -365,22 +357,28 @@ def load_library(
     tables: Sequence[SkeletonTable] | None = None,
     fps_overrides: Mapping[str, float] | None = None,
     cache_dir: str | Path | None = None,
+    subject_pattern: str | None = None,
 ) -> MotionLibrary:
-    """Every BVH under ``sources`` as clips at ``fps``.
+    """Every mocap file under ``sources`` (BVH, DeepMimic motions) as clips at ``fps``.
+
+    ``subject_pattern`` (a regular expression whose group 1 is the person, searched in each
+    file's path) overrides the tables' rule for finding the person of a file. When no rule
+    says it and every file becomes its own subject, a :class:`SubjectWarning` says so.
 
     With ``cache_dir``, the prepared library is stored as one ``.npz`` keyed by the file list
-    (paths, sizes, mtimes), the frame rate, the tables and the overrides, so a second call with
-    the same inputs loads in well under a second instead of parsing every file again.
+    (paths, sizes, mtimes), the frame rate, the tables, the overrides and the subject pattern,
+    so a second call with the same inputs loads in well under a second instead of parsing
+    every file again.
 
     A source may also be such an ``.npz`` (``python -m train prepare``), for machines that have
-    the prepared library but not the BVH files; its clips follow the BVH ones, in the order saved.
+    the prepared library but not the mocap files; its clips follow the others, in the order saved.
     """
     if isinstance(sources, (str, Path)):
         sources = [sources]
     prepared = [Path(s) for s in sources if Path(s).suffix.lower() == ".npz"]
-    bvh_sources = [s for s in sources if Path(s).suffix.lower() != ".npz"]
-    clips = list(_load_bvh_library(bvh_sources, fps, tables, fps_overrides, cache_dir).clips) \
-        if bvh_sources else []
+    file_sources = [s for s in sources if Path(s).suffix.lower() != ".npz"]
+    clips = list(_load_files(file_sources, fps, tables, fps_overrides, cache_dir, subject_pattern).clips) \
+        if file_sources else []
     for path in prepared:
         library = load_prepared_library(path)
         rates = {c.fps for c in library.clips}
@@ -390,22 +388,43 @@ def load_library(
     return MotionLibrary(clips)
 
 
-def _load_bvh_library(sources: Sequence[str | Path], fps: float,
-                      tables: Sequence[SkeletonTable] | None,
-                      fps_overrides: Mapping[str, float] | None,
-                      cache_dir: str | Path | None) -> MotionLibrary:
-    files = find_bvh_files(sources)
+def _load_files(sources: Sequence[str | Path], fps: float,
+                tables: Sequence[SkeletonTable] | None,
+                fps_overrides: Mapping[str, float] | None,
+                cache_dir: str | Path | None,
+                subject_pattern: str | None) -> MotionLibrary:
+    files = find_mocap_files(sources)
     tables = builtin_tables() if tables is None else tuple(tables)
     overrides = DEFAULT_FPS_OVERRIDES if fps_overrides is None else dict(fps_overrides)
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"mocap-{_cache_key(files, fps, tables, overrides)}.npz"
-        if cache.is_file():
-            return load_prepared_library(cache)
-    library = MotionLibrary([load_clip(f, fps, tables, overrides) for f in files])
-    if cache is not None:
+        key = _cache_key(files, fps, tables, overrides, subject_pattern)
+        cache = Path(cache_dir) / f"mocap-{key}.npz"
+    library = load_prepared_library(cache) if cache is not None and cache.is_file() else \
+        MotionLibrary([load_clip(f, fps, tables, overrides, subject_pattern) for f in files])
+    if cache is not None and not cache.is_file():
         save_library(cache, library)
+    _warn_if_every_file_is_a_subject(library, files, tables, subject_pattern)
     return library
+
+
+def _warn_if_every_file_is_a_subject(library: MotionLibrary, files: list[Path],
+                                     tables: Sequence[SkeletonTable], subject_pattern: str | None) -> None:
+    """Warn when the file-name guess (no rule from a table or the caller) made each of several
+    files its own person: a library that does not name its people in file names would then
+    split one person between training and validation."""
+    by_family = {t.family: t for t in tables}
+    guessed = [(f, c) for f, c in zip(files, library.clips)
+               if subject_pattern is None and by_family[c.family].subject_pattern is None]
+    if len(guessed) > 1 and len({c.subject for _, c in guessed}) == len(guessed):
+        families = sorted({c.family for _, c in guessed})
+        warnings.warn(
+            f"every one of {len(guessed)} files ({guessed[0][0].parent}, ...; families "
+            f"{', '.join(families)}) is its own subject, guessed from file names: if one person "
+            f"made several, training and validation may share a person. Say how to find the "
+            f"person: subject_pattern in the table ({', '.join(str(by_family[f].path) for f in families)}), "
+            f"data.subject_pattern, or prepare --subject-pattern (docs/adding_a_bvh_skeleton.md)",
+            SubjectWarning, stacklevel=4)
 
 
 def cmu_train_val(
