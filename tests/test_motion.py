@@ -7,6 +7,7 @@ import pytest
 from addon.motion import fit, foot_lock, rig, root_motion, rotations, smoothing, world
 from repose_core.rotations import make_continuous
 from repose_core.camera import Intrinsics, look_at, project, world_to_camera
+from repose_core import temporal
 from repose_core.skeleton import BONES
 
 FPS = 60.0
@@ -33,7 +34,7 @@ def lifted(walk):
     """Pelvis-relative camera-frame poses with smooth, lifter-like errors (seeded)."""
     camera, _ = walk
     rng = np.random.default_rng(0)
-    noise = smoothing.gaussian_smooth(rng.normal(scale=0.03, size=camera.shape), 2.0)
+    noise = temporal.gaussian_smooth(rng.normal(scale=0.03, size=camera.shape), 2.0)
     pose = camera - camera[:, :1] + noise
     return pose - pose[:, :1]
 
@@ -169,13 +170,13 @@ def test_smoothing_and_gap_filling():
     valid = np.ones(300, bool)
     valid[100:120] = False
     valid[:5] = False
-    filled = smoothing.fill_gaps(np.where(valid[:, None], signal, np.nan), valid)
+    filled = temporal.fill_gaps(np.where(valid[:, None], signal, np.nan), valid)
     assert np.isfinite(filled).all()
     np.testing.assert_allclose(filled[:5], np.repeat(signal[5:6], 5, axis=0))
     with pytest.raises(ValueError, match="strength"):
         smoothing.smooth_joints(noisy[:, :, None], 2.0, FPS)
     with pytest.raises(ValueError, match="no valid frame"):
-        smoothing.fill_gaps(signal, np.zeros(300, bool))
+        temporal.fill_gaps(signal, np.zeros(300, bool))
 
 
 def test_long_clip_keys_are_compact_and_continuous():
@@ -184,7 +185,7 @@ def test_long_clip_keys_are_compact_and_continuous():
                                                  .15, .28, .25, .15, .28, .25])).joints
     rng = np.random.default_rng(3)
     count = 100_000
-    joints = standing[None] + smoothing.gaussian_smooth(rng.normal(scale=0.05, size=(count, 17, 3)), 3.0)
+    joints = standing[None] + temporal.gaussian_smooth(rng.normal(scale=0.05, size=(count, 17, 3)), 3.0)
     lengths = fit.bone_lengths(joints)
     fitted = fit.apply_bone_lengths(joints, lengths)
     quaternions, _ = rotations.pose_from_joints(fitted, rig.build_rest_skeleton(lengths))

@@ -19,7 +19,7 @@ from repose_core.rotations import normalize
 from repose_core.skeleton import JOINT_INDEX
 
 from .rig import ANKLE_HEIGHT
-from .smoothing import gaussian_smooth
+from repose_core.temporal import gaussian_smooth
 
 # (hip, knee, ankle) joint indices of the two legs, left first.
 LEGS: tuple[tuple[int, int, int], ...] = (

@@ -19,7 +19,7 @@ from repose_core.camera import Intrinsics
 from repose_core.skeleton import JOINT_INDEX
 
 from .rig import ANKLE_HEIGHT
-from .smoothing import fill_gaps, gaussian_smooth
+from repose_core.temporal import fill_gaps, gaussian_smooth
 from .world import camera_to_blender, start_yaw_rotation
 
 # Phone main cameras are 24-28 mm equivalent; action cameras wider, camcorders longer.
