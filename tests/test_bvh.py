@@ -1,12 +1,13 @@
 """BVH parser and forward kinematics on files the tests write, with known joint positions."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from train.data.bvh import euler_to_matrix, forward_kinematics, read_bvh
+from train.data.bvh import euler_to_matrix, forward_kinematics, read_bvh, with_position_meaning
 
 HIERARCHY = """HIERARCHY
 ROOT Hips
@@ -109,3 +110,51 @@ def test_reads_real_cmu_file(shared_data):
     assert bvh.skeleton.names[0] == "Hips"
     assert bvh.num_frames == 2752
     assert bvh.fps == pytest.approx(120, rel=1e-3)
+
+
+# Position channels holding the joint's whole local translation (Blender-style exporters), and
+# a root whose channels are its displacement: both must come out as the skeleton says.
+SIX_CHANNELS = """HIERARCHY
+ROOT Hips
+{
+  OFFSET 0 90 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation
+  JOINT Knee
+  {
+    OFFSET 0 -45 0
+    CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation
+    JOINT Ankle
+    {
+      OFFSET 0 -42 0
+      CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation
+    }
+  }
+}
+MOTION
+Frames: 3
+Frame Time: 0.0416667
+"""
+
+
+def test_position_channels_holding_the_whole_translation_are_not_added_to_offset(tmp_path):
+    rows = [[dx, 0, 0, 0, 0, 0, 0, -45, 0, 0, 0, 0, 0, -42, 0, 0, 0, 0] for dx in (0.0, 1.0, 2.0)]
+    path = tmp_path / "six.bvh"
+    path.write_text(SIX_CHANNELS + "\n".join(" ".join(map(str, r)) for r in rows) + "\n")
+    bvh = read_bvh(path)
+    assert bvh.translation_channels == (False, True, True)  # the root moves by displacements
+    pos, _ = forward_kinematics(bvh)
+    np.testing.assert_allclose(pos[2], [[2, 90, 0], [2, 45, 0], [2, 3, 0]], atol=1e-9)
+    # Read the format's original way, every bone would double (what the issue saw).
+    added, _ = forward_kinematics(with_position_meaning(bvh, "offset"))
+    np.testing.assert_allclose(added[2, 2], [2, 90 - 90 - 84, 0], atol=1e-9)
+    rest, _ = forward_kinematics(bvh, rest_pose=True)
+    np.testing.assert_allclose(rest[0], [[0, 90, 0], [0, 45, 0], [0, 3, 0]], atol=1e-9)
+
+
+@pytest.mark.parametrize("bad, shown", [("nan", "nan"), ("1e30", "1e+30"), ("inf", "inf")])
+def test_non_finite_and_absurd_values_name_the_file_frame_and_channel(tmp_path, bad, shown):
+    frames = [list(f) for f in FRAMES]
+    frames[2][7] = bad                                    # Spine Xrotation of the third frame
+    path = write_bvh(tmp_path / "bad.bvh", frames)
+    with pytest.raises(ValueError, match=re.escape(f"bad.bvh: frame 3 of 4, channel 'Spine Xrotation' is {shown}")):
+        read_bvh(path)

@@ -2,6 +2,7 @@
 resampling, subjects, split and cache."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +33,17 @@ Y_UP_TO_Z_UP = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], dtype=float)  # +Y -
 
 
 def write_stick_bvh(path: Path, metres_per_unit: float, z_up: bool, root_x_m: np.ndarray,
-                    fps: float = 120) -> Path:
-    """Zero rotations; the root moves along x by ``root_x_m`` (metres) per frame."""
+                    fps: float = 120, lying_rest: bool = False) -> Path:
+    """Zero rotations; the root moves along x by ``root_x_m`` (metres) per frame.
+    ``lying_rest``: the rest pose lies on its back (offsets turned -90 deg about X) and every
+    frame's root rotation (+90 deg about X) stands it up: a rest pose that is no standing figure."""
     axes = Y_UP_TO_Z_UP if z_up else np.eye(3)
+    rest = Y_UP_TO_Z_UP.T if lying_rest else np.eye(3)
     lines = ["HIERARCHY"]
 
     def emit(name: str, depth: int) -> None:
         parent, offset = STICK[name]
-        off = axes @ np.asarray(offset, float) / metres_per_unit
+        off = axes @ rest @ np.asarray(offset, float) / metres_per_unit
         pad = "  " * depth
         lines.append(f"{pad}{'ROOT' if parent is None else 'JOINT'} {name}")
         lines.append(pad + "{")
@@ -59,7 +63,8 @@ def write_stick_bvh(path: Path, metres_per_unit: float, z_up: bool, root_x_m: np
     lines += ["MOTION", f"Frames: {len(root_x_m)}", f"Frame Time: {1 / fps:.8f}"]
     for x in root_x_m:
         root = axes @ np.array([x, 0.95, 0.0]) / metres_per_unit
-        lines.append(" ".join(f"{v:.6f}" for v in list(root) + [0.0] * (n_channels - 3)))
+        turn = [0.0, 0.0, 90.0 if lying_rest else 0.0]       # Zrotation Yrotation Xrotation
+        lines.append(" ".join(f"{v:.6f}" for v in list(root) + turn + [0.0] * (n_channels - 6)))
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -232,3 +237,85 @@ def test_recommended_cmu_split_loads_every_shared_file(shared_data, tmp_path):
     # About 121k + 103k source frames, most at 120 fps, become ~30 fps.
     assert 28_000 < train.num_frames < 32_000
     assert 30_000 < val.num_frames < 45_000
+
+
+# ----------------------------------------------------------------------------- tables state what files cannot
+def _table_variant(tmp_path: Path, family: str, *edits: tuple[str, str]) -> Path:
+    """A copy of a shipped table with text replaced, as a user's table file."""
+    text = next(t for t in builtin_tables() if t.family == family).text
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / f"{family}_variant.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_rest_pose_that_is_no_standing_figure_needs_the_tables_axes(tmp_path):
+    """Axes guessed from a lying rest pose lay every frame on its side: the plausibility check
+    names the file and the check; a table stating up and forward reads it right."""
+    from train.data.plausible import ImplausiblePerson
+    from train.data.skeleton_table import load_table
+
+    path = write_stick_bvh(tmp_path / "07_03.bvh", 0.01, False, 0.01 * np.arange(40), lying_rest=True)
+    with pytest.raises(ImplausiblePerson, match=r"07_03.bvh: check 'up axis'"):
+        load_clip(path)
+    table = load_table(_table_variant(tmp_path, "cmu_motionbuilder",
+                                      ('root = "Hips"', 'root = "Hips"\nunits = "cm"\nup = "+Y"\nforward = "+Z"')))
+    clip = load_clip(path, tables=[table])
+    first = clip.joints[0] - clip.joints[0, J["pelvis"]] * [1, 0, 1]
+    np.testing.assert_allclose(first[J["head"]], [0, 1.64, 0], atol=1e-4)
+    np.testing.assert_allclose(first[J["l_wrist"]], [0.71, 1.40, 0], atol=1e-4)
+    # Stated units win over the size guess: the same file read as inches is 2.54x too tall.
+    inches = load_table(_table_variant(tmp_path, "cmu_motionbuilder",
+                                       ('root = "Hips"', 'root = "Hips"\nunits = "inch"\nup = "+Y"\nforward = "+Z"')))
+    with pytest.raises(ImplausiblePerson, match=r"07_03.bvh: check 'height': the figure is 3\.\d\d m"):
+        load_clip(path, tables=[inches])
+
+
+def test_a_table_naming_a_joint_the_file_lacks_names_table_joint_and_file(tmp_path):
+    from train.data.skeleton_table import load_table
+
+    path = write_stick_bvh(tmp_path / "x.bvh", 0.01, False, np.zeros(3))
+    table = _table_variant(tmp_path, "cmu_motionbuilder", ('l_elbow = "LeftForeArm"', 'l_elbow = "LeftElbow"'))
+    with pytest.raises(ValueError, match=rf"x.bvh: no skeleton table fits .*lacks 'LeftElbow' of table "
+                                         rf"cmu_motionbuilder \({re.escape(str(table))}\)"):
+        load_clip(path, tables=[load_table(table)])
+
+
+@pytest.mark.parametrize("edit, message", [
+    (('lead_in_frames = 1', 'lead_in_frames = 1\nunit = "cm"'), r"unknown key \['unit'\] in the table"),
+    (('lead_in_frames = 1', 'lead_in_frames = 1\nunits = "furlong"'), r"units must be one of"),
+    (('lead_in_frames = 1', 'lead_in_frames = 1\nup = "sideways"'), r"up must be an axis"),
+    (('lead_in_frames = 1', 'lead_in_frames = 1\nposition_channels = "both"'), r"position_channels must be one of"),
+    (('frame = "LHipJoint"', 'frame = "LHipJoint"\nfram = "x"'), r"unknown key \['fram'\] in \[offsets.l_hip\]"),
+    (('lead_in_frames = 1', "lead_in_frames = 1\nsubject_pattern = 'no group'"), r"subject_pattern 'no group' needs a group"),
+])
+def test_table_mistakes_are_errors_naming_the_table(tmp_path, edit, message):
+    from train.data.skeleton_table import load_table
+
+    path = _table_variant(tmp_path, "cmu_motionbuilder", edit)
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: not a valid skeleton table: {message}"):
+        load_table(path)
+
+
+# ----------------------------------------------------------------------------- who is who
+def test_every_file_its_own_subject_is_warned_and_a_pattern_fixes_it(tmp_path):
+    """A library that names takes, not people: the guess makes each file a person (warned);
+    a pattern on the path (here: one folder per person) says who is who."""
+    from train.__main__ import main
+    from train.data.mocap import SubjectWarning
+
+    for person, take in (("anna", "walk"), ("anna", "run"), ("ben", "jump")):
+        (tmp_path / "lib" / person).mkdir(parents=True, exist_ok=True)
+        write_stick_bvh(tmp_path / "lib" / person / f"{take}.bvh", 0.01, False, 0.01 * np.arange(40))
+    with pytest.warns(SubjectWarning, match="every one of 3 files .* is its own subject"):
+        guessed = load_library(tmp_path / "lib")
+    assert guessed.subjects == ["jump", "run", "walk"]
+    by_folder = load_library(tmp_path / "lib", subject_pattern=r"/([^/]+)/[^/]+$")
+    assert by_folder.subjects == ["cmu_motionbuilder_anna", "cmu_motionbuilder_ben"]
+    out = tmp_path / "lib.npz"
+    assert main(["prepare", str(tmp_path / "lib"), "--out", str(out), "--subject-pattern", r"/([^/]+)/[^/]+$"]) == 0
+    assert load_library(out).subjects == by_folder.subjects
+    with pytest.raises(ValueError, match=re.escape("run.bvh: the subject pattern '/(\\d+)_' of data.subject_pattern does not match")):
+        load_library(tmp_path / "lib", subject_pattern=r"/(\d+)_")

@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     fps = DEFAULTS["data"]["fps"]
     pr.add_argument("--fps", type=float, default=fps,
                     help=f"frame rate to resample to (default {fps:g}, runs' data.fps)")
+    pr.add_argument("--subject-pattern", default=None, metavar="REGEX",
+                    help="how to find the person of a file: a regular expression searched in its "
+                         "path whose group 1 is the person, e.g. '/([^/]+)/[^/]+$' (one folder per "
+                         "person) or '/(\\d+)_[a-z]+\\.bvh$' (a number in the file name); default: "
+                         "the skeleton table's subject_pattern, else a guess from the file name")
     return parser
 
 
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.out.endswith(".npz"):
                 raise ConfigError(f"--out must name a .npz file, got {args.out}")
             # Through the trainer's cache: files a run has already parsed are not parsed again.
-            library = load_library(args.sources, fps=args.fps,
+            library = load_library(args.sources, fps=args.fps, subject_pattern=args.subject_pattern,
                                    cache_dir=resolve_path(DEFAULTS["data"]["cache_dir"]))
             path = save_library(args.out, library)
             print(f"wrote {path}: {len(library)} clips, {library.num_frames} frames at {args.fps:g} fps "

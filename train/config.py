@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
         "val_windows": 256,   # fixed validation windows (per variant: clean and occluded)
         "cache_dir": ".cache/mocap",
         "max_clips": None,    # cap on training clips (tests)
+        # How to find the person of a mocap file: a regular expression searched in its path,
+        # group 1 = the person (overrides the skeleton tables' subject_pattern); None: tables'.
+        "subject_pattern": None,
     },
     "model": {
         "backbone": "tcn",

@@ -63,7 +63,8 @@ def _library(data_cfg: dict, key: str) -> MotionLibrary:
         raise ValueError(f"config data.format must be 'bvh' or 'h36m', got {data_cfg['format']!r}")
     root = resolve_path(data_cfg["mocap_root"])
     sources = [root / s for s in data_cfg[key]]
-    return load_library(sources, fps=data_cfg["fps"], cache_dir=resolve_path(data_cfg["cache_dir"]))
+    return load_library(sources, fps=data_cfg["fps"], cache_dir=resolve_path(data_cfg["cache_dir"]),
+                        subject_pattern=data_cfg["subject_pattern"])
 
 
 def load_libraries(cfg: dict) -> tuple[MotionLibrary, MotionLibrary]:

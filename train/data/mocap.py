@@ -108,33 +108,53 @@ def _axis(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def person_frame(rest: np.ndarray, table: SkeletonTable, source: Path) -> tuple[float, np.ndarray]:
-    """(metres per file unit, rotation from the file's axes to the person frame), from the rest
-    pose ``rest`` = positions (4, 3) of the table's l_ankle, r_ankle, l_shoulder, r_shoulder
-    source joints, unless the table states ``units``, ``up`` or ``forward``.
+@dataclass(frozen=True)
+class SourceFrame:
+    """How a source's numbers become metres in the person frame (x = the person's left, y = up,
+    z = forward). Each axis is snapped to the nearest file axis: exact permutations, no tilt."""
 
-    The person frame is x = the person's left, y = up, z = forward (where they face at rest);
-    each is snapped to the nearest file axis, so the result is an exact axis permutation (a
-    Z-up file becomes Y-up and nothing tilts).
+    scale: float              # metres per file unit
+    rest: np.ndarray          # (3, 3) rows: the rest pose's left, up, forward in file axes
+    world: np.ndarray         # (3, 3) rows: the take's left, up, forward in file axes
+
+
+def source_frame(rest: np.ndarray, table: SkeletonTable, source: Path) -> SourceFrame:
+    """The :class:`SourceFrame` of a source from its rest pose ``rest`` = positions (4, 3) of
+    the table's l_ankle, r_ankle, l_shoulder, r_shoulder source joints.
+
+    The rest frame (ankles -> shoulders is up, right -> left shoulder is left) is what table
+    offsets are given in. The world frame is the same unless the table states ``up`` or
+    ``forward``: a rest pose that is no standing figure (lying, bent) says nothing about the
+    take's up axis. ``units`` likewise replaces the size guess.
     """
     body = rest[2:].mean(0) - rest[:2].mean(0)          # ankles -> shoulders
     size = float(np.linalg.norm(body))
     if size <= 0:
         raise ValueError(f"{source}: ankles and shoulders coincide in the rest pose")
-    up = table.up if table.up is not None else _axis(body)
-    if table.forward is not None:
-        left = np.cross(up, table.forward)
+    rest_frame = _axes_frame(_axis(body), rest[2] - rest[3], None, table, source)
+    if table.up is None and table.forward is None:
+        world = rest_frame
     else:
-        left = rest[2] - rest[3]
-        left = left - (left @ up) * up
+        up = table.up if table.up is not None else rest_frame[1]
+        world = _axes_frame(up, rest[2] - rest[3], table.forward, table, source)
+    scale = table.units if table.units is not None else min(
+        UNIT_CANDIDATES.values(), key=lambda u: abs(np.log(size * u / _TYPICAL_ANKLE_TO_SHOULDER_M)))
+    return SourceFrame(scale, rest_frame, world)
+
+
+def _axes_frame(up: np.ndarray, shoulders: np.ndarray, forward: np.ndarray | None,
+                table: SkeletonTable, source: Path) -> np.ndarray:
+    """Rows left, up, forward: left = up x forward when forward is given, else the shoulder
+    line (right -> left) snapped to an axis across ``up``."""
+    if forward is not None:
+        left = np.cross(up, forward)
+    else:
+        left = shoulders - (shoulders @ up) * up
         if np.linalg.norm(left) <= 0:
             raise ValueError(f"{source}: the shoulders are not side by side in the rest pose; "
                              f"state up and forward in the table ({table.path})")
         left = _axis(left)
-    forward = np.cross(left, up)
-    scale = table.units if table.units is not None else min(
-        UNIT_CANDIDATES.values(), key=lambda u: abs(np.log(size * u / _TYPICAL_ANKLE_TO_SHOULDER_M)))
-    return scale, np.stack([left, up, forward])
+    return np.stack([left, up, np.cross(left, up)])
 
 
 def _rest_landmarks(pose: PoseFunction, table: SkeletonTable) -> np.ndarray:
@@ -142,8 +162,7 @@ def _rest_landmarks(pose: PoseFunction, table: SkeletonTable) -> np.ndarray:
     return pose(names)[0][0]
 
 
-def table_to_h36m(pose: PoseFunction, table: SkeletonTable, scale: float,
-                  to_person: np.ndarray) -> np.ndarray:
+def table_to_h36m(pose: PoseFunction, table: SkeletonTable, frame: SourceFrame) -> np.ndarray:
     """H36M-17 world joints (F, 17, 3) float64, metres, Y up, from a source's poses."""
     direct = list(table.joints.items())
     offsets = list(table.offsets.items())
@@ -156,12 +175,12 @@ def table_to_h36m(pose: PoseFunction, table: SkeletonTable, scale: float,
         # Table offsets are metres in the person frame at rest; joints' rest frames are the
         # file's axes, so turn the offset into file axes and units first.
         a, f = len(direct) + k, len(direct) + len(offsets) + k
-        out[:, JOINT_INDEX[h36m]] = pos[:, a] + rot[:, f] @ (to_person.T @ off.offset_m / scale)
+        out[:, JOINT_INDEX[h36m]] = pos[:, a] + rot[:, f] @ (frame.rest.T @ off.offset_m / frame.scale)
     J = JOINT_INDEX
     out[:, J["pelvis"]] = 0.5 * (out[:, J["l_hip"]] + out[:, J["r_hip"]])
     out[:, J["thorax"]] = 0.5 * (out[:, J["l_shoulder"]] + out[:, J["r_shoulder"]])
     out[:, J["spine"]] = out[:, J["pelvis"]] + 0.5 * (out[:, J["thorax"]] - out[:, J["pelvis"]])
-    return (out * scale) @ to_person.T
+    return (out * frame.scale) @ frame.world.T
 
 
 def source_fps(path: Path, header_fps: float, fps_overrides: Mapping[str, float]) -> float:
@@ -203,10 +222,9 @@ def _bvh_joints(path: Path, fps: float, tables: Sequence[SkeletonTable] | None,
     nxt = np.minimum(i + 1, bvh.num_frames - first - 1)
     # Forward kinematics only on the source frames the resampling touches.
     needed, inverse = np.unique(np.concatenate([i, nxt]), return_inverse=True)
-    scale, to_person = person_frame(
+    frame = source_frame(
         _rest_landmarks(lambda names: forward_kinematics(bvh, names, rest_pose=True), table), table, path)
-    world = table_to_h36m(lambda names: forward_kinematics(bvh, names, frames=needed + first),
-                          table, scale, to_person)
+    world = table_to_h36m(lambda names: forward_kinematics(bvh, names, frames=needed + first), table, frame)
     a, b = world[inverse[: len(i)]], world[inverse[len(i):]]
     return (1 - w)[:, None, None] * a + w[:, None, None] * b, table
 
@@ -224,11 +242,10 @@ def _deepmimic_joints(path: Path, fps: float, tables: Sequence[SkeletonTable] | 
         raise ValueError(f"{path}: only {motion.num_frames} frames, {first} of them lead-in")
     start, end = motion.times[first], motion.times[-1]
     times = start + np.arange(int(np.floor((end - start) * fps + 1e-9)) + 1) / fps
-    scale, to_person = person_frame(
+    frame = source_frame(
         _rest_landmarks(lambda names: deepmimic.forward_kinematics(motion, names, rest_pose=True), table),
         table, path)
-    world = table_to_h36m(lambda names: deepmimic.forward_kinematics(motion, names, times),
-                          table, scale, to_person)
+    world = table_to_h36m(lambda names: deepmimic.forward_kinematics(motion, names, times), table, frame)
     return world, table
 
 

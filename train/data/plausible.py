@@ -75,6 +75,12 @@ def check_person(joints: np.ndarray, source: str) -> None:
         raise ImplausiblePerson(
             f"{source}: check 'height': the figure is {size:.2f} m tall (shin + thigh + torso + "
             f"head), a person {STATURE_M[0]}-{STATURE_M[1]} m: wrong units (state units in the table)?")
+    share = head_up_share(joints)
+    if share < MIN_HEAD_UP_SHARE:
+        raise ImplausiblePerson(
+            f"{source}: check 'up axis': the head is above the pelvis (+Y) in {100 * share:.1f}% "
+            f"of the frames, a person's in at least {100 * MIN_HEAD_UP_SHARE:.0f}%: wrong up axis "
+            f"(state up and forward in the table)?")
     for (parent, child), length in zip(BONES, bone_lengths(joints)):
         low, high = BONE_LENGTH_M[JOINTS[child]]
         if not low <= length <= high:
@@ -82,9 +88,3 @@ def check_person(joints: np.ndarray, source: str) -> None:
                 f"{source}: check 'bone lengths': {JOINTS[parent]} -> {JOINTS[child]} is "
                 f"{length:.2f} m, a person's {low}-{high} m: a joint mapped wrongly in the table, "
                 f"or position channels read wrongly (position_channels in the table)?")
-    share = head_up_share(joints)
-    if share < MIN_HEAD_UP_SHARE:
-        raise ImplausiblePerson(
-            f"{source}: check 'up axis': the head is above the pelvis (+Y) in {100 * share:.1f}% "
-            f"of the frames, a person's in at least {100 * MIN_HEAD_UP_SHARE:.0f}%: wrong up axis "
-            f"(state up and forward in the table)?")

@@ -95,7 +95,7 @@ def subject_by_pattern(path: Path, pattern: str, prefix: str, where: str) -> str
     (``'/([^/]+)/[^/]+$'``)."""
     match = re.search(pattern, Path(path).as_posix())
     if match is None or not match.groups() or not match.group(1):
-        raise ValueError(f"{path}: the subject pattern {pattern!r} of {where} does not match "
+        raise ValueError(f"{path}: the subject pattern '{pattern}' of {where} does not match "
                          f"this file (group 1 must be the person)")
     return prefix + match.group(1)
 
