@@ -50,8 +50,27 @@ def test_3d_reduces_32_to_17_and_turns_z_up_to_y_up(tmp_path):
     assert H36M_32_TO_17 == (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
 
 
+# A standing person in H36M-17 order, metres, Y up (x = the person's left, z = forward).
+STANDING_Y_UP = np.array([
+    [0, 0.95, 0], [-0.1, 0.95, 0], [-0.1, 0.5, 0], [-0.1, 0.08, 0], [0.1, 0.95, 0], [0.1, 0.5, 0],
+    [0.1, 0.08, 0], [0, 1.2, 0], [0, 1.45, 0], [0, 1.6, 0.08], [0, 1.75, 0], [0.18, 1.45, 0],
+    [0.2, 1.17, 0], [0.2, 0.92, 0], [-0.18, 1.45, 0], [-0.2, 1.17, 0], [-0.2, 0.92, 0]])
+
+
+def write_people_3d(path, frames=100, scale=1.0, z_up=True):
+    """positions_3d of a standing person per subject/action, moving 1 m per frame along the
+    dataset's -y (the mocap world's z), so a frame's index is in its position."""
+    pose = STANDING_Y_UP[:, [0, 2, 1]] * [1, -1, 1] if z_up else STANDING_Y_UP   # Y up -> Z up
+    t = np.arange(frames, dtype=np.float64)[:, None, None]
+    move = np.array([0, 1.0, 0]) if z_up else np.array([0, 0, -1.0])
+    full = np.zeros((frames, 32, 3))
+    full[:, list(H36M_32_TO_17)] = pose + t * move
+    data = {s: {a: (scale * full).astype(np.float32) for a in ("Walking", "Sitting 1")} for s in SUBJECTS}
+    np.savez_compressed(path, positions_3d=data)
+
+
 def test_protocol_split_and_resampling(tmp_path):
-    write_3d(tmp_path / "d.npz")
+    write_people_3d(tmp_path / "d.npz")
     train, test = h36m_protocol_split(tmp_path / "d.npz", fps=25)
     assert TRAIN_SUBJECTS == ("S1", "S5", "S6", "S7", "S8") and TEST_SUBJECTS == ("S9", "S11")
     assert train.subjects == sorted(TRAIN_SUBJECTS) and test.subjects == sorted(TEST_SUBJECTS)
@@ -84,3 +103,21 @@ def test_bad_files_say_what_is_wrong(tmp_path):
         load_h36m_3d(tmp_path / "bad.npz")
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         load_h36m_3d(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize("variant, message", [
+    ({"scale": 1000.0}, r"d.npz S1/Sitting 1: check 'height': the figure is 16\d\d.\d\d m tall"),
+    ({"z_up": False}, r"d.npz S1/Sitting 1: check 'up axis'"),
+])
+def test_millimetres_and_y_up_files_are_refused_naming_the_file(tmp_path, variant, message):
+    """Both trained silently before (validation MPJPE 370,510 mm for millimetres)."""
+    write_people_3d(tmp_path / "d.npz", frames=20, **variant)
+    with pytest.raises(ValueError, match=message + r".*metres, Z up"):
+        h36m_library(tmp_path / "d.npz", ["S1"])
+
+
+def test_a_plain_array_instead_of_the_dict_is_refused_naming_the_file(tmp_path):
+    np.savez(tmp_path / "plain.npz", positions_3d=np.zeros((10, 32, 3)))
+    with pytest.raises(ValueError, match=r"plain.npz: 'positions_3d' is a float64 array of shape "
+                                         r"\(10, 32, 3\), not a dict of subjects"):
+        h36m_library(tmp_path / "plain.npz")

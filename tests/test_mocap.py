@@ -11,7 +11,7 @@ import pytest
 from repose_core.skeleton import BONES, JOINT_INDEX as J, PARENTS
 from train.data.bvh import read_bvh
 from train.data.mocap import (
-    builtin_tables, cmu_train_val, detect_table, load_clip, load_library, resample,
+    Clip, MotionLibrary, builtin_tables, cmu_train_val, detect_table, load_clip, load_library, resample,
     resample_indices, subject_of,
 )
 
@@ -319,3 +319,34 @@ def test_every_file_its_own_subject_is_warned_and_a_pattern_fixes_it(tmp_path):
     assert load_library(out).subjects == by_folder.subjects
     with pytest.raises(ValueError, match=re.escape("run.bvh: the subject pattern '/(\\d+)_' of data.subject_pattern does not match")):
         load_library(tmp_path / "lib", subject_pattern=r"/(\d+)_")
+
+
+# ----------------------------------------------------------------------------- bad values
+def test_prepare_refuses_a_nan_in_a_bvh_naming_file_and_frame(tmp_path, capsys):
+    """Before, prepare took it and training died at the end of epoch 1 ("SVD did not converge")."""
+    from train.__main__ import main
+
+    path = write_stick_bvh(tmp_path / "07_03.bvh", 0.01, False, 0.01 * np.arange(10))
+    lines = path.read_text().split("\n")
+    motion = lines.index("MOTION")
+    row = lines[motion + 3 + 4].split()
+    row[10] = "nan"
+    lines[motion + 3 + 4] = " ".join(row)
+    path.write_text("\n".join(lines))
+    assert main(["prepare", str(path), "--out", str(tmp_path / "lib.npz")]) == 2
+    assert re.search(r"^error: .*07_03.bvh: frame 5 of 10, channel '\S+ \S+' is nan", capsys.readouterr().err)
+
+
+def test_a_prepared_library_with_bad_values_is_refused_naming_file_and_clip(tmp_path):
+    from train.data.errors import DataError
+    from train.data.mocap import save_library
+
+    clip = load_clip(write_stick_bvh(tmp_path / "07_03.bvh", 0.01, False, 0.01 * np.arange(40)))
+    joints = clip.joints.copy()
+    joints[3, 5] = np.nan
+    save_library(tmp_path / "lib.npz", MotionLibrary([Clip(clip.name, clip.subject, clip.family, clip.fps, joints)]))
+    with pytest.raises(DataError, match=r"lib.npz \(clip 07_03\): check 'finite': frame 4"):
+        load_library(tmp_path / "lib.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataError, match=r"junk.npz: not a readable .npz file"):
+        load_library(tmp_path / "junk.npz")

@@ -19,6 +19,7 @@ import sys
 
 # yaml only, no numpy or torch: `--help` and bad arguments stay quick.
 from .config import DEFAULTS, ConfigError, load_config, parse_overrides, resolve_path
+from .data.errors import DataError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             path = save_library(args.out, library)
             print(f"wrote {path}: {len(library)} clips, {library.num_frames} frames at {args.fps:g} fps "
                   f"({', '.join(library.subjects)})")
-    except (ConfigError, FileNotFoundError) as error:
+    except (ConfigError, DataError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,1 +1,3 @@
-"""Training data: BVH mocap (``bvh``, ``mocap``) and Human3.6M in VideoPose3D's format (``h36m``)."""
+"""Training data: mocap libraries (BVH ``bvh``, DeepMimic ``deepmimic``, by skeleton tables:
+``mocap``, ``skeleton_table``), Human3.6M in VideoPose3D's format (``h36m``), and the checks
+every loaded clip passes (``plausible``)."""

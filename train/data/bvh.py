@@ -25,6 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .errors import DataError
+
 END_SITE_SUFFIX = "_end"
 _AXES = {"X": 0, "Y": 1, "Z": 2}
 # Values no capture writes: they are corruption, and FK would turn them into inf/NaN joints
@@ -77,23 +79,23 @@ def read_bvh(path: str | Path) -> BvhFile:
     text = path.read_text(encoding="utf-8", errors="replace")
     head, sep, motion_text = text.partition("MOTION")
     if not sep:
-        raise ValueError(f"{path}: no MOTION section; not a BVH file")
+        raise DataError(f"{path}: no MOTION section; not a BVH file")
     try:
         skeleton = _parse_hierarchy(head.split())
     except (IndexError, ValueError) as exc:
-        raise ValueError(f"{path}: malformed HIERARCHY: {exc}") from None
+        raise DataError(f"{path}: malformed HIERARCHY: {exc}") from None
 
     lines = motion_text.lstrip().split("\n", 2)
     if len(lines) < 2 or not lines[0].startswith("Frames:") or not lines[1].startswith("Frame Time:"):
-        raise ValueError(f"{path}: MOTION must start with 'Frames:' and 'Frame Time:' lines")
+        raise DataError(f"{path}: MOTION must start with 'Frames:' and 'Frame Time:' lines")
     num_frames = int(lines[0].split(":")[1])
     frame_time = float(lines[1].split(":")[1])
     if frame_time <= 0:
-        raise ValueError(f"{path}: Frame Time must be positive, got {frame_time}")
+        raise DataError(f"{path}: Frame Time must be positive, got {frame_time}")
     num_channels = sum(len(c) for c in skeleton.channels)
     values = np.fromstring(lines[2] if len(lines) > 2 else "", sep=" ")
     if values.size < num_frames * num_channels:
-        raise ValueError(
+        raise DataError(
             f"{path}: header says {num_frames} frames x {num_channels} channels but the motion "
             f"block holds {values.size} numbers"
         )
@@ -117,7 +119,7 @@ def _check_values(path: Path, skeleton: BvhSkeleton, motion: np.ndarray) -> None
     if bad.any():
         frame, column = np.argwhere(bad)[0]
         what = "not a number" if not np.isfinite(motion[frame, column]) else "absurd"
-        raise ValueError(
+        raise DataError(
             f"{path}: frame {frame + 1} of {motion.shape[0]}, channel '{columns[column]}' is "
             f"{motion[frame, column]!r} ({what}; {int(bad.any(axis=1).sum())} frames have such values)")
 
@@ -265,7 +267,7 @@ def forward_kinematics(
                 rot_axes += name[0].upper()
                 rot_cols.append(k)
             else:
-                raise ValueError(f"{bvh.path}: unknown channel {name!r} on joint {skel.names[j]!r}")
+                raise DataError(f"{bvh.path}: unknown channel {name!r} on joint {skel.names[j]!r}")
         local_r = euler_to_matrix(cols[:, rot_cols], rot_axes) if rot_axes else None
         p = skel.parents[j]
         if p < 0:

@@ -24,6 +24,8 @@ import numpy as np
 
 from repose_core.rotations import make_continuous, normalize, quaternion_to_matrix
 
+from .errors import DataError
+
 _WIDTH = {"none": 0, "spherical": 4, "revolute": 1, "fixed": 0}
 # DeepMimic normalises quaternions when it reads them, and the shared files rely on it (lengths
 # 0.58 to 1.12 occur, hand-edited keys); a length outside this range is not a rotation.
@@ -59,7 +61,7 @@ def _load_json(path: Path) -> object:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a DeepMimic JSON file: {exc}") from None
+        raise DataError(f"{path}: not a DeepMimic JSON file: {exc}") from None
 
 
 def _json_object(path: Path) -> dict | None:
@@ -93,7 +95,7 @@ def find_character(motion_path: Path) -> Path:
     found = sorted({p for d in folders if d.is_dir() for p in d.iterdir()
                     if p.is_file() and is_character_file(p)})
     if len(found) != 1:
-        raise ValueError(
+        raise DataError(
             f"{motion_path}: a DeepMimic motion needs exactly one character file (JSON with a "
             f"'Skeleton') in {folders[0]} or {folders[1]}; found {[str(p) for p in found] or 'none'}")
     return found[0]
@@ -112,17 +114,17 @@ def read_character(path: str | Path) -> DeepMimicCharacter:
         turned = [n for n, j in zip(names, joints)
                   if any(float(j.get(f"AttachTheta{a}", 0.0)) for a in "XYZ")]
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: not a DeepMimic character: {exc!r}") from None
+        raise DataError(f"{path}: not a DeepMimic character: {exc!r}") from None
     if not names or parents[0] != -1 or any(not 0 <= p < j for j, p in enumerate(parents) if j):
-        raise ValueError(f"{path}: joints must list the root first and every parent before its children")
+        raise DataError(f"{path}: joints must list the root first and every parent before its children")
     unknown = sorted({t for t in types[1:] if t not in _WIDTH} | ({types[0]} - {"none"}))
     if unknown:
-        raise ValueError(f"{path}: joint types {unknown} are not read (root 'none'; then "
+        raise DataError(f"{path}: joint types {unknown} are not read (root 'none'; then "
                          f"spherical, revolute, fixed)")
     if turned:  # joint frames turned against their parent's: not written by the shared character
-        raise ValueError(f"{path}: joints {turned} have an AttachTheta rotation, which is not supported")
+        raise DataError(f"{path}: joints {turned} have an AttachTheta rotation, which is not supported")
     if not np.isfinite(offsets).all():
-        raise ValueError(f"{path}: joint offsets must be finite numbers")
+        raise DataError(f"{path}: joint offsets must be finite numbers")
     return DeepMimicCharacter(path, names, parents, types, offsets)
 
 
@@ -140,12 +142,12 @@ def read_motion(path: str | Path, character: DeepMimicCharacter | None = None) -
         rows = None
     if rows is None or rows.ndim != 2 or rows.shape[1] != width or rows.shape[0] < 2:
         shape = None if rows is None else rows.shape
-        raise ValueError(f"{path}: 'Frames' must be at least 2 rows of {width} numbers (duration, "
+        raise DataError(f"{path}: 'Frames' must be at least 2 rows of {width} numbers (duration, "
                          f"root position and quaternion, then the joints of {character.path}); got {shape}")
     _check_rows(path, rows)
     durations = rows[:-1, 0]
     if (durations <= 0).any():
-        raise ValueError(f"{path}: frame {int(np.argmax(durations <= 0)) + 1}: durations before the "
+        raise DataError(f"{path}: frame {int(np.argmax(durations <= 0)) + 1}: durations before the "
                          f"last frame must be positive")
     rotations = np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (rows.shape[0], len(character.names), 1))
     rotations[:, 0] = rows[:, 4:8]
@@ -161,7 +163,7 @@ def read_motion(path: str | Path, character: DeepMimicCharacter | None = None) -
     bad = (norms < _QUATERNION_NORM_RANGE[0]) | (norms > _QUATERNION_NORM_RANGE[1])
     if bad.any():
         frame, joint = np.argwhere(bad)[0]
-        raise ValueError(f"{path}: frame {frame + 1}, joint {character.names[joint]!r}: quaternion "
+        raise DataError(f"{path}: frame {frame + 1}, joint {character.names[joint]!r}: quaternion "
                          f"of length {norms[frame, joint]:.3g}, not a rotation")
     times = np.concatenate([[0.0], np.cumsum(durations)])
     return DeepMimicMotion(path, character, times, rows[:, 1:4].copy(),
@@ -174,7 +176,7 @@ def _check_rows(path: Path, rows: np.ndarray) -> None:
     bad[:, 1:4] |= np.abs(rows[:, 1:4]) > _MAX_ROOT_POSITION_M
     if bad.any():
         frame, column = np.argwhere(bad)[0]
-        raise ValueError(f"{path}: frame {frame + 1} of {rows.shape[0]}, number {column + 1} is "
+        raise DataError(f"{path}: frame {frame + 1} of {rows.shape[0]}, number {column + 1} is "
                          f"{rows[frame, column]!r} (not finite or absurd)")
 
 

@@ -8,7 +8,8 @@ Files (made by VideoPose3D's ``prepare_data_h36m.py``; they are not downloadable
 
 The 32 mocap joints reduce to H36M-17 by the standard index list below, already in
 ``repose_core.skeleton.JOINTS`` order. 3D comes out like BVH mocap (metres, Y up) so it feeds
-the same virtual cameras and occlusion as any mocap library; the paper's protocol trains on
+the same virtual cameras and occlusion as any mocap library (each clip checked to be a
+plausible person, so millimetres or a Y-up file fail at load); the paper's protocol trains on
 S1, S5, S6, S7, S8 and tests on S9, S11 (:func:`h36m_protocol_split`).
 """
 from __future__ import annotations
@@ -20,7 +21,9 @@ import numpy as np
 
 from repose_core.skeleton import NUM_JOINTS
 
+from .errors import DataError
 from .mocap import DEFAULT_FPS, Clip, MotionLibrary, resample
+from .plausible import check_person
 
 H36M_FPS = 50.0
 TRAIN_SUBJECTS: tuple[str, ...] = ("S1", "S5", "S6", "S7", "S8")
@@ -36,10 +39,14 @@ def _load_dict(path: Path, key: str) -> dict:
         raise FileNotFoundError(f"{path}: no such file")
     with np.load(path, allow_pickle=True) as z:
         if key not in z.files:
-            raise ValueError(f"{path}: no {key!r} entry (has {z.files}); not a VideoPose3D file")
-        value = z[key].item()
+            raise DataError(f"{path}: no {key!r} entry (has {z.files}); not a VideoPose3D file")
+        entry = z[key]
+    # VideoPose3D saves a dict, which np.savez stores as a 0-d object array.
+    value = entry.item() if entry.dtype == object and entry.shape == () else None
     if not isinstance(value, dict):
-        raise ValueError(f"{path}: {key!r} must be a dict of subjects")
+        what = f"a {entry.dtype} array of shape {entry.shape}" if value is None else type(value).__name__
+        raise DataError(f"{path}: {key!r} is {what}, not a dict of subjects as VideoPose3D's "
+                        f"prepare_data_h36m.py writes (np.savez({key}={{subject: {{action: array}}}}))")
     return value
 
 
@@ -52,7 +59,7 @@ def load_h36m_3d(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
         for action, positions in actions.items():
             positions = np.asarray(positions)
             if positions.ndim != 3 or positions.shape[1:] != (32, 3):
-                raise ValueError(
+                raise DataError(
                     f"{path}: {subject}/{action} has shape {positions.shape}, expected (T, 32, 3)")
             joints = positions[:, H36M_32_TO_17] @ _Z_UP_TO_Y_UP.T
             out[subject][action] = joints.astype(np.float32)
@@ -65,7 +72,7 @@ def load_h36m_2d(path: str | Path) -> tuple[dict[str, dict[str, list[np.ndarray]
     path = Path(path)
     metadata = _load_dict(path, "metadata")
     if metadata.get("num_joints") != NUM_JOINTS or metadata.get("layout_name") != "h36m":
-        raise ValueError(
+        raise DataError(
             f"{path}: keypoint layout {metadata.get('layout_name')!r} with "
             f"{metadata.get('num_joints')} joints; only 'h36m' with {NUM_JOINTS} is supported")
     out: dict[str, dict[str, list[np.ndarray]]] = {}
@@ -75,7 +82,7 @@ def load_h36m_2d(path: str | Path) -> tuple[dict[str, dict[str, list[np.ndarray]
             arrays = [np.asarray(k, dtype=np.float32)[..., :2] for k in cameras]
             for cam, k in enumerate(arrays):
                 if k.ndim != 3 or k.shape[1] != NUM_JOINTS:
-                    raise ValueError(f"{path}: {subject}/{action} camera {cam} has shape "
+                    raise DataError(f"{path}: {subject}/{action} camera {cam} has shape "
                                      f"{k.shape}, expected (T, {NUM_JOINTS}, 2)")
             out[subject][action] = arrays
     return out, metadata
@@ -91,12 +98,15 @@ def h36m_library(
     wanted = sorted(data) if subjects is None else list(subjects)
     missing = [s for s in wanted if s not in data]
     if missing:
-        raise ValueError(f"{path_3d}: subjects {missing} not in the file (has {sorted(data)})")
+        raise DataError(f"{path_3d}: subjects {missing} not in the file (has {sorted(data)})")
     clips = [
         Clip(f"{s}/{action}", s, "h36m", float(fps), resample(joints, H36M_FPS, fps).astype(np.float32))
         for s in wanted
         for action, joints in sorted(data[s].items())
     ]
+    for clip in clips:  # millimetres or a Y-up file read as Z-up fail here, not in training
+        check_person(clip.joints, f"{path_3d} {clip.name}",
+                     "positions_3d must be as VideoPose3D writes them: metres, Z up")
     return MotionLibrary(clips)
 
 

@@ -33,6 +33,7 @@ import hashlib
 import json
 import re
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -43,6 +44,7 @@ from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
 
 from . import deepmimic
 from .bvh import forward_kinematics, read_bvh, with_position_meaning
+from .errors import DataError
 from .plausible import check_person
 from .skeleton_table import (UNIT_CANDIDATES, SkeletonTable, builtin_tables, detect_table,
                              subject_by_pattern)
@@ -130,7 +132,7 @@ def source_frame(rest: np.ndarray, table: SkeletonTable, source: Path) -> Source
     body = rest[2:].mean(0) - rest[:2].mean(0)          # ankles -> shoulders
     size = float(np.linalg.norm(body))
     if size <= 0:
-        raise ValueError(f"{source}: ankles and shoulders coincide in the rest pose")
+        raise DataError(f"{source}: ankles and shoulders coincide in the rest pose")
     rest_frame = _axes_frame(_axis(body), rest[2] - rest[3], None, table, source)
     if table.up is None and table.forward is None:
         world = rest_frame
@@ -151,7 +153,7 @@ def _axes_frame(up: np.ndarray, shoulders: np.ndarray, forward: np.ndarray | Non
     else:
         left = shoulders - (shoulders @ up) * up
         if np.linalg.norm(left) <= 0:
-            raise ValueError(f"{source}: the shoulders are not side by side in the rest pose; "
+            raise DataError(f"{source}: the shoulders are not side by side in the rest pose; "
                              f"state up and forward in the table ({table.path})")
         left = _axis(left)
     return np.stack([left, up, np.cross(left, up)])
@@ -217,7 +219,7 @@ def _bvh_joints(path: Path, fps: float, tables: Sequence[SkeletonTable] | None,
     src_fps = source_fps(path, bvh.fps, fps_overrides)
     first = table.lead_in_frames
     if bvh.num_frames - first < 2:
-        raise ValueError(f"{path}: only {bvh.num_frames} frames, {first} of them lead-in")
+        raise DataError(f"{path}: only {bvh.num_frames} frames, {first} of them lead-in")
     i, w = resample_indices(bvh.num_frames - first, src_fps, fps)
     nxt = np.minimum(i + 1, bvh.num_frames - first - 1)
     # Forward kinematics only on the source frames the resampling touches.
@@ -239,7 +241,7 @@ def _deepmimic_joints(path: Path, fps: float, tables: Sequence[SkeletonTable] | 
     table = detect_table(motion.character.names, path, tables)
     first = table.lead_in_frames
     if motion.num_frames - first < 2:
-        raise ValueError(f"{path}: only {motion.num_frames} frames, {first} of them lead-in")
+        raise DataError(f"{path}: only {motion.num_frames} frames, {first} of them lead-in")
     start, end = motion.times[first], motion.times[-1]
     times = start + np.arange(int(np.floor((end - start) * fps + 1e-9)) + 1) / fps
     frame = source_frame(
@@ -264,7 +266,8 @@ def load_clip(
         joints, table = _bvh_joints(path, fps, tables, overrides)
     else:
         joints, table = _deepmimic_joints(path, fps, tables)
-    check_person(joints, str(path))
+    check_person(joints, str(path), f"A skeleton table states units, up and forward axes and "
+                                    f"position_channels: {table.path}")
     subject, _ = clip_subject(path, table, subject_pattern)
     return Clip(path.stem, subject, table.family, float(fps), joints.astype(np.float32))
 
@@ -357,15 +360,30 @@ def save_library(path: str | Path, library: MotionLibrary) -> Path:
 
 
 def load_prepared_library(path: str | Path) -> MotionLibrary:
-    """A library written by ``save_library``."""
-    with np.load(path) as z:
-        bounds = np.cumsum(np.concatenate([[0], z["lengths"]]))
-        joints = z["joints"]
-        return MotionLibrary([
-            Clip(str(n), str(s), str(f), float(r), joints[a:b])
-            for n, s, f, r, a, b in zip(z["names"], z["subjects"], z["families"], z["fps"],
-                                        bounds[:-1], bounds[1:])
-        ])
+    """A library written by ``save_library``, each clip checked to be a plausible person."""
+    keys = ("joints", "lengths", "names", "subjects", "families", "fps")
+    try:
+        with np.load(path) as z:
+            missing = [k for k in keys if k not in z.files]
+            if missing:
+                raise DataError(f"{path}: not a prepared mocap library (no {missing}); write one with "
+                                f"python -m train prepare")
+            joints, lengths = z["joints"], z["lengths"]
+            columns = [z[k] for k in keys[2:]]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    bounds = np.cumsum(np.concatenate([[0], lengths]))
+    if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3) or bounds[-1] != len(joints) \
+            or any(len(c) != len(lengths) for c in columns):
+        raise DataError(f"{path}: joints of shape {joints.shape} and {len(lengths)} clips of "
+                        f"{int(bounds[-1])} frames in all do not fit together; prepare it again")
+    clips = [Clip(str(n), str(s), str(f), float(r), joints[a:b])
+             for n, s, f, r, a, b in zip(*columns, bounds[:-1], bounds[1:])]
+    for clip in clips:
+        check_person(clip.joints, f"{path} (clip {clip.name})", "Prepare it again: python -m train prepare")
+    return MotionLibrary(clips)
 
 
 def load_library(
@@ -400,7 +418,7 @@ def load_library(
         library = load_prepared_library(path)
         rates = {c.fps for c in library.clips}
         if rates != {fps}:
-            raise ValueError(f"{path} was prepared at {sorted(rates)} fps, not the {fps} fps asked for")
+            raise DataError(f"{path} was prepared at {sorted(rates)} fps, not the {fps} fps asked for")
         clips.extend(library.clips)
     return MotionLibrary(clips)
 

@@ -13,6 +13,8 @@ import numpy as np
 
 from repose_core.skeleton import BONES, JOINT_INDEX as J, JOINTS
 
+from .errors import DataError
+
 # Median length (m) of each H36M bone over a take, by the child joint: [lowest, highest] of a
 # person (hip and shoulder points vary with how a family places them; see the tables).
 BONE_LENGTH_M: dict[str, tuple[float, float]] = {
@@ -35,7 +37,7 @@ MIN_HEAD_UP_SHARE = 0.25
 HEAD_RISE_M = 0.1
 
 
-class ImplausiblePerson(ValueError):
+class ImplausiblePerson(DataError):
     """Loaded joints are not a plausible person; the message names the source and the check."""
 
 
@@ -59,9 +61,10 @@ def head_up_share(joints: np.ndarray) -> float:
     return float(np.mean(joints[:, J["head"], 1] - joints[:, J["pelvis"], 1] > HEAD_RISE_M))
 
 
-def check_person(joints: np.ndarray, source: str) -> None:
+def check_person(joints: np.ndarray, source: str, remedy: str = "") -> None:
     """Raise :class:`ImplausiblePerson` naming ``source`` and the failed check unless ``joints``
-    (T, 17, 3) are a person in metres, Y up: finite, human size and bone lengths, head up at times."""
+    (T, 17, 3) are a person in metres, Y up: finite, human size and bone lengths, head up at times.
+    ``remedy`` ends the message: what the reader's user can state or fix."""
     joints = np.asarray(joints)
     if joints.ndim != 3 or joints.shape[1:] != (len(JOINTS), 3) or joints.shape[0] < 1:
         raise ImplausiblePerson(f"{source}: check 'shape': joints have shape {joints.shape}, "
@@ -74,17 +77,17 @@ def check_person(joints: np.ndarray, source: str) -> None:
     if not STATURE_M[0] <= size <= STATURE_M[1]:
         raise ImplausiblePerson(
             f"{source}: check 'height': the figure is {size:.2f} m tall (shin + thigh + torso + "
-            f"head), a person {STATURE_M[0]}-{STATURE_M[1]} m: wrong units (state units in the table)?")
+            f"head), a person {STATURE_M[0]}-{STATURE_M[1]} m: wrong units? {remedy}".rstrip())
     share = head_up_share(joints)
     if share < MIN_HEAD_UP_SHARE:
         raise ImplausiblePerson(
             f"{source}: check 'up axis': the head is above the pelvis (+Y) in {100 * share:.1f}% "
-            f"of the frames, a person's in at least {100 * MIN_HEAD_UP_SHARE:.0f}%: wrong up axis "
-            f"(state up and forward in the table)?")
+            f"of the frames, a person's in at least {100 * MIN_HEAD_UP_SHARE:.0f}%: wrong up axis? "
+            f"{remedy}".rstrip())
     for (parent, child), length in zip(BONES, bone_lengths(joints)):
         low, high = BONE_LENGTH_M[JOINTS[child]]
         if not low <= length <= high:
             raise ImplausiblePerson(
                 f"{source}: check 'bone lengths': {JOINTS[parent]} -> {JOINTS[child]} is "
-                f"{length:.2f} m, a person's {low}-{high} m: a joint mapped wrongly in the table, "
-                f"or position channels read wrongly (position_channels in the table)?")
+                f"{length:.2f} m, a person's {low}-{high} m: a joint mapped wrongly, or position "
+                f"channels read wrongly? {remedy}".rstrip())

@@ -18,6 +18,8 @@ import numpy as np
 
 from repose_core.skeleton import JOINTS
 
+from .errors import DataError
+
 TABLES_DIR = Path(__file__).resolve().parent / "tables"
 # Units of mocap files (metres per file unit), by the names a table may use. "cmu" is the CMU
 # MotionBuilder conversion's unit: 1/0.45 inch.
@@ -95,7 +97,7 @@ def subject_by_pattern(path: Path, pattern: str, prefix: str, where: str) -> str
     (``'/([^/]+)/[^/]+$'``)."""
     match = re.search(pattern, Path(path).as_posix())
     if match is None or not match.groups() or not match.group(1):
-        raise ValueError(f"{path}: the subject pattern '{pattern}' of {where} does not match "
+        raise DataError(f"{path}: the subject pattern '{pattern}' of {where} does not match "
                          f"this file (group 1 must be the person)")
     return prefix + match.group(1)
 
@@ -133,7 +135,7 @@ def load_table(path: str | Path) -> SkeletonTable:
     try:
         return _parse_table(path, text)
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: not a valid skeleton table: {exc}") from None
+        raise DataError(f"{path}: not a valid skeleton table: {exc}") from None
 
 
 def _parse_table(path: Path, text: str) -> SkeletonTable:
@@ -195,13 +197,13 @@ def detect_table(names: Sequence[str], source: Path,
     if len(fits) == 1:
         return fits[0]
     if fits:
-        raise ValueError(
+        raise DataError(
             f"{source}: several skeleton tables fit its joints ({', '.join(f'{t.family} ({t.path})' for t in fits)}); "
             f"a table must fit exactly one family: docs/adding_a_bvh_skeleton.md")
     near = sorted(tables, key=lambda t: len(t.missing_joints(names)))
     lacks = "; ".join(f"{_names(t.missing_joints(names))} of table {t.family} ({t.path})" for t in near[:3])
     root = repr(names[0]) if names else "none"
-    raise ValueError(
+    raise DataError(
         f"{source}: no skeleton table fits its joints (root {root}): the file lacks "
         f"{lacks or 'a table (there are none)'}. Write or fix a table: docs/adding_a_bvh_skeleton.md")
 
