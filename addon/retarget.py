@@ -10,7 +10,9 @@ The method, per mapped bone pair (source bone s of the generated armature, targe
 2. Per frame the source bone's world rotation relative to its rest, ``D_s(f) = R_s(f) R_s0^T``, is
    applied to the aligned target rest: ``R_t(f) = D_s(f) A_t R_t0``. Twist comes with ``D_s``.
 3. The target pelvis bone's world head follows the source pelvis, displacements scaled by the
-   ratio of the rigs' leg lengths (a shorter character takes shorter steps).
+   ratio of the rigs' leg lengths (a shorter character takes shorter steps). The translation is
+   keyed on the lowest bone that carries every mapped bone: the pelvis bone itself on most rigs,
+   a root bone above it where the legs hang from that root instead of from the hips.
 4. World targets become local pose-bone values by walking the target hierarchy; unmapped bones
    between mapped ones are keyed at rest so the result does not depend on what they held before.
 
@@ -219,11 +221,17 @@ class _Plan:
             for side in "LR"
         ]))
         self.t_root = mapped[ROOT_BONE]
-        if tgt.connected[self.t_root]:
+        self.t_move = _lowest_common_ancestor(tgt.parents, list(mapped.values()))
+        if self.t_move < 0:
+            raise RetargetError(f"the mapped bones of {target.name!r} have no common root bone")
+        if tgt.connected[self.t_move]:
             raise RetargetError(
-                f"bone {tgt.names[self.t_root]!r} of {target.name!r} is connected to its parent, so "
+                f"bone {tgt.names[self.t_move]!r} of {target.name!r} is connected to its parent, so "
                 "it cannot carry root motion; map 'pelvis' to the rig's unconnected hip/root bone"
             )
+        # The pelvis bone's rest head in the moving bone's frame (zero when they are one bone):
+        # the bones between them are unmapped and keyed at rest.
+        self.root_in_move = (np.linalg.inv(tgt.rest[self.t_move]) @ tgt.rest[self.t_root])[:3, 3]
         # Bones to key: mapped ones and every ancestor of a mapped bone (keyed at rest).
         keyed: set[int] = set()
         for t in mapped.values():
@@ -276,12 +284,31 @@ class _Plan:
                 s = src.index[name]
                 delta = (src.object_rotation @ src_pose[s][:, :3, :3]) @ self.src_rest_rot[s].T
                 basis[:, :3, :3] = base_rot_inv @ (arm_rot_inv @ (delta @ self.aligned_rest[name]))
-            if i == self.t_root:
-                root_basis_location = np.einsum("tij,tj->ti", base_rot_inv, root_arm - base[:, :3, 3])
+            if i == self.t_move:
+                root_basis_location = (np.einsum("tij,tj->ti", base_rot_inv, root_arm - base[:, :3, 3])
+                                       - self.root_in_move)
                 basis[:, :3, 3] = root_basis_location
             pose[i] = base @ basis
             rotations[i] = basis[:, :3, :3]
         return rotations, root_basis_location
+
+
+def _lowest_common_ancestor(parents: list[int], bones: list[int]) -> int:
+    """The deepest bone whose descendants (itself included) hold all ``bones``; -1 if none."""
+    def chain(bone: int) -> list[int]:
+        out = []
+        while bone >= 0:
+            out.append(bone)
+            bone = parents[bone]
+        return out[::-1]   # root first
+
+    chains = [chain(b) for b in bones]
+    common = -1
+    for level in zip(*chains):
+        if len(set(level)) != 1:
+            break
+        common = level[0]
+    return common
 
 
 def retarget_rotations(source: bpy.types.Object, target: bpy.types.Object, bone_map: BoneMap,
@@ -297,15 +324,15 @@ def retarget_rotations(source: bpy.types.Object, target: bpy.types.Object, bone_
 
     names = [plan.tgt.names[i] for i in plan.order]
     out_quats = {name: np.empty((len(frames), 4)) for name in names}
-    root_name = plan.tgt.names[plan.t_root]
+    root_name, move_name = plan.tgt.names[plan.t_root], plan.tgt.names[plan.t_move]
     out_locs = {name: np.zeros((len(frames), 3)) for name in names
-                if name not in bone_map.bones.values() or name == root_name}
+                if name not in bone_map.bones.values() or name in (root_name, move_name)}
     for begin in range(0, len(frames), CHUNK_FRAMES):
         chunk = slice(begin, begin + CHUNK_FRAMES)
         rotations, root_basis_location = plan.solve(quats[chunk], root_location[chunk])
         for i, matrices in rotations.items():
             out_quats[plan.tgt.names[i]][chunk] = matrix_to_quaternion(matrices)
-        out_locs[root_name][chunk] = root_basis_location
+        out_locs[move_name][chunk] = root_basis_location
     return {name: make_continuous(q) for name, q in out_quats.items()}, out_locs
 
 

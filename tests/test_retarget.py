@@ -20,6 +20,8 @@ from addon.motion import fit, rig, rotations  # noqa: E402
 from addon.retarget import RetargetError, retarget  # noqa: E402
 
 QUATERNIUS = "characters/quaternius_modular_men_Casual.glb"
+# The women's rig hangs its legs from "Root", beside "Hips" rather than under it.
+QUATERNIUS_LEGS_FROM_ROOT = "characters/quaternius_modular_women_Casual.glb"
 WALK = "mocap/cmu/02_01.bvh"
 
 # (source bone, bone its segment ends at), (target bone, bone its segment ends at) per rig.
@@ -61,9 +63,9 @@ def source(shared_data):
     return obj
 
 
-def import_quaternius(shared_data) -> bpy.types.Object:
+def import_quaternius(shared_data, character: str = QUATERNIUS) -> bpy.types.Object:
     before = set(bpy.data.objects)
-    bpy.ops.import_scene.gltf(filepath=str(shared_data / QUATERNIUS))
+    bpy.ops.import_scene.gltf(filepath=str(shared_data / character))
     (arm,) = [o for o in set(bpy.data.objects) - before if o.type == "ARMATURE"]
     return arm
 
@@ -139,6 +141,18 @@ def test_retarget_onto_quaternius(source, shared_data):
     bone_map = detect_preset(target.data.bones.keys())
     assert bone_map.name == "Quaternius"
     check_retarget(source, target, bone_map, QUATERNIUS_SEGMENTS)
+
+
+def test_retarget_onto_a_rig_whose_legs_hang_from_a_root_bone(source, shared_data):
+    """Root motion on "Hips" alone would leave such legs behind while the body walks away."""
+    target = import_quaternius(shared_data, QUATERNIUS_LEGS_FROM_ROOT)
+    assert target.data.bones["UpperLeg.L"].parent.name == "Root"
+    check_retarget(source, target, load_preset("quaternius"), QUATERNIUS_SEGMENTS)
+    hip_gap = []
+    for frame in range(1, int(source.animation_data.action.frame_range[1]) + 1, 10):
+        bpy.context.scene.frame_set(frame)
+        hip_gap.append(np.linalg.norm(world_point(target, "UpperLeg.L") - world_point(target, "Hips")))
+    assert np.ptp(hip_gap) < 1e-3   # the thigh stays on the pelvis as it travels
 
 
 def test_retarget_onto_rigify_metarig(source):
