@@ -3,6 +3,7 @@ export -> load_lifter round trip, and the ablation command end to end (tiny budg
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from repose_core import load_lifter
 from train import loop
 from train.__main__ import main
 from train.checkpoint import evaluate_checkpoint, load_checkpoint
-from train.config import CONFIG_DIR, ConfigError, load_config, parse_overrides
+from train.config import CONFIG_DIR, ConfigError, load_config, parse_overrides, set_dotted
 
 TINY = CONFIG_DIR / "tiny.yaml"
 
@@ -49,6 +50,63 @@ def test_config_errors_name_the_problem(tmp_path):
         parse_overrides(["--lambda-spatial"])
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("override, message", [
+    (["--synth.flipp", "false"], r"unknown key 'synth.flipp' \(known: synth.augment, synth.cameras, synth.flip, synth.occlusion\)"),
+    (["--loss.lambda_spatal", "1"], r"unknown key 'loss.lambda_spatal' \(known: .*loss.lambda_spatial"),
+    (["--model.chanels", "32"], r"unknown key 'model.chanels' \(known: .*model.channels"),
+    (["--train.lr", "3e-4x"], r"train.lr must be a number, got '3e-4x'"),
+    (["--train.epochs", "-1"], r"train.epochs must be >= 1, got -1"),
+    (["--train.epochs", "2.5"], r"train.epochs must be an integer, got 2.5"),
+    (["--data.train", "cmu"], r"data.train must be a list, got 'cmu'"),
+    (["--model.filter_widths", "[2, 3]"], r"model: filter_widths must be odd"),
+    (["--loss.spatial_variant", "cosine"], r"loss: variant must be one of"),
+    (["--synth.occlusion.clean_probability", "high"], r"synth.occlusion.clean_probability must be a number"),
+    (["--synth.augment.shoulder_shift", "0.05"], r"unknown key 'synth.augment.shoulder_shift'"),
+    (["--synth.cameras.distance_m", "[3]"], r"synth.cameras.distance_m must be a list of 2"),
+    (["--data.subject_pattern", "no group"], r"data.subject_pattern needs a group"),
+    (["--train.device", "gpu"], r"train.device must be auto, cpu, cuda or cuda:N"),
+])
+def test_every_key_and_value_is_checked_before_any_data_as_one_error_line(override, message, capsys,
+                                                                           monkeypatch):
+    import train.dataset
+
+    monkeypatch.setattr(train.dataset, "load_libraries", lambda cfg: pytest.fail("data was loaded"))
+    assert main(["fit", "--config", str(TINY), *override]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert re.search(message, err), err
+
+
+def test_a_field_of_an_option_that_is_true_can_be_set_from_the_command_line(tmp_path):
+    from train.dataset import occlusion_config
+
+    cfg = tiny_config(tmp_path, **parse_overrides(["--synth.occlusion.clean_probability", "0.3"]))
+    assert occlusion_config(cfg["synth"]).clean_probability == 0.3
+    off = tiny_config(tmp_path, **{"synth.occlusion": False})
+    with pytest.raises(ConfigError, match="'occlusion' is false"):
+        set_dotted(off, "synth.occlusion.clean_probability", 0.3)
+
+
+def test_every_default_key_has_a_checkable_type():
+    """A key whose default is None says nothing about its type: it needs a RULES entry
+    (train/config_check.py), or its values would pass unchecked."""
+    from train.config import DEFAULTS
+    from train.config_check import rule_for
+
+    def walk(node, prefix=""):
+        for key, value in node.items():
+            path = prefix + key
+            if isinstance(value, dict) and value and prefix == "" and key not in ("model", "loss", "synth"):
+                yield from walk(value, path + ".")
+            elif prefix == "" and key in ("model", "loss", "synth"):
+                continue
+            else:
+                yield path, value
+
+    unchecked = [path for path, value in walk(DEFAULTS) if rule_for(path, value) is None]
+    assert not unchecked, f"add RULES entries for {unchecked}"
 
 
 def test_a_config_can_state_only_what_it_changes_from_its_base(tmp_path):
@@ -199,10 +257,15 @@ def test_a_run_can_start_from_a_trained_runs_weights(tmp_path, tiny_run):
         loop.fit(other, log=lines.append)
 
 
-def test_resume_refuses_a_different_config(tiny_run):
-    cfg = tiny_config(tiny_run, **{"loss.lambda_spatial": 0.5})
-    with pytest.raises(ValueError, match="different config"):
+def test_resume_refuses_a_different_config_naming_the_keys_and_a_finished_run_says_so(tiny_run):
+    cfg = tiny_config(tiny_run, **{"loss.lambda_spatial": 0.5, "train.lr": 1e-3})
+    with pytest.raises(ConfigError, match=r"different config \(loss.lambda_spatial: 1.0 -> 0.5; "
+                                          r"train.lr: 0.003 -> 0.001\)"):
         loop.fit(cfg, log=lambda line: None)
+    lines = []
+    loop.fit(tiny_config(tiny_run), log=lines.append)
+    assert lines == [f"{tiny_run} is finished (4 of 4 epochs): nothing to train; for another run "
+                     "choose another name or run_dir"]
 
 
 # ----------------------------------------------------------------------------- eval / export

@@ -14,6 +14,11 @@ what it changes from that experiment):
 - ``loss``: ``RePoseLoss`` arguments (``lambda_spatial``, ``lambda_temporal``, variants)
 - ``synth``: virtual cameras / occlusion for training batches
 - ``train``: epochs, batches per epoch, batch size, output frames per window, optimiser, device
+
+Every key at every depth and every value is checked when a config is resolved, before any data
+is loaded (``train.config_check``: the schema comes from DEFAULTS and from the constructors the
+model/loss/synth sections feed). A new key needs only its default here; a None default, a range
+or choices also need a ``config_check.RULES`` entry.
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .config_check import check_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -61,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
         "occlusion": True,
         "flip": True,
         "augment": True,      # body variation: false, true (defaults) or BodyConfig fields
+        "cameras": {},        # CameraConfig fields that differ from its defaults
     },
     "train": {
         "epochs": 10,
@@ -110,7 +118,7 @@ def _merge(base: dict, update: dict, source: str, prefix: str = "") -> dict:
     for key, value in update.items():
         path = f"{prefix}{key}"
         if isinstance(out.get(key), dict) and isinstance(value, dict):
-            # model/loss/synth sections pass through to other modules: accept any key there.
+            # Sections merge key by key; config_check says which keys and values are valid.
             out[key] = _merge(out[key], value, source, prefix=f"{path}.")
         elif isinstance(out.get(key), dict) and not prefix:
             raise ConfigError(f"{source}: section '{path}' must be a mapping, got {value!r}")
@@ -119,19 +127,6 @@ def _merge(base: dict, update: dict, source: str, prefix: str = "") -> dict:
             # synth.augment): a value replaces a mapping whole, and its reader checks it.
             out[key] = copy.deepcopy(value)
     return out
-
-
-def _check_known(cfg: dict, source: str) -> None:
-    """Reject typos in the sections the trainer itself reads (data, train, top level)."""
-    for key in cfg:
-        if key not in DEFAULTS:
-            raise ConfigError(f"{source}: unknown top-level key '{key}' (known: {sorted(DEFAULTS)})")
-    for section in ("data", "train"):
-        for key in cfg[section]:
-            if key not in DEFAULTS[section]:
-                raise ConfigError(
-                    f"{source}: unknown key '{section}.{key}' (known: {sorted(DEFAULTS[section])})"
-                )
 
 
 def _read_layers(path: Path, seen: tuple[Path, ...] = ()) -> dict:
@@ -158,7 +153,10 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> di
         cfg = set_dotted(cfg, dotted, value)
     if cfg["run_dir"] is None:
         cfg["run_dir"] = f"runs/{cfg['name']}"
-    _check_known(cfg, f"{path} with overrides {overrides}" if overrides else str(path))
+    problems = check_config(cfg, DEFAULTS)  # every key and value, before anything is loaded
+    if problems:
+        source = f"{path} with overrides {overrides}" if overrides else str(path)
+        raise ConfigError(f"{source}: " + "; ".join(problems))
     return cfg
 
 
@@ -169,10 +167,27 @@ def set_dotted(cfg: dict, dotted: str, value: Any) -> dict:
     out = copy.deepcopy(cfg)
     node = out
     for key in keys[:-1]:
+        if node.get(key) is True:  # an option that is "true (defaults) or a mapping": set a field
+            node[key] = {}
+        elif node.get(key) is False:
+            raise ConfigError(f"override '{dotted}': '{key}' is false (off); set it to true or a "
+                              f"mapping first")
         if not isinstance(node.get(key), dict):
             raise ConfigError(f"override '{dotted}': '{key}' is not a config section")
         node = node[key]
     node[keys[-1]] = value
+    return out
+
+
+def config_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``["train.lr: 0.001 -> 0.0003", ...]``: the dotted keys whose values differ."""
+    out = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key, "(absent)"), new.get(key, "(absent)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += config_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
     return out
 
 

@@ -35,7 +35,7 @@ from repose_core.models.export import lifter_metadata
 from . import evaluate
 from .checkpoint import (CHECKPOINT_BEST, CHECKPOINT_LAST, load_checkpoint, resolve_checkpoint,
                          save_checkpoint)
-from .config import read_saved_config, resolve_path, save_config
+from .config import ConfigError, config_differences, read_saved_config, resolve_path, save_config
 from .dataset import TrainingData, load_training_data
 
 HISTORY_FILE = "history.jsonl"
@@ -284,10 +284,15 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
     if last_path.is_file():
         saved = read_saved_config(run_dir)
         if saved != cfg:
-            raise ValueError(
-                f"{run_dir} holds a run with a different config; resume it with its own "
-                f"config ({run_dir / 'config.yaml'}) or choose another run_dir"
+            raise ConfigError(
+                f"{run_dir} holds a run with a different config ({'; '.join(config_differences(saved, cfg))}); "
+                f"resume it with its own config ({run_dir / 'config.yaml'}) or choose another run_dir"
             )
+        done = load_checkpoint(last_path)["epoch"] + 1
+        if done >= cfg["train"]["epochs"]:
+            log(f"{run_dir} is finished ({done} of {cfg['train']['epochs']} epochs): nothing to "
+                f"train; for another run choose another name or run_dir")
+            return run_dir
     save_config(cfg, run_dir / "config.yaml")
 
     train_cfg = cfg["train"]
