@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 from pathlib import Path
 
@@ -120,3 +121,71 @@ def jump_walk_detection(shared_data):
     from repose_core.detect import detect_video
 
     return detect_video(shared_data / "videos" / "sports2d_jump_walk.mp4", stride=2)
+
+
+# ---- two people in view from the first frame (repose_core.detect, addon person choice) ---------
+@pytest.fixture(scope="session")
+def pair_clip(shared_data, tmp_path_factory) -> Path:
+    """The Sports2D clip from frame 60, when both people are in view, to frame 150, every 3rd
+    frame, cropped to the 1100x900 around them and written at 10 fps: 31 frames. The man stands
+    on the box on the left; the woman walks from the right to the left below him, passing under
+    him at about frame 22. (In the full 1768x994 frame MediaPipe's person detector does not find
+    the small, backlit man from a cold start; in this crop it finds both on every frame.)"""
+    import cv2
+    import numpy as np
+
+    capture = cv2.VideoCapture(str(shared_data / "videos" / "sports2d_jump_walk.mp4"))
+    frames = []
+    for index in range(151):
+        ok, frame = capture.read()
+        assert ok, f"sports2d_jump_walk.mp4: frame {index} does not decode"
+        if index >= 60 and index % 3 == 0:
+            frames.append(np.ascontiguousarray(frame[80:980, 440:1540]))
+    capture.release()
+    path = tmp_path_factory.mktemp("pair") / "pair.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (1100, 900))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+# ---- variable frame rate (repose_core.detect.resample, addon import) ----------------------------
+def _make_variable_rate(path: Path) -> None:
+    """Rewrite an OpenCV-written mp4 so that its first half plays at twice the frame rate: the
+    one time-to-sample entry (n, delta) becomes two, (n/2, delta/2) and (n - n/2, delta). The
+    clip gets shorter, so its edit list still covers every frame. The sample table grows by 8
+    bytes, and so does every box that holds it; moov is the last box, so no media offset
+    moves."""
+    data = bytearray(path.read_bytes())
+    chain, pos = [], 0
+    for kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stts"):
+        pos = data.find(kind, pos)
+        chain.append(pos - 4)
+    stts = chain[-1]
+    entries, count, delta = struct.unpack(">III", data[stts + 12:stts + 24])
+    assert entries == 1 and delta % 2 == 0
+    data[stts + 12:stts + 24] = struct.pack(">IIIII", 2, count // 2, delta // 2,
+                                            count - count // 2, delta)
+    for box in chain:
+        data[box:box + 4] = struct.pack(">I", struct.unpack(">I", data[box:box + 4])[0] + 8)
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="session")
+def vfr_clip(shared_data, tmp_path_factory) -> Path:
+    """The first 12 frames of the Pose2Sim clip at 270x480, the first 6 shown 1/60 s apart and
+    the other 6 1/30 s apart, as a phone records when the light changes."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(shared_data / "videos" / "pose2sim_balancing_cam01.mp4"))
+    path = tmp_path_factory.mktemp("vfr") / "vfr.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (270, 480))
+    for _ in range(12):
+        ok, frame = capture.read()
+        assert ok
+        writer.write(cv2.resize(frame, (270, 480), interpolation=cv2.INTER_AREA))
+    writer.release()
+    capture.release()
+    _make_variable_rate(path)
+    return path

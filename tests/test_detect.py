@@ -1,6 +1,7 @@
 """repose_core.detect on the real shared videos: detection, tracking, cache, bad input, CLI."""
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 
@@ -8,7 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from repose_core.detect import Detection2D, DetectionCancelled, VideoError, detect_video
+from repose_core.detect import (Detection2D, DetectionCancelled, VideoError, detect_video,
+                                 resample_constant_rate)
 from repose_core.detect import pipeline
 from repose_core.detect.__main__ import main as cli_main
 from repose_core.detect.cache import cache_key
@@ -54,27 +56,6 @@ def set_mp4_rotation(path: Path, degrees: int) -> None:
     cos, sin = {90: (0, 1), 180: (-1, 0), 270: (0, -1)}[degrees]
     values = (cos << 16, sin << 16, 0, (-sin) << 16, cos << 16, 0, 0, 0, 1 << 30)
     data[matrix:matrix + 36] = struct.pack(">9i", *values)
-    path.write_bytes(bytes(data))
-
-
-def make_variable_rate(path: Path) -> None:
-    """Rewrite an OpenCV-written mp4 so that its first half plays at twice the frame rate: the
-    one time-to-sample entry (n, delta) becomes two, (n/2, delta/2) and (n - n/2, delta). The
-    clip gets shorter, so its edit list still covers every frame. The sample table grows by 8
-    bytes, and so does every box that holds it; moov is the last box, so no media offset
-    moves."""
-    data = bytearray(path.read_bytes())
-    chain, pos = [], 0
-    for kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stts"):
-        pos = data.find(kind, pos)
-        chain.append(pos - 4)
-    stts = chain[-1]
-    entries, count, delta = struct.unpack(">III", data[stts + 12:stts + 24])
-    assert entries == 1 and delta % 2 == 0
-    data[stts + 12:stts + 24] = struct.pack(">IIIII", 2, count // 2, delta // 2,
-                                            count - count // 2, delta)
-    for box in chain:
-        data[box:box + 4] = struct.pack(">I", struct.unpack(">I", data[box:box + 4])[0] + 8)
     path.write_bytes(bytes(data))
 
 
@@ -220,6 +201,36 @@ def test_chosen_person_is_followed(shared_data):
     assert (det.keypoints[found, J["pelvis"], 1] > 0.55 * height).all()
 
 
+def test_person_numbers_count_from_the_left_among_everyone_in_view(pair_clip, detect_cache_dir):
+    """Both people are in view from the first frame. Person 0 is the man on the left, person 1
+    the woman on the right (MediaPipe is asked for everyone in view before they are ranked, not
+    for person + 1), and each is kept through the clip, where she passes under him."""
+    man = detect_video(pair_clip, person=0, cache_dir=detect_cache_dir)
+    woman = detect_video(pair_clip, person=1, cache_dir=detect_cache_dir)
+    height = man.image_size[1]
+    assert man.detection_rate > 0.9 and woman.detection_rate > 0.9
+    assert man.people_seen == woman.people_seen == 2
+    his, hers = man.keypoints[:, J["pelvis"]], woman.keypoints[:, J["pelvis"]]
+    assert his[0, 0] < hers[0, 0]  # the leftmost first
+    assert (his[man.found, 1] < 0.4 * height).all()  # on the box all through
+    assert (hers[woman.found, 1] > 0.6 * height).all()  # on the ground all through
+    assert hers[-1, 0] < his[-1, 0]  # she has passed him
+    # The default ranks everyone in view too (by prominence) and follows one of the two.
+    default = detect_video(pair_clip, cache_dir=detect_cache_dir)
+    assert default.people_seen == 2
+    pelvis = default.keypoints[:, J["pelvis"]]
+    assert min(np.nanmedian(np.linalg.norm(pelvis - theirs, axis=-1))
+               for theirs in (his, hers)) < 0.02 * height
+
+
+def test_person_numbers_in_messages_are_the_ones_asked_for(pair_clip, detect_cache_dir):
+    with pytest.raises(ValueError, match=r"person=2 \(the 3rd from the left\).*at most 2 people"):
+        detect_video(pair_clip, person=2, cache_dir=detect_cache_dir)
+    with pytest.raises(ValueError, match=r"person must be None \(the most prominent\) or 0\.\.3 "
+                                         r"\(0 = the leftmost\), got 4"):
+        detect_video(pair_clip, person=4)
+
+
 def test_asking_for_a_person_who_is_not_there_says_so(example_video):
     with pytest.raises(ValueError, match=r"person=1 \(the 2nd from the left\).*at most 1 person was found"):
         detect_video(example_video, end=12, stride=6, person=1)
@@ -302,16 +313,33 @@ def test_rotation_metadata_is_honoured(tmp_path, shared_data, balancing_detectio
     assert np.median(error) < 15
 
 
-def test_variable_frame_rate_is_reported(tmp_path, shared_data):
-    frames = [cv2.resize(f, (270, 480), interpolation=cv2.INTER_AREA)
-              for f in read_frames(shared_data / "videos" / BALANCING, 12)]
-    clip = write_clip(tmp_path / "vfr.mp4", frames, 30)
-    make_variable_rate(clip)
-    det = detect_video(clip)
+def test_variable_frame_rate_is_reported(vfr_clip):
+    det = detect_video(vfr_clip)
     steps = np.round(np.diff(det.times) * 30, 3)
     assert det.variable_frame_rate
     assert len(det) == 12
     assert set(steps) == {0.5, 1.0}  # frame times come from the container, not index / fps
+
+
+def test_variable_frame_rate_is_resampled_at_the_frames_real_times(vfr_clip):
+    det = detect_video(vfr_clip)
+    assert det.fps == pytest.approx(40.0)  # the container's mean: 12 frames in 9/30 s
+    even = resample_constant_rate(det, det.fps)
+    # From the first frame's time to the last's (8/30 s) every 1/40 s: 11 poses.
+    assert len(even) == 11 and not even.variable_frame_rate and even.found.all()
+    np.testing.assert_allclose(even.times, np.arange(11) / 40.0, atol=1e-9)
+    for array in ("keypoints", "landmarks", "world_landmarks", "confidence"):
+        raw, resampled = getattr(det, array), getattr(even, array)
+        flat = raw.reshape(len(raw), -1)
+        expected = np.stack([np.interp(even.times, det.times, flat[:, i])
+                             for i in range(flat.shape[1])], -1)
+        np.testing.assert_allclose(resampled.reshape(len(even), -1), expected, atol=1e-3,
+                                   err_msg=array)
+    distance = np.abs(det.times[None] - even.times[:, None])  # (new time, frame)
+    picked = distance[np.arange(11), np.searchsorted(det.frame_indices, even.frame_indices)]
+    np.testing.assert_allclose(picked, distance.min(1), atol=1e-9)  # the nearest frame
+    assert "resampled to 11 at a constant 40 fps" in even.warnings[-1]
+    assert resample_constant_rate(even, 40.0).times.shape == (11,)  # already even: unchanged
 
 
 @pytest.mark.slow
@@ -360,6 +388,12 @@ def _truncated(tmp_path, src):
     return path
 
 
+def _folder(tmp_path, src):
+    path = tmp_path / "clips.mp4"
+    path.mkdir()
+    return path
+
+
 def _too_large(tmp_path, src):
     return write_clip(tmp_path / "huge.avi", [np.zeros((16, 8200, 3), np.uint8)] * 2, 25,
                       fourcc="MJPG")
@@ -378,13 +412,13 @@ def _corrupt_mid_stream(tmp_path, src):
 
 @pytest.mark.parametrize("make, message", [
     (_missing, "not found"),
+    (_folder, "this is a folder, not a video file"),
     (_text, "not a video"),
     (_empty_file, "empty"),
     (_no_frames, "without decodable video frames"),
     (_still_image, "still image"),
     (_truncated, "without decodable video frames"),
     (_too_large, "larger than the supported"),
-    (_corrupt_mid_stream, "corrupt or truncated"),
 ])
 def test_bad_video_raises_video_error_naming_the_file(tmp_path, example_video, make, message):
     path = make(tmp_path, example_video)
@@ -394,6 +428,35 @@ def test_bad_video_raises_video_error_naming_the_file(tmp_path, example_video, m
     assert path.name in str(caught.value)
     assert isinstance(caught.value, ValueError)
     assert not cache.exists() or not any(cache.iterdir()), "no (half-written) cache file"
+
+
+def _cut_short(tmp_path, shared_data):
+    # The Sports2D file has its index (moov) before the media data, as phone videos and web
+    # downloads do: cut after 40% of its bytes it still opens and lists all 230 frames, which is
+    # what an interrupted copy or download leaves.
+    data = (shared_data / "videos" / JUMP_WALK).read_bytes()
+    path = tmp_path / "interrupted copy.mp4"
+    path.write_bytes(data[: int(0.4 * len(data))])
+    return path, 230
+
+
+def _garbage_mid_stream(tmp_path, shared_data):
+    return _corrupt_mid_stream(tmp_path, shared_data / "videos" / BALANCING), 100
+
+
+@pytest.mark.parametrize("make", [_cut_short, _garbage_mid_stream])
+def test_a_video_that_stops_early_gives_what_decodes_and_says_where(tmp_path, shared_data, make):
+    path, listed = make(tmp_path, shared_data)
+    det = detect_video(path, stride=10, cache_dir=tmp_path / "cache")
+    assert probe_video(path).frame_count == listed
+    (warning,) = det.warnings
+    stopped = int(re.search(r"decoding stops at frame (\d+) ", warning).group(1))
+    assert 10 < stopped < listed - 10
+    assert path.name in warning and f"of the {listed} its container lists" in warning
+    np.testing.assert_array_equal(det.frame_indices, np.arange(0, stopped, 10))
+    assert det.found.any()
+    again = detect_video(path, stride=10, cache_dir=tmp_path / "cache")  # cached, warning kept
+    assert again.warnings == det.warnings
 
 
 def test_cancel_stops_and_writes_nothing(tmp_path, example_video):

@@ -12,7 +12,7 @@ from .errors import DetectionCancelled, VideoError
 from .landmarker import NUM_LANDMARKS, PoseLandmarker, resolve_task_path
 from .mapping import landmarks_to_h36m
 from .result import Detection2D
-from .tracking import PersonTracker, fill_short_gaps
+from .tracking import MAX_PEOPLE, PersonTracker, fill_short_gaps
 from .video import FrameStream, VideoInfo, frame_range, probe_video
 
 # Frames larger than this (longer side) are downscaled before MediaPipe: its models see 224-256
@@ -20,8 +20,6 @@ from .video import FrameStream, VideoInfo, frame_range, probe_video
 DETECT_MAX_SIDE = 1920
 # Gaps up to this long (after stride) are interpolated; longer ones stay NaN.
 MAX_GAP_SECONDS = 0.25
-# MediaPipe is asked for at most this many people per frame (see num_poses in detect_video).
-MAX_PEOPLE = 4
 # Frame times further than this fraction from 1/fps (times stride) mean variable frame rate.
 _VFR_TOLERANCE = 0.25
 
@@ -44,12 +42,18 @@ def detect_video(
 
     task_path: a PoseLandmarker ``.task`` bundle (default: the one shipped in assets/).
     cache_dir: if given, results are cached there keyed by video content and settings.
-    person: None follows the most prominent person at the start; k the k-th from the left.
+    person: None follows the most prominent person at the start; k (0..MAX_PEOPLE - 1) the
+    k-th from the left, 0 = the leftmost, in the first frame with more than k people in view.
     progress(done, total, fps) is called after every frame; cancel() is checked before every
     frame and raises :class:`DetectionCancelled` when it returns True.
-    num_poses: how many people MediaPipe looks for at first. Each time it finds that many and
-    none is the followed person, it is asked for one more (up to MAX_PEOPLE), so one person per
-    frame (fastest: MediaPipe then tracks instead of re-detecting) is right for most clips.
+    num_poses: MediaPipe looks for MAX_PEOPLE people until the followed person is chosen, so that
+    everyone in view is ranked, and with a person k all through the clip, keeping track of
+    everyone. With person None it then looks for ``num_poses`` (at least everyone in view at
+    the choice), fastest when that is everyone: MediaPipe then tracks people from frame to
+    frame instead of running its person detector on every frame. Each time it finds as many as
+    asked for and none is the followed person, it is asked for one more (up to MAX_PEOPLE).
+    A video that stops decoding before the frames its container lists gives the frames that
+    decode, and a warning in ``.warnings`` that says where it stopped.
     Raises :class:`VideoError` for an unusable video, ValueError for bad arguments.
     """
     path = Path(path)
@@ -58,9 +62,6 @@ def detect_video(
     if not 1 <= num_poses <= MAX_PEOPLE:
         raise ValueError(f"num_poses must be 1..{MAX_PEOPLE}, got {num_poses}")
     tracker = PersonTracker(person)  # validates person
-    if person is not None and person >= MAX_PEOPLE:
-        raise ValueError(f"person must be < {MAX_PEOPLE} (people MediaPipe can follow), "
-                         f"got {person}")
     task = resolve_task_path(task_path)
 
     cached_at = None
@@ -74,7 +75,6 @@ def detect_video(
                 progress(len(cached), len(cached), 0.0)
             return cached
 
-    num_poses = max(num_poses, 0 if person is None else person + 1)
     result = _run(info, frames, task, num_poses, tracker, progress, cancel)
     if person is not None and not tracker.started:
         found = "1 person was" if tracker.most_people == 1 else f"{tracker.most_people} people were"
@@ -103,7 +103,9 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
 
     done = 0
     started = time.perf_counter()
-    landmarker = PoseLandmarker(task, num_poses=num_poses, video=True)
+    # Everyone in view is looked for until the followed person is chosen: ranking people from
+    # the left, or by prominence, needs all of them, not the one MediaPipe happens to find first.
+    landmarker = _Landmarker(task, MAX_PEOPLE)
     try:
         with FrameStream(info, frames, max_side=DETECT_MAX_SIDE) as stream:
             for frame in stream:
@@ -113,6 +115,7 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
                 poses = landmarker.detect(frame.rgb, frame.time)
                 xyz = poses.image[..., :3] * to_pixels
                 conf = poses.image[..., 3] * poses.image[..., 4]  # visibility x presence
+                choosing = not tracker.started
                 choice = tracker.select(xyz[..., :2], conf, frame.time)
                 indices[done], times[done] = frame.index, frame.time
                 if choice is not None:
@@ -121,26 +124,39 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
                     landmarks[done, :, 3] = poses.image[choice, :, 3]
                     landmark_conf[done] = conf[choice]
                     world[done] = poses.world[choice]
-                elif tracker.rejected and len(poses) >= num_poses < MAX_PEOPLE:
+                    if choosing and tracker.person is None:
+                        # The first frame with anyone in it. Looking for no more people than
+                        # are in view, MediaPipe tracks them instead of running its person
+                        # detector on every frame (a third faster); shown this frame again, the
+                        # new landmarker finds them as the first did, so tracking goes on.
+                        landmarker.look_for(min(MAX_PEOPLE, max(num_poses, tracker.in_view)))
+                        landmarker.detect(frame.rgb, frame.time)
+                elif tracker.rejected and len(poses) >= landmarker.num_poses < MAX_PEOPLE:
                     # MediaPipe found as many people as it was asked for, and the followed person
                     # is not among them: look for one more from now on, so that they are picked
                     # up again as soon as they are detectable.
-                    num_poses += 1
-                    replacement = PoseLandmarker(task, num_poses=num_poses, video=True)
-                    landmarker.close()
-                    landmarker = replacement
+                    landmarker.look_for(landmarker.num_poses + 1)
                 done += 1
                 if progress is not None:
                     progress(done, total, done / max(time.perf_counter() - started, 1e-9))
     finally:
         landmarker.close()
 
-    # A stream may end a frame or two before the container's (estimated) count.
+    # A stream may end a frame or two before the container's (estimated) count, or much
+    # earlier when the file is truncated or corrupt: what decoded is kept.
     landmarks, landmark_conf, world = landmarks[:done], landmark_conf[:done], world[:done]
     found, indices, times = found[:done], indices[:done], times[:done]
     if done == 0:
+        where = ("" if stream.stopped_at is None
+                 else f" (decoding stops at frame {stream.stopped_at})")
         raise VideoError(f"{info.path}: no frame could be decoded in frames "
-                         f"{frames.start}:{frames.stop}:{frames.step}")
+                         f"{frames.start}:{frames.stop}:{frames.step}{where}")
+    warnings = ()
+    if stream.stopped_at is not None:
+        warnings = (f"{info.path.name}: the video is truncated or corrupt: decoding stops at "
+                    f"frame {stream.stopped_at} ({stream.stopped_at / info.fps:.1f} s) of the "
+                    f"{info.frame_count} its container lists; "
+                    f"frames {indices[0]}-{indices[-1]} are used",)
 
     keypoints, confidence = landmarks_to_h36m(landmarks[..., :2], landmark_conf)
     max_gap = max(1, int(MAX_GAP_SECONDS * info.fps / frames.step))
@@ -162,4 +178,28 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
         variable_frame_rate=variable,
         people_seen=tracker.most_people,
         video=str(info.path),
+        warnings=warnings,
     )
+
+
+class _Landmarker:
+    """A VIDEO-mode :class:`PoseLandmarker` whose number of people looked for can change.
+    MediaPipe fixes it when the landmarker is made, so a change makes a new one, which tracks no
+    one yet: its next frame runs the person detector."""
+
+    def __init__(self, task: Path, num_poses: int):
+        self.task = task
+        self.num_poses = num_poses
+        self._landmarker = PoseLandmarker(task, num_poses=num_poses, video=True)
+
+    def detect(self, rgb: np.ndarray, time_s: float):
+        return self._landmarker.detect(rgb, time_s)
+
+    def look_for(self, num_poses: int) -> None:
+        if num_poses != self.num_poses:
+            replacement = PoseLandmarker(self.task, num_poses=num_poses, video=True)
+            self._landmarker.close()
+            self._landmarker, self.num_poses = replacement, num_poses
+
+    def close(self) -> None:
+        self._landmarker.close()

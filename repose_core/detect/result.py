@@ -9,7 +9,7 @@ import numpy as np
 from .atomic import atomic_output
 
 # Bumped whenever the arrays' meaning changes, so old cache files are not mistaken for new.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Detection2D:
     image_size: (width, height) after the rotation metadata is applied.
     fps: the container's nominal rate; variable_frame_rate: frame times deviate from it.
     people_seen: the most people MediaPipe found in one frame.
+    warnings: what the user should know about the result, one sentence each (e.g. a truncated
+        video: where decoding stopped).
     """
 
     keypoints: np.ndarray
@@ -41,6 +43,7 @@ class Detection2D:
     variable_frame_rate: bool
     people_seen: int
     video: str
+    warnings: tuple[str, ...] = ()
 
     @property
     def missing_frames(self) -> np.ndarray:
@@ -59,6 +62,7 @@ class Detection2D:
         """Write to ``path`` (.npz) via a temporary file and a rename: never half-written."""
         path = Path(path)
         arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        arrays["warnings"] = np.asarray(self.warnings, dtype=str)  # () would be float64
         arrays["format_version"] = np.asarray(FORMAT_VERSION)
         with atomic_output(path) as temp, open(temp, "wb") as f:
             np.savez(f, **arrays)  # to a file object: np.savez(path) would append ".npz"
@@ -79,10 +83,11 @@ class Detection2D:
             raise ValueError(f"{path}: not a RePOSE keypoints file of format {FORMAT_VERSION}")
         return cls(
             **{k: arrays[k] for k in names - {"image_size", "fps", "variable_frame_rate",
-                                                "people_seen", "video"}},
+                                                "people_seen", "video", "warnings"}},
             image_size=tuple(int(v) for v in arrays["image_size"]),
             fps=float(arrays["fps"]),
             variable_frame_rate=bool(arrays["variable_frame_rate"]),
             people_seen=int(arrays["people_seen"]),
             video=str(arrays["video"]),
+            warnings=tuple(str(w) for w in arrays["warnings"]),
         )

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# The most people told apart in one frame (MediaPipe's num_poses at most), so persons are
+# numbered 0 (the leftmost) to MAX_PEOPLE - 1.
+MAX_PEOPLE = 4
 # A landmark counts for matching when MediaPipe is at least this sure it is visible.
 _MATCH_CONFIDENCE = 0.3
 # Body size is smoothed over frames (weight of the newest frame): one frame's landmarks can
@@ -66,14 +69,17 @@ class PersonTracker:
     """
 
     def __init__(self, person: int | None = None):
-        if person is not None and (not isinstance(person, (int, np.integer)) or person < 0):
-            raise ValueError(f"person must be None or an integer >= 0, got {person!r}")
+        if person is not None and (not isinstance(person, (int, np.integer))
+                                   or not 0 <= person < MAX_PEOPLE):
+            raise ValueError(f"person must be None (the most prominent) or 0..{MAX_PEOPLE - 1} "
+                             f"(0 = the leftmost), got {person!r}")
         self.person = person
         self._last: np.ndarray | None = None  # (33, 2) last accepted landmarks, pixels
         self._last_confident = np.ones(33, bool)  # which of them were confidently seen
         self._last_time = 0.0
         self._size = 1.0  # body size of the followed person, pixels (smoothed)
         self.most_people = 0  # the most distinct people seen in one frame
+        self.in_view = 0  # distinct people in the last frame
         self.rejected = False  # the last frame had candidates, none of them the followed person
 
     @property
@@ -84,6 +90,7 @@ class PersonTracker:
         """Index of the followed person among ``points`` (n, 33, 2) pixels with ``confidence``
         (n, 33), or None if they are not among them."""
         people = distinct_people(points, confidence)
+        self.in_view = len(people)
         self.most_people = max(self.most_people, len(people))
         self.rejected = False
         if not people:

@@ -85,6 +85,8 @@ def probe_video(path: str | Path) -> VideoInfo:
     path = Path(path)
     if not path.exists():
         raise VideoError(f"{path}: file not found")
+    if path.is_dir():
+        raise VideoError(f"{path}: this is a folder, not a video file")
     if not path.is_file():
         raise VideoError(f"{path}: not a file")
     # FFmpeg happily opens a PNG/JPEG as a one-frame "video"; a still photo is a user mistake
@@ -146,13 +148,15 @@ class FrameStream:
 
     Use as a context manager and iterate. ``max_side`` downscales frames whose longer side is
     larger (pose models work at 256 px, so 4K frames only cost copying); ``None`` keeps the
-    size. A stream that ends early raises :class:`VideoError` from the iteration.
+    size. A stream that ends early (a truncated or corrupt file) just ends: ``stopped_at`` then
+    holds the frame number where decoding stopped, short of what the container lists.
     """
 
     def __init__(self, info: VideoInfo, frames: Sequence[int], max_side: int | None = None):
         self.info = info
         self.frames = frames
         self.max_side = max_side
+        self.stopped_at: int | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=_PREFETCH)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._decode, name="repose-decode", daemon=True)
@@ -219,12 +223,12 @@ class FrameStream:
                 # grab() decodes without the colour conversion: enough for skipped frames.
                 while position <= index:
                     if not capture.grab():
-                        self._check_early_end(position)
+                        self._note_early_end(position)
                         return
                     position += 1
                 ok, bgr = capture.retrieve()
                 if not ok:
-                    self._check_early_end(index)
+                    self._note_early_end(index)
                     return
                 time = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 if rotate is not None:
@@ -238,12 +242,10 @@ class FrameStream:
         finally:
             capture.release()
 
-    def _check_early_end(self, index: int) -> None:
-        """The decoder stopped at ``index``: fine if the container's count was an estimate."""
+    def _note_early_end(self, index: int) -> None:
+        """The decoder stopped at ``index``: normal if the container's count was an estimate,
+        else the file is truncated or corrupt (``stopped_at``)."""
         count = self.info.frame_count
         tolerance = max(_COUNT_TOLERANCE_FRAMES, int(count * _COUNT_TOLERANCE_FRACTION))
         if index < count - tolerance:
-            raise VideoError(
-                f"{self.info.path}: the video stream is corrupt or truncated: decoding stopped "
-                f"at frame {index} of the {count} frames the container lists"
-            )
+            self.stopped_at = index
