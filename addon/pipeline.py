@@ -91,6 +91,7 @@ class MotionResult:
     keypoints: np.ndarray | None = None
     confidence: np.ndarray | None = None
     found: np.ndarray | None = None
+    warnings: tuple[str, ...] = ()  # what the user should know (a truncated video, resampling)
 
     @property
     def num_frames(self) -> int:
@@ -117,7 +118,7 @@ def analyse(
     ``repose_core.runtime.LifterLoadError`` for a model that does not load.
     """
     from repose_core import load_lifter
-    from repose_core.detect import DetectionCancelled, detect_video
+    from repose_core.detect import DetectionCancelled, detect_video, resample_constant_rate
 
     report = progress or (lambda stage, done, total: None)
     timings: dict[str, float] = {}
@@ -139,6 +140,8 @@ def analyse(
     if not detection.found.any():
         last = "the end" if options.end is None else f"frame {options.end}"
         raise NoPersonError(f"{options.video}: no person found between frame {options.start} and {last}")
+    if detection.variable_frame_rate:  # phone footage: one key per scene frame, at its real time
+        detection = resample_constant_rate(detection, detection.fps / options.stride)
     check_cancel()
 
     start_time = time.perf_counter()
@@ -158,7 +161,7 @@ def analyse(
         video=str(options.video), fps=fps, frame_indices=detection.frame_indices,
         image_size=tuple(detection.image_size), detection_rate=detection.detection_rate,
         timings=timings, keypoints=detection.keypoints, confidence=detection.confidence,
-        found=detection.found, **result,
+        found=detection.found, warnings=detection.warnings, **result,
     )
 
 
