@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from . import DetectionCancelled, VideoError, detect_video
 from .overlay import write_contact_sheet, write_overlay_video
+from .tracking import MAX_PEOPLE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,9 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", type=int, default=None, help="stop before this frame")
     parser.add_argument("--stride", type=int, default=1, help="use every n-th frame")
     parser.add_argument("--person", type=int, default=None,
-                        help="follow the k-th person from the left (default: most prominent)")
+                        help=f"follow the k-th person from the left, 0 = the leftmost, up to "
+                             f"{MAX_PEOPLE - 1} (default: the most prominent)")
     parser.add_argument("--num-poses", type=int, default=1,
-                        help="people MediaPipe looks for at first (raised automatically)")
+                        help="without --person: people MediaPipe looks for once the person is "
+                             "chosen (at least everyone then in view; raised automatically)")
     parser.add_argument("--task", type=Path, default=None,
                         help="PoseLandmarker .task bundle (default: the one shipped)")
     parser.add_argument("--cache-dir", type=Path, default=None,
