@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import torch
 from repose_core import load_lifter
 from train import loop
 from train.__main__ import main
-from train.checkpoint import evaluate_checkpoint, load_checkpoint
+from train.checkpoint import CheckpointError, evaluate_checkpoint, load_checkpoint
 from train.config import CONFIG_DIR, ConfigError, load_config, parse_overrides, set_dotted
 
 TINY = CONFIG_DIR / "tiny.yaml"
@@ -290,9 +291,16 @@ def test_eval_on_training_subjects_writes_its_own_file(tiny_run, capsys):
 
 def test_export_then_load_lifter_round_trip(tiny_run, tmp_path, shared_data):
     onnx_path = tmp_path / "lifter.onnx"
-    assert main(["export", str(tiny_run), "--out", str(onnx_path)]) == 0
+    finetune = tmp_path / "weights" / "lifter.pt"
+    assert main(["export", str(tiny_run), "--out", str(onnx_path), "--finetune-out", str(finetune)]) == 0
     from_onnx = load_lifter(onnx_path, flip=False)
     from_checkpoint = load_lifter(tiny_run / "best.pt", flip=False)
+    # The fine-tuning weights export writes beside it are the best checkpoint's, without the
+    # optimiser, and train.init_from takes them.
+    weights = load_checkpoint(finetune)
+    best = load_checkpoint(tiny_run / "best.pt")
+    assert weights["epoch"] == best["epoch"] and "optimizer" not in weights
+    assert all(torch.equal(weights["model"][k], v) for k, v in best["model"].items())
     assert from_onnx.metadata["receptive_field"] == from_checkpoint.metadata["receptive_field"] == 9
 
     # Real motion: a CMU take seen by a camera, projected to pixels.
@@ -309,6 +317,63 @@ def test_export_then_load_lifter_round_trip(tiny_run, tmp_path, shared_data):
     b = from_checkpoint.predict(keypoints, image_size=(1280, 720))
     assert a.shape == (len(joints), 17, 3)
     np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated"], ids=["empty", "truncated"])
+def test_a_corrupt_checkpoint_is_one_error_naming_the_file(tmp_path, tiny_run, capsys, content):
+    bad = tmp_path / "best.pt"            # in a run directory: its config.yaml beside it
+    (tmp_path / "config.yaml").write_text((tiny_run / "config.yaml").read_text())
+    if content:  # the real checkpoint cut short
+        content = (tiny_run / "best.pt").read_bytes()[:4000]
+    bad.write_bytes(content)
+    for command in (["eval", str(bad)], ["export", str(bad), "--out", str(tmp_path / "x.onnx")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {bad}: not a readable checkpoint") and err.count("\n") == 1, err
+    with pytest.raises(CheckpointError, match=f"{bad}: not a readable checkpoint"):
+        loop.load_initial_weights(torch.nn.Linear(1, 1), bad)
+
+
+def test_an_onnx_model_is_refused_as_a_start_pointing_to_the_finetuning_weights():
+    from train.checkpoint import FINETUNE_DEFAULT
+
+    with pytest.raises(CheckpointError, match=r"default_lifter.onnx: an ONNX export cannot be trained "
+                                              r"on .*train/weights/default_lifter.pt"):
+        load_checkpoint(CONFIG_DIR.parents[1] / "repose_core" / "assets" / "default_lifter.onnx")
+    assert FINETUNE_DEFAULT.is_file()
+
+
+def test_the_shipped_finetuning_weights_are_the_shipped_model():
+    """train/weights/default_lifter.pt (what the README fine-tunes from) computes what the shipped
+    ONNX does: `python -m train export` writes both; a model shipped without the other fails here."""
+    from train.checkpoint import FINETUNE_DEFAULT
+
+    features = np.random.default_rng(0).normal(size=(40, 17, 2)).astype(np.float32) * 50 + 500
+    onnx_pose = load_lifter(None, flip=False).predict(features, image_size=(1000, 1000))
+    pt_pose = load_lifter(FINETUNE_DEFAULT, flip=False).predict(features, image_size=(1000, 1000))
+    np.testing.assert_allclose(pt_pose, onnx_pose, atol=1e-4)
+
+
+def test_the_readmes_finetuning_command_runs_from_a_fresh_clone(tmp_path, shared_data):
+    """The README's command as written (its config, library override and init_from), on a tiny
+    budget: only what a fresh clone has (no runs/)."""
+    text = (CONFIG_DIR.parents[1] / "README.md").read_text()
+    line = next(i for i, l in enumerate(text.splitlines()) if "--train.init_from" in l)
+    lines = text.splitlines()
+    command = (lines[line - 1].rstrip("\\ ") + " " + lines[line].split("#")[0]).strip()
+    argv = shlex.split(command)
+    assert argv[:3] == ["python", "-m", "train"]
+    library = str(shared_data / "mocap" / "cmu" / "01_01.bvh")
+    argv = [library if a == "[/path/to/my_library]" else a for a in argv[3:]]
+    argv[argv.index(library)] = f"[{library}]"
+    budget = ["--run_dir", str(tmp_path / "mine"), "--train.epochs", "1", "--train.batches_per_epoch", "2",
+              "--train.batch_size", "4", "--data.val", "[cmu_daz/cmu_daz_przestr/12_01.bvh]",
+              "--data.val_windows", "8", "--train.threads", "1"]
+    assert main(argv + budget) == 0
+    history = loop.read_history(tmp_path / "mine")
+    assert len(history) == 1 and history[0]["lr"] == pytest.approx(3e-4)
+    # It started from the shipped weights: after 2 steps at 3e-4 it lifts far better than a fresh net.
+    assert history[0]["val"]["clean"]["mpjpe"] < 200
 
 
 # ----------------------------------------------------------------------------- ablation

@@ -4,6 +4,7 @@
     python -m train eval runs/default_cpu_cycle3     (or a .pt checkpoint)
     python -m train ablation --config train/configs/ablation_cpu.yaml --out docs/ablation.md
     python -m train export runs/default_cpu_cycle3/last.pt --out repose_core/assets/default_lifter.onnx
+        (also writes train/weights/default_lifter.pt, the weights train.init_from fine-tunes from)
     python -m train prepare ../shared/data/mocap/cmu --out cmu.npz   (BVH -> one .npz)
 
 Overrides are ``--dotted.key value`` pairs (values parsed as YAML) or the short aliases in
@@ -37,9 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     ab.add_argument("--out", required=True, help="markdown file to write (a PNG goes beside it)")
     ab.add_argument("--seeds", type=int, nargs="+", default=None,
                     help="train every configuration once per seed (default: the config's seed)")
-    ex = sub.add_parser("export", help="ONNX export of a run's best checkpoint")
+    ex = sub.add_parser("export", help="ONNX export of a run's best checkpoint, and the weights "
+                                       "fine-tuning starts from")
     ex.add_argument("checkpoint", help="run directory (uses best.pt) or a .pt checkpoint")
     ex.add_argument("--out", required=True, help="path of the .onnx file to write")
+    ex.add_argument("--finetune-out", default=None,
+                    help="path of the weights-only checkpoint for train.init_from (default: "
+                         "train/weights/<name of --out>.pt)")
     pr = sub.add_parser("prepare", help="BVH files -> one prepared .npz, a data source for "
                                         "machines without the BVH (e.g. --data.train [cmu.npz])")
     pr.add_argument("sources", nargs="+", help="folders (searched recursively) or .bvh files")
@@ -83,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "export":
             from .checkpoint import export_checkpoint
 
-            path = export_checkpoint(args.checkpoint, args.out)
-            print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+            for path in export_checkpoint(args.checkpoint, args.out, args.finetune_out):
+                print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
         elif args.command == "prepare":
             from .data.mocap import load_library, save_library
 
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             path = save_library(args.out, library)
             print(f"wrote {path}: {len(library)} clips, {library.num_frames} frames at {args.fps:g} fps "
                   f"({', '.join(library.subjects)})")
-    except (ConfigError, DataError, FileNotFoundError) as error:
+    except (ConfigError, DataError, FileNotFoundError) as error:  # checkpoints' errors included
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

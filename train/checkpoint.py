@@ -14,8 +14,16 @@ import torch
 from repose_core.models import build_model
 from repose_core.models.export import export_onnx
 
+from .config import REPO_ROOT
+from .data.errors import DataError
+
 CHECKPOINT_LAST = "last.pt"
 CHECKPOINT_BEST = "best.pt"
+# Where export writes the weights a fine-tuning run starts from (train.init_from): <onnx stem>.pt.
+# Not beside the ONNX: repose_core/assets ships inside the Blender extension, which has no use
+# for training weights; a fresh clone has these and no runs/.
+FINETUNE_DIR = REPO_ROOT / "train" / "weights"
+FINETUNE_DEFAULT = FINETUNE_DIR / "default_lifter.pt"
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -25,11 +33,30 @@ def save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+class CheckpointError(DataError):
+    """A checkpoint file that cannot be used; the message names the file and the problem."""
+
+
 def load_checkpoint(path: str | Path) -> dict:
+    """A checkpoint dict (``metadata``, ``model``, ...), or :class:`CheckpointError` naming the
+    file when it is truncated, empty, not a checkpoint, or an ONNX export."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    if path.suffix.lower() == ".onnx":
+        raise CheckpointError(
+            f"{path}: an ONNX export cannot be trained on (its BatchNorm is folded into the "
+            f"convolutions); start from the checkpoint that export writes for fine-tuning "
+            f"(the shipped model's: {FINETUNE_DEFAULT.relative_to(REPO_ROOT)})")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - truncated zip, empty file, pickle errors, ...
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        raise CheckpointError(f"{path}: not a readable checkpoint, truncated or not written by "
+                              f"the trainer ({type(error).__name__}: {first})") from None
+    if not isinstance(state, dict) or "metadata" not in state or "model" not in state:
+        raise CheckpointError(f"{path}: not a RePOSE checkpoint (needs a dict with 'metadata' and 'model')")
+    return state
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -94,9 +121,18 @@ def evaluate_checkpoint(path: str | Path, subjects: str = "val") -> tuple[dict[s
     return results, path
 
 
-def export_checkpoint(path: str | Path, out: str | Path) -> Path:
-    """ONNX export (the runtime's contract) of a checkpoint; returns the written path."""
-    state = load_checkpoint(resolve_checkpoint(path))
+def export_checkpoint(path: str | Path, out: str | Path, finetune_out: str | Path | None = None
+                      ) -> tuple[Path, Path]:
+    """ONNX export (the runtime's contract) of a checkpoint, and the weights-only checkpoint
+    fine-tuning starts from (default ``train/weights/<onnx stem>.pt``: an ONNX model has its
+    BatchNorm folded and cannot be trained on). Returns both paths."""
+    source = resolve_checkpoint(path)
+    state = load_checkpoint(source)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    return export_onnx(model_from_checkpoint(state), state["metadata"], out)
+    onnx_path = export_onnx(model_from_checkpoint(state), state["metadata"], out)
+    finetune = FINETUNE_DIR / f"{out.stem}.pt" if finetune_out is None else Path(finetune_out)
+    finetune.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(finetune, {"metadata": state["metadata"], "model": state["model"],
+                               "epoch": state["epoch"], "exported_from": str(source)})
+    return onnx_path, finetune
