@@ -6,12 +6,15 @@ Prints, for one experiment config (default: the shipped model's):
   and with the RePOSE terms (+spatial, +temporal, +both), and the overhead of each (best of
   --rounds interleaved rounds), in the trainer's precision (``train.amp``: bfloat16 autocast on
   CPUs with native bf16), and the config's loss in float32 for comparison;
+- threads: the config's loss step once per ``--threads`` value (best of --rounds), with the
+  machine's load: OpenMP threads that wait on each other on a busy machine cost far more than
+  they give (train/threads.py picks the trainer's default from the free cores);
 - end to end: the real epoch loop, batches made as ``train.workers`` says (0: the prefetch
   thread; N: N processes), once per ``--workers`` value;
 - with --run RUN_DIR: that run's validation table (its best checkpoint).
 
     python bench/bench_train.py [--config train/configs/default_cpu.yaml] [--batches 20]
-                                [--rounds 3] [--threads 2] [--workers 0 4 14] [--run runs/default_cpu]
+                                [--rounds 3] [--threads 1 2] [--workers 0 4 14] [--run runs/default_cpu]
                                 [--dotted.key value ...  (config overrides, as python -m train fit)]
 """
 from __future__ import annotations
@@ -27,6 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/<script>.py`
 
 from train.config import load_config, parse_overrides
+from train.threads import choose_threads
 from train.dataset import load_training_data
 from train.evaluate import format_table, frames_in_for, output_offset
 from train.loop import (autocast_dtype, build_loss, build_optimizer, build_scheduler, epoch_batches,
@@ -66,11 +70,15 @@ def time_steps(model, loss_fn, batches, device, offset, amp_dtype) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="train/configs/default_cpu.yaml")
-    parser.add_argument("--batches", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3, help="timing rounds per loss setting (best kept)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: config's)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Any other --dotted.key value pair overrides the config, as in python -m train fit.")
+    parser.add_argument("--config", default="train/configs/default_cpu.yaml", help="experiment YAML")
+    parser.add_argument("--batches", type=int, default=20, help="batches per timing (default 20)")
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds per setting (best kept)")
+    parser.add_argument("--threads", type=int, nargs="+", default=None,
+                        help="torch thread counts to time the step with (default: the trainer's "
+                             "choice for the config's train.threads); the first one runs the rest")
     parser.add_argument("--workers", type=int, nargs="+", default=None,
                         help="end to end once per value of train.workers (default: the config's)")
     parser.add_argument("--run", default=None, help="also print this run's validation table")
@@ -78,9 +86,9 @@ def main() -> None:
 
     cfg = load_config(args.config, parse_overrides(rest))
     train_cfg = cfg["train"]
-    threads = args.threads or train_cfg["threads"]
-    if threads:
-        torch.set_num_threads(threads)
+    chosen, why = choose_threads(train_cfg["threads"], int(train_cfg["workers"]))
+    thread_counts = args.threads or [chosen]
+    torch.set_num_threads(thread_counts[0])
     device = select_device(train_cfg["device"])
     amp_dtype = autocast_dtype(device, train_cfg["amp"])
     precision = precision_name(amp_dtype)
@@ -92,7 +100,8 @@ def main() -> None:
     per_batch = train_cfg["batch_size"] * train_cfg["frames_out"]
     print(f"config {args.config}: {cfg['model']}, batch {train_cfg['batch_size']} windows x "
           f"{frames_in} frames -> {train_cfg['frames_out']} supervised; device {device} ({precision}), "
-          f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+          f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}; the "
+          f"trainer would use {chosen} ({why})")
 
     sampler = data.train_sampler(0)
     start = time.perf_counter()
@@ -121,6 +130,16 @@ def main() -> None:
         print(f"step   config loss float32     {per_batch / fp32:9.0f} samples/s  "
               f"({fp32 * 1e3:.0f} ms/step; {precision} {per_batch / mixed:.0f} samples/s, "
               f"{fp32 / mixed:.2f}x faster)")
+
+    if len(thread_counts) > 1:
+        config_loss = build_loss(cfg["loss"]).to(device)
+        for threads in thread_counts:
+            torch.set_num_threads(threads)
+            seconds = min(time_steps(model, config_loss, batches, device, offset, amp_dtype)
+                          for _ in range(args.rounds))
+            print(f"step   {threads} torch thread(s), config loss {per_batch / seconds:9.0f} samples/s  "
+                  f"({seconds * 1e3:.0f} ms/step; load average {os.getloadavg()[0]:.1f})")
+        torch.set_num_threads(thread_counts[0])
 
     for workers in args.workers or [train_cfg["workers"]]:
         loop_cfg = dict(train_cfg, batches_per_epoch=args.batches, workers=workers)

@@ -469,3 +469,30 @@ def test_trainer_runs_on_human36m_in_videopose3d_format(tmp_path, shared_data):
         loop.fit(load_config(CONFIG_DIR / "h36m_protocol.yaml", {
             "data.h36m_3d": str(npz), "data.train": ["S1", "S9"], "data.val": ["S9"],
             "run_dir": str(tmp_path / "leaky")}), log=lambda line: None)
+
+
+# ----------------------------------------------------------------------------- threads
+@pytest.mark.parametrize("cores, load, setting, workers, expected, warned", [
+    (2, 0.1, None, 0, 2, False),     # an idle 2-core machine: both cores
+    (2, 2.2, None, 0, 1, False),     # both cores busy with other jobs: one thread, not two
+    (16, 1.0, None, 14, 1, False),   # worker processes take their cores
+    (16, 0.0, None, 0, 16, False),
+    (2, 2.2, 2, 0, 2, True),         # stated: used, but said loudly
+    (2, 0.0, 2, 0, 2, False),
+])
+def test_threads_are_chosen_from_the_free_cores(monkeypatch, cores, load, setting, workers, expected, warned):
+    import train.threads
+
+    monkeypatch.setattr(train.threads, "usable_cores", lambda: cores)
+    monkeypatch.setattr(train.threads.os, "getloadavg", lambda: (load, load, load))
+    threads, why = train.threads.choose_threads(setting, workers)
+    assert threads == expected and why.startswith("warning:") == warned, why
+    assert f"{cores} cores, load average {load:.1f}" in why
+
+
+def test_fit_says_how_many_threads_it_uses_and_why(tmp_path, shared_data):
+    lines = []
+    loop.fit(tiny_config(tmp_path / "t", **{"train.epochs": 1, "train.batches_per_epoch": 1,
+                                             "train.threads": None}), log=lines.append)
+    assert any(re.match(r"torch threads: \d+ \(train.threads null: chosen from \d+ cores, load average", l)
+               for l in lines), lines

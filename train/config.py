@@ -82,7 +82,7 @@ DEFAULTS: dict[str, Any] = {
         "device": "auto",        # auto | cpu | cuda
         "amp": True,             # mixed precision: float16 on CUDA, bfloat16 on CPUs with native bf16
         "compile": False,        # torch.compile (optional; CUDA runs)
-        "threads": None,         # torch intra-op threads on CPU (None: torch's default)
+        "threads": None,         # torch intra-op threads on CPU (None: from the free cores, train/threads.py)
         "workers": 0,            # 0: batches made by one thread of this process (enough for
                                  # a few cores); N: by N processes (a GPU fed from many cores)
         "prefetch": 4,           # batches each producer (the thread or a worker) prepares ahead

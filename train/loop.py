@@ -37,6 +37,7 @@ from .checkpoint import (CHECKPOINT_BEST, CHECKPOINT_LAST, load_checkpoint, reso
                          save_checkpoint)
 from .config import ConfigError, config_differences, read_saved_config, resolve_path, save_config
 from .dataset import TrainingData, load_training_data
+from .threads import choose_threads
 
 HISTORY_FILE = "history.jsonl"
 
@@ -297,8 +298,10 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
 
     train_cfg = cfg["train"]
     device = select_device(train_cfg["device"])
-    if device.type == "cpu" and train_cfg["threads"]:
-        torch.set_num_threads(int(train_cfg["threads"]))
+    if device.type == "cpu":
+        threads, why = choose_threads(train_cfg["threads"], int(train_cfg["workers"]))
+        torch.set_num_threads(threads)
+        log(f"torch threads: {threads} ({why})")
     seed_torch(cfg["seed"], -1)
 
     model = build_model(cfg["model"]).to(device)
