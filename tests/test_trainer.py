@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -377,6 +378,47 @@ def test_the_readmes_finetuning_command_runs_from_a_fresh_clone(tmp_path, shared
 
 
 # ----------------------------------------------------------------------------- ablation
+def test_each_ablation_invocation_trains_in_its_own_directory():
+    """A small trial no longer writes into (and so blocks) the documented runs' directories."""
+    from train.ablation import ablation_configs
+
+    documented = load_config(CONFIG_DIR / "ablation_cpu.yaml")
+    trial = load_config(CONFIG_DIR / "ablation_cpu.yaml", {"train.epochs": 1, "train.batches_per_epoch": 3})
+    dirs = lambda cfg: {Path(c["run_dir"]) for c in ablation_configs(cfg, 0).values()}  # noqa: E731
+    assert not dirs(documented) & dirs(trial)
+    assert dirs(documented) == dirs(load_config(CONFIG_DIR / "ablation_cpu.yaml"))  # the same again resumes
+    for run_dir in dirs(documented) | dirs(trial):
+        assert run_dir.parts[:2] == ("runs", "ablation_cpu") and run_dir.parent.name == "seed0"
+    assert {d.parent.parent.name.split("-")[0] for d in dirs(trial)} == {"e1b3"}
+
+
+def test_ablation_report_states_n_its_spread_and_warns_of_a_small_budget():
+    from train.ablation import CONFIGURATIONS, TABLE_COLUMNS, render_markdown
+
+    base = load_config(TINY, {"train.epochs": 1, "train.batches_per_epoch": 3})
+    rows = {name: {f"{s}:{m}": [100.0 + k, 102.0 + k] for s, m in TABLE_COLUMNS}
+            for k, name in enumerate(CONFIGURATIONS)}
+    text = render_markdown(base, rows, [0, 1], "python -m train ablation ...", "a.png", 60.0)
+    assert "> **Warning:** only 3 optimiser steps per run" in text
+    assert "mean ± sample standard deviation (n - 1 in the denominator) over n = 2 seeds" in text
+    assert "| 101.0 ± 1.4 |" in text                    # sample std of (100, 102): 1.41, not 1.0
+    one = render_markdown(load_config(CONFIG_DIR / "ablation_cpu.yaml"),
+                          {n: {k: v[:1] for k, v in r.items()} for n, r in rows.items()}, [0], "cmd", "a.png", 1.0)
+    assert "one seed: no spread" in one and "optimiser steps" not in one and "n = 1" in one
+
+
+def test_ablation_bars_start_at_zero(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from train.plots import plot_ablation
+
+    figures = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: figures.append(fig))
+    rows = {"absolute": {"m": 150.0}, "+both": {"m": 145.0}}
+    plot_ablation(rows, ["m"], tmp_path / "a.png", "t", ["MPJPE"], errors={n: {"m": 1.0} for n in rows})
+    assert figures[0].axes[0].get_ylim()[0] == 0
+
+
 @pytest.mark.slow
 def test_ablation_command_runs_end_to_end(tmp_path):
     out = tmp_path / "docs" / "ablation.md"
@@ -390,8 +432,10 @@ def test_ablation_command_runs_end_to_end(tmp_path):
     assert (tmp_path / "docs" / "ablation.png").stat().st_size > 1000
     assert "± " in text  # two seeds: mean ± spread
     # Per seed, the four runs share data, seed and budget and differ only in their loss weights.
+    (invocation,) = (tmp_path / "ab").iterdir()        # the runs of this invocation, apart
+    assert invocation.name.startswith("e1b3-")
     for seed in (0, 1):
-        runs = tmp_path / "ab" / f"seed{seed}"
+        runs = invocation / f"seed{seed}"
         configs = {d.name: load_config(d / "config.yaml") for d in runs.iterdir()}
         assert sorted(configs) == ["absolute", "both", "spatial", "temporal"]
         assert {(c["loss"]["lambda_spatial"] > 0, c["loss"]["lambda_temporal"] > 0)

@@ -5,9 +5,17 @@ switch one or both relational terms off. Everything else (data, seeds, epochs, b
 is identical, so differences come from the loss alone. Each run is an ordinary ``fit`` run
 directory (resumable); the table reads each run's *final* epoch (same budget), not its best one,
 so no configuration gets to pick its epoch on the validation set.
+
+Each invocation trains into its own directory under the base's ``run_dir``, named by its budget
+and a digest of its config: the same command again resumes its runs, and a small trial with
+other settings never writes into (and so never blocks) the documented runs. The report states
+its n (seeds), shows the sample standard deviation over them, and warns when the budget is too
+small for the differences to mean anything; its bars start at zero.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import platform
 import time
@@ -43,6 +51,9 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("occluded", "depth_order_acc"),
     ("occluded", "accel_err"),
 )
+# Below this many optimiser steps per run the four runs are still in their first descent, where
+# seed noise is larger than what the loss terms change (the documented ablation takes 400).
+MIN_MEANINGFUL_STEPS = 200
 PLOT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("occluded", "mpjpe"),
     ("occluded", "occluded_mpjpe"),
@@ -60,7 +71,7 @@ def ablation_configs(base: dict, seed: int) -> dict[str, dict]:
             "ablation base config needs loss.lambda_spatial > 0 and loss.lambda_temporal > 0 "
             f"(the full RePOSE weights), got {lambda_s} and {lambda_t}"
         )
-    root = Path(base["run_dir"]) / f"seed{seed}"
+    root = invocation_dir(base) / f"seed{seed}"
     out = {}
     for name, (spatial, temporal) in CONFIGURATIONS.items():
         cfg = set_dotted(base, "loss.lambda_spatial", lambda_s if spatial else 0.0)
@@ -69,6 +80,33 @@ def ablation_configs(base: dict, seed: int) -> dict[str, dict]:
         cfg = set_dotted(cfg, "name", f"{base['name']}-{name.lstrip('+')}-seed{seed}")
         cfg = set_dotted(cfg, "run_dir", str(root / name.lstrip("+")))
         out[name] = cfg
+    return out
+
+
+def invocation_dir(base: dict) -> Path:
+    """``<run_dir>/e<epochs>b<batches>-<digest>``: the runs of one ablation config, apart from
+    those of any other (a trial with a smaller budget, another loss setting)."""
+    settings = {k: v for k, v in base.items() if k not in ("name", "run_dir", "seed")}
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    train = base["train"]
+    return Path(base["run_dir"]) / f"e{train['epochs']}b{train['batches_per_epoch']}-{digest}"
+
+
+def spread(values: Sequence[float]) -> float:
+    """Sample standard deviation (n - 1) over seeds: what the report and the plot's bars show."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
+def budget_warnings(base: dict, seeds: Sequence[int]) -> list[str]:
+    """Why the table may not mean anything: too few steps per run, or a single seed."""
+    steps = base["train"]["epochs"] * base["train"]["batches_per_epoch"]
+    out = []
+    if steps < MIN_MEANINGFUL_STEPS:
+        out.append(f"only {steps} optimiser steps per run (fewer than {MIN_MEANINGFUL_STEPS}): the "
+                   f"runs are still in their first descent, where seed noise outweighs what the loss "
+                   f"terms change; the differences below do not mean anything")
+    if len(seeds) < 2:
+        out.append("one seed: no spread, so a difference between rows cannot be told from seed noise")
     return out
 
 
@@ -81,6 +119,9 @@ def run_ablation(base: dict, out_md: str | Path, command: str, seeds: Sequence[i
     seeds = [base["seed"]] if not seeds else list(seeds)
     out_md = Path(out_md)
     out_md.parent.mkdir(parents=True, exist_ok=True)
+    for warning in budget_warnings(base, seeds):
+        log(f"warning: {warning}")
+    log(f"ablation runs: {invocation_dir(base)}")
     started = time.time()
     rows: dict[str, dict[str, list[float]]] = {name: {} for name in CONFIGURATIONS}
     for seed in seeds:
@@ -97,9 +138,11 @@ def run_ablation(base: dict, out_md: str | Path, command: str, seeds: Sequence[i
     png = out_md.with_suffix(".png")
     plot_ablation({n: {k: float(np.mean(v)) for k, v in r.items()} for n, r in rows.items()},
                   [f"{s}:{m}" for s, m in PLOT_COLUMNS], png,
-                  title=f"RePOSE ablation ({base['name']}, {len(seeds)} seed(s)), occluded validation 2D",
+                  title=f"RePOSE ablation ({base['name']}, n = {len(seeds)} seed(s)"
+                        f"{', bars: sample std' if len(seeds) > 1 else ''}), occluded validation 2D",
                   labels=[f"{s} 2D: {METRIC_LABELS[m]}" for s, m in PLOT_COLUMNS],
-                  errors={n: {k: float(np.std(v)) for k, v in r.items()} for n, r in rows.items()})
+                  errors={n: {k: spread(v) for k, v in r.items()} for n, r in rows.items()}
+                  if len(seeds) > 1 else None)
     out_md.write_text(render_markdown(base, rows, seeds, command, png.name, time.time() - started))
     log(f"wrote {out_md} and {png}")
     return rows
@@ -108,7 +151,9 @@ def run_ablation(base: dict, out_md: str | Path, command: str, seeds: Sequence[i
 def render_markdown(base: dict, rows: dict[str, dict[str, list[float]]], seeds: Sequence[int],
                     command: str, png_name: str, wall_seconds: float) -> str:
     tr = base["train"]
-    spread = " ± standard deviation over seeds" if len(seeds) > 1 else ""
+    warnings = budget_warnings(base, seeds)
+    cells = (f"mean ± sample standard deviation (n - 1 in the denominator) over n = {len(seeds)} seeds"
+             if len(seeds) > 1 else "the single seed's value (n = 1)")
     lines = [
         "# RePOSE ablation",
         "",
@@ -118,6 +163,8 @@ def render_markdown(base: dict, rows: dict[str, dict[str, list[float]]], seeds: 
         command,
         "```",
         "",
+        *(f"> **Warning:** {w}." for w in warnings),
+        *([""] if warnings else []),
         f"- Base config: `{base['name']}`; model `{base['model']}`",
         f"- Loss weights of the full configuration: lambda_spatial = {base['loss']['lambda_spatial']}, "
         f"lambda_temporal = {base['loss']['lambda_temporal']}; other loss options: "
@@ -127,7 +174,8 @@ def render_markdown(base: dict, rows: dict[str, dict[str, list[float]]], seeds: 
         "supervised frames per run.",
         "- Validation: unseen subjects (data.val), fixed windows, cameras and simulated detector; "
         "figures are each run's **final** epoch, not a best epoch.",
-        f"- Cells: mean{spread}.",
+        f"- Cells: {cells}.",
+        f"- Runs: `{invocation_dir(base)}`.",
         f"- Machine: {platform.machine()} CPU x{os.cpu_count()}, torch {torch.__version__}, "
         f"train.threads {tr['threads']}, device {tr['device']}; wall time {wall_seconds / 60:.1f} "
         "min for all runs.",
@@ -141,7 +189,7 @@ def render_markdown(base: dict, rows: dict[str, dict[str, list[float]]], seeds: 
             values = row[f"{s}:{m}"]
             cell = format_value(m, float(np.mean(values)))
             if len(values) > 1 and cell != "n/a":
-                cell += " ± " + format_value(m, float(np.std(values)))
+                cell += " ± " + format_value(m, spread(values))
             cells.append(cell)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", f"![ablation]({png_name})", "", "## What it shows", ""]

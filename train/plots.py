@@ -56,7 +56,8 @@ def plot_ablation(rows: Mapping[str, Mapping[str, float]], metrics: Sequence[str
                   path: str | Path, title: str, labels: Sequence[str],
                   errors: Mapping[str, Mapping[str, float]] | None = None) -> Path:
     """One panel per metric (titled by ``labels``), one bar per configuration (``rows``);
-    ``errors`` (same layout) draws error bars, e.g. the standard deviation over seeds."""
+    ``errors`` (same layout) draws error bars, e.g. the standard deviation over seeds. Bars
+    start at zero."""
     path = Path(path)
     names = list(rows)
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.4), squeeze=False)
@@ -67,11 +68,9 @@ def plot_ablation(rows: Mapping[str, Mapping[str, float]], metrics: Sequence[str
         bars = ax.bar(range(len(names)), values, yerr=yerr, capsize=3, color=colours[: len(names)])
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
         ax.set_title(label, fontsize=9)
-        finite = [v for v in values if v == v]
-        if finite:  # zoom on the differences; bars from zero hide them
-            lo, hi = min(finite), max(finite)
-            pad = max((hi - lo) * 0.6, abs(hi) * 0.02, 1e-3)
-            ax.set_ylim(lo - pad, hi + pad)
+        # Bars start at zero: a zoomed axis makes a 2% difference look like a 2x one. The
+        # labels carry the exact values.
+        ax.set_ylim(bottom=0)
         ax.bar_label(bars, fmt="%.3g", fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
