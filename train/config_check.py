@@ -208,16 +208,18 @@ def _matches(value: Any, hint: Any) -> bool:
     return True  # a class the YAML cannot spell: its constructor checks it
 
 
-def _check_keywords(section: str, options: dict, hints: dict[str, Any], extra: collections.abc.Iterable[str]
-                    ) -> ConfigProblems:
-    """Options against keyword arguments ``hints`` (name -> annotation) and extra known keys."""
-    known = set(hints) | set(extra)
+def _check_keywords(section: str, options: dict, hints: dict[str, Any], defaults: dict) -> ConfigProblems:
+    """Options against keyword arguments ``hints`` (name -> annotation); keys the section's
+    DEFAULTS add (read by the trainer, not the constructor) are typed by their defaults."""
+    known = set(hints) | set(defaults)
     problems = []
     for key, value in options.items():
         if key not in known:
             problems.append(_unknown(f"{section}.{key}", (f"{section}.{k}" for k in known)))
         elif key in hints and not _matches(value, hints[key]):
             problems.append(f"{section}.{key} must be {_describe(hints[key])}, got {value!r}")
+        elif key not in hints:
+            problems += _check_against_defaults(f"{section}.{key}", value, defaults[key])
     return problems
 
 
@@ -245,7 +247,7 @@ def _check_model(options: dict, defaults: dict) -> ConfigProblems:
     if name not in BACKBONES:
         return [f"model.backbone must be one of {', '.join(sorted(BACKBONES))}, got {name!r}"]
     hints = _keyword_hints(BACKBONES[name].__init__)
-    problems = _check_keywords("model", options, hints, set(defaults) | {"backbone"})
+    problems = _check_keywords("model", options, hints, {**defaults, "backbone": name})
     passed = {k: v for k, v in options.items() if k in hints or k == "backbone"}
     return problems or _construct("model", lambda: build_model(passed))
 
@@ -277,7 +279,7 @@ def _check_synth(options: dict, defaults: dict) -> ConfigProblems:
                 continue
             hints = typing.get_type_hints(cls)
             fields = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
-            found = _check_keywords(f"synth.{key}", value, fields, ())
+            found = _check_keywords(f"synth.{key}", value, fields, {})
             # YAML has no tuples; the dataclasses use them for (mean, std) and ranges.
             built = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
             problems += found or _construct(f"synth.{key}", lambda: cls(**built))
