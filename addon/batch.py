@@ -2,26 +2,39 @@
 
     python -m addon.batch VIDEO [VIDEO ...] -o OUT_DIR [--rig RIG.blend|.glb|.fbx]
                           [--formats blend,bvh,fbx] [--model PATH] [--person K]
-                          [--focal-35mm MM] [--no-preview]
+                          [--focal-35mm MM] [--no-preview] [--bvh-up Y|Z]
+                          [--overwrite | --skip-existing]
     blender -b -P addon/batch.py -- VIDEO ... -o OUT_DIR            (Blender's own Python)
     blender -b --python-expr "import sys; from addon.batch import main; sys.exit(main())" -- VIDEO ... -o OUT_DIR
 
 Each video becomes ``OUT_DIR/<video name>.<format>``, plus ``OUT_DIR/<video name>_preview.png``
 (a few frames with the 2D skeleton over the video and the 3D pose from the front and the side;
-``--no-preview`` skips it); ``OUT_DIR/summary.json`` lists, per video, frames, detection rate,
-foot skate, seconds per stage, the files written, any warnings and any error. A preview that
-cannot be drawn is a warning, not a failure. A video that fails is reported and skipped; the
-exit status is 1 if any video failed, 0 otherwise (2 for bad arguments). Nothing is written
+``--no-preview`` skips it). Names keep the video's name (any script; only characters some file
+system forbids become ``_``) and are unique within the folder: a second ``clip.mp4`` from
+another folder becomes ``clip_2``. Files that exist are never replaced unless ``--overwrite`` is
+given; ``--skip-existing`` skips the videos whose files are all there, so an interrupted batch
+resumes where it stopped.
+
+``OUT_DIR/summary.json`` lists, per video, frames, detection rate, foot skate, seconds per
+stage, the files written, the settings and model used, any warnings and any error; it is
+rewritten after every video and keeps the videos of earlier runs into the same folder. The
+terminal shows only progress and the product's own messages; what the libraries print
+(MediaPipe, FFmpeg, Blender's exporters) goes to ``OUT_DIR/batch.log``.
+
+A video that fails is reported and skipped; the exit status is 1 if any video failed, 0
+otherwise, and 2 for bad arguments, found before any video is touched. Nothing is written
 outside OUT_DIR.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:
@@ -31,16 +44,30 @@ if __name__ == "__main__" and not __package__:
 
     sys.exit(_main())
 
-from .export import FORMATS, ExportError, export_files, output_path, parse_formats
+from repose_core.detect.atomic import atomic_output
+from repose_core.detect.tracking import MAX_PEOPLE
+
+from .console import OutputToLog
+from .export import FORMATS, export_files, output_path, parse_formats, safe_name
 from .motion.root_motion import DEFAULT_FOCAL_35MM
 from .pipeline import ImportOptions, MotionResult, analyse, build_armature
 
 SUMMARY_NAME = "summary.json"
+LOG_NAME = "batch.log"
 RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".fbx")
 
 
+def _person(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < MAX_PEOPLE:
+        raise argparse.ArgumentTypeError(
+            f"must be 0..{MAX_PEOPLE - 1} (0 = the leftmost), got {value}")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse ``argv``; by default the command line, or what follows ``--`` under Blender."""
+    """Parse and check ``argv`` (by default the command line, or what follows ``--`` under
+    Blender); a bad value exits with status 2 before any video is touched."""
     if argv is None:
         argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
     parser = argparse.ArgumentParser(prog="python -m addon.batch", description=__doc__.split("\n")[0])
@@ -59,51 +86,59 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--smoothing", type=float, default=0.5, help="0..1 (default 0.5)")
     parser.add_argument("--no-root-motion", action="store_true", help="keep the person in place")
     parser.add_argument("--no-foot-lock", action="store_true", help="leave foot sliding as lifted")
-    parser.add_argument("--person", type=int, metavar="K",
+    parser.add_argument("--person", type=_person, metavar="K",
                         help="with several people in view, follow the K-th from the left, 0 = the "
-                             "leftmost (default: the most prominent at the start)")
+                             f"leftmost, up to {MAX_PEOPLE - 1} (default: the most prominent at the start)")
     parser.add_argument("--focal-35mm", type=float, default=DEFAULT_FOCAL_35MM, metavar="MM",
                         help="the camera's 35 mm-equivalent focal length, for root motion "
                              f"(default {DEFAULT_FOCAL_35MM:g}, a phone's main camera)")
     parser.add_argument("--cache-dir", type=Path, help="cache 2D detections here")
     parser.add_argument("--no-preview", action="store_true",
                         help="do not write <video name>_preview.png")
+    parser.add_argument("--bvh-up", type=str.upper, choices=("Y", "Z"), default="Y",
+                        help="the BVH's up axis: Y, what BVH readers expect (default), or Z, "
+                             "Blender's own axes")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument("--overwrite", action="store_true",
+                          help="replace files that are already in OUT_DIR")
+    existing.add_argument("--skip-existing", action="store_true",
+                          help="skip the videos whose files are all in OUT_DIR already")
     args = parser.parse_args(argv)
     try:
         args.formats = parse_formats(args.formats)
-    except ExportError as error:
+        import_options(Path("settings"), args)  # the checks every video's import makes
+        _check_rig(args)
+        _check_model(args.model)
+    except ValueError as error:  # ExportError, BoneMapError, LifterLoadError too
         parser.error(str(error))
-    if args.rig is not None and args.rig.suffix.lower() not in RIG_SUFFIXES:
-        parser.error(f"--rig {args.rig}: expected one of {', '.join(RIG_SUFFIXES)}")
-    if args.rig is not None and not args.rig.is_file():
-        parser.error(f"--rig {args.rig}: no such file")
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    out_dir = args.out.resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    entries, used_stems = [], set()
-    for number, video in enumerate(args.videos, 1):
-        stem = _unique_stem(video.stem, used_stems)
-        label = f"[{number}/{len(args.videos)}] {video.name}"
-        print(f"{label}: start", flush=True)
-        entry = process_video(video, stem, out_dir, args, _Progress(label))
-        entries.append(entry)
-        for warning in entry["warnings"]:
-            print(f"{label}: warning: {warning}", file=sys.stderr, flush=True)
-        if entry["status"] == "ok":
-            print(f"{label}: done, {entry['frames']} frames, {sum(entry['timings'].values()):.1f} s", flush=True)
-        else:
-            print(f"{label}: FAILED: {entry['error']}", file=sys.stderr, flush=True)
-    failed = sum(entry["status"] != "ok" for entry in entries)
-    summary = {"videos": entries, "succeeded": len(entries) - failed, "failed": failed,
-               "formats": list(args.formats), "rig": None if args.rig is None else str(args.rig)}
-    summary_path = output_path(out_dir, Path(SUMMARY_NAME).stem, "json")
-    summary_path.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    print(f"{len(entries) - failed}/{len(entries)} videos done; summary: {summary_path}", flush=True)
-    return 1 if failed else 0
+def _check_rig(args: argparse.Namespace) -> None:
+    if args.rig is None:
+        if args.bone_map != "AUTO":
+            raise ValueError("--bone-map needs --rig")
+        return
+    if args.rig.suffix.lower() not in RIG_SUFFIXES:
+        raise ValueError(f"--rig {args.rig}: expected one of {', '.join(RIG_SUFFIXES)}")
+    if not args.rig.is_file():
+        raise ValueError(f"--rig {args.rig}: no such file")
+    if args.bone_map != "AUTO":
+        from .bonemap import load_bone_map, preset_ids
+
+        if args.bone_map not in preset_ids():
+            load_bone_map(args.bone_map)  # a JSON file that is there and reads as a bone map
+
+
+def _check_model(model: Path | None) -> None:
+    if model is None:
+        return
+    from repose_core import load_lifter
+
+    try:
+        load_lifter(model)
+    except ImportError as error:  # a .pt checkpoint where torch is not installed
+        raise ValueError(f"--model {model}: {error}") from error
 
 
 def import_options(video: Path, args: argparse.Namespace) -> ImportOptions:
@@ -114,17 +149,162 @@ def import_options(video: Path, args: argparse.Namespace) -> ImportOptions:
                          cache_dir=args.cache_dir, focal_35mm=args.focal_35mm, person=args.person)
 
 
-def process_video(video: Path, stem: str, out_dir: Path, args: argparse.Namespace, progress) -> dict:
-    """Import one video and write its files; never raises: errors go into the returned entry."""
-    entry: dict = {"video": str(video), "status": "ok", "frames": 0, "fps": None, "detection_rate": None,
-                   "foot_skate_before_mm": None, "foot_skate_after_mm": None, "timings": {},
-                   "outputs": {}, "warnings": [], "error": None}
+@dataclass(frozen=True)
+class Job:
+    """One video of the batch and the files it writes (format, or "preview" -> path)."""
+
+    video: Path
+    name: str
+    outputs: dict[str, Path]
+
+    @property
+    def key(self) -> str:
+        return _video_key(self.video)
+
+    def existing(self) -> list[Path]:
+        return [path for path in self.outputs.values() if path.exists()]
+
+
+def _video_key(video: Path) -> str:
+    """How a video is known in the summary, from any working folder."""
+    return str(video.resolve())
+
+
+def plan_jobs(videos: list[Path], out_dir: Path, formats: tuple[str, ...], preview: bool,
+              known: dict[str, dict]) -> list[Job]:
+    """Each video's output name and files. A video the summary ``known`` already lists keeps
+    its name (its files are the ones to replace or skip); any other gets its own name, unique
+    within the folder, case ignored (Windows and macOS do)."""
+    used = {entry["name"].casefold() for entry in known.values() if entry.get("name")}
+    jobs = []
+    for video in videos:
+        name = known.get(_video_key(video), {}).get("name")
+        if not name:
+            name = _unique_name(safe_name(video.stem), used)
+        outputs = {fmt: output_path(out_dir, name, fmt) for fmt in formats}
+        if preview:
+            outputs["preview"] = output_path(out_dir, f"{name}_preview", "png")
+        jobs.append(Job(video, name, outputs))
+    return jobs
+
+
+def _unique_name(name: str, used: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``... if taken; the result is marked as taken."""
+    candidate, n = name, 1
+    while candidate.casefold() in used:
+        n += 1
+        candidate = f"{name}_{n}"
+    used.add(candidate.casefold())
+    return candidate
+
+
+class Summary:
+    """``summary.json``: every video ever processed into the folder, by video; written whole
+    (never half) after each video."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries: dict[str, dict] = {}
+        self.latest_run: dict = {}  # the last run's formats and rig, as earlier versions wrote
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                self.entries = {entry["video"]: entry for entry in data["videos"]}
+            except (ValueError, KeyError, TypeError) as error:
+                raise ValueError(f"{path} is not a RePOSE batch summary ({error}); move it away "
+                                 "or choose another output folder") from None
+
+    def record(self, entry: dict) -> None:
+        self.entries[entry["video"]] = entry
+
+    def write(self) -> None:
+        entries = list(self.entries.values())
+        counts = {status: sum(e["status"] == status for e in entries)
+                  for status in ("ok", "error", "skipped")}
+        summary = {"videos": entries, "succeeded": counts["ok"], "failed": counts["error"],
+                   "skipped": counts["skipped"], **self.latest_run}
+        with atomic_output(self.path) as temp:
+            temp.write_text(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+                            encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out_dir = args.out.resolve()
     try:
-        result = analyse(import_options(video, args), progress=progress)
+        summary = Summary(out_dir / SUMMARY_NAME)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    jobs = plan_jobs(args.videos, out_dir, args.formats, not args.no_preview, summary.entries)
+    clashes = [path for job in jobs for path in job.existing()]
+    if clashes and not (args.overwrite or args.skip_existing):
+        more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+        print(f"error: {', '.join(p.name for p in clashes[:3])}{more} already in {out_dir}; "
+              "add --overwrite to replace them, or --skip-existing to skip the videos whose "
+              "files are all there", file=sys.stderr)
+        return 2
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = _settings(args)
+    summary.latest_run = {"formats": list(args.formats), "rig": settings["rig"]}
+    with OutputToLog(out_dir / LOG_NAME) as log:
+        failed = done = skipped = 0
+        for number, job in enumerate(jobs, 1):
+            label = f"[{number}/{len(jobs)}] {job.video.name}"
+            if args.skip_existing and len(job.existing()) == len(job.outputs):
+                print(f"{label}: skipped, its files are already in {out_dir}", file=log.console, flush=True)
+                if job.key not in summary.entries:
+                    summary.record({"video": job.key, "name": job.name, "status": "skipped",
+                                    "outputs": {k: str(p) for k, p in job.outputs.items()}})
+                skipped += 1
+                continue
+            print(f"{label}: start", file=log.console, flush=True)
+            entry = process_video(job, out_dir, args, settings, _Progress(label, log.console))
+            summary.record(entry)
+            summary.write()
+            for warning in entry["warnings"]:
+                print(f"{label}: warning: {warning}", file=log.console_errors, flush=True)
+            if entry["status"] == "ok":
+                done += 1
+                print(f"{label}: done, {entry['frames']} frames, {sum(entry['timings'].values()):.1f} s",
+                      file=log.console, flush=True)
+            else:
+                failed += 1
+                print(f"{label}: FAILED: {entry['error']}", file=log.console_errors, flush=True)
+        summary.write()
+        skipped_text = f", {skipped} skipped" if skipped else ""
+        print(f"{done}/{len(jobs)} videos done{skipped_text}; summary: {summary.path}; "
+              f"log: {log.path}", file=log.console, flush=True)
+    return 1 if failed else 0
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    """What a video's result depends on besides the video, for the summary."""
+    from repose_core.runtime import DEFAULT_LIFTER_PATH
+
+    model = (args.model or DEFAULT_LIFTER_PATH).resolve()
+    with open(model, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    return {"model": {"path": str(model), "sha256": digest},
+            "rig": None if args.rig is None else str(args.rig.resolve()),
+            "bone_map": args.bone_map if args.rig is not None else None,
+            "start": args.start, "end": args.end, "stride": args.stride, "person": args.person,
+            "smoothing": args.smoothing, "root_motion": not args.no_root_motion,
+            "foot_lock": not args.no_foot_lock, "focal_35mm": args.focal_35mm, "bvh_up": args.bvh_up}
+
+
+def process_video(job: Job, out_dir: Path, args: argparse.Namespace, settings: dict, progress) -> dict:
+    """Import one video and write its files; never raises: errors go into the returned entry."""
+    entry: dict = {"video": job.key, "name": job.name, "status": "ok", "frames": 0, "fps": None,
+                   "detection_rate": None, "foot_skate_before_mm": None, "foot_skate_after_mm": None,
+                   "timings": {}, "outputs": {}, "warnings": [], "error": None, "settings": settings}
+    try:
+        result = analyse(import_options(job.video, args), progress=progress)
         entry.update(_result_fields(result))
-        entry["outputs"] = _animate_and_save(result, stem, out_dir, args, entry["timings"])
+        entry["warnings"].extend(result.warnings)
+        entry["outputs"] = _animate_and_save(result, job.name, out_dir, args, entry["timings"])
         if not args.no_preview:
-            _write_preview(result, stem, out_dir, entry)
+            _write_preview(result, job.name, out_dir, entry)
     except Exception as error:  # noqa: BLE001 - one bad video must not stop the batch
         entry["status"] = "error"
         entry["error"] = f"{type(error).__name__}: {error}"
@@ -133,13 +313,13 @@ def process_video(video: Path, stem: str, out_dir: Path, args: argparse.Namespac
     return entry
 
 
-def _animate_and_save(result: MotionResult, stem: str, out_dir: Path, args, timings: dict) -> dict:
+def _animate_and_save(result: MotionResult, name: str, out_dir: Path, args, timings: dict) -> dict:
     import bpy
 
     start = time.perf_counter()
     bpy.ops.wm.read_factory_settings(use_empty=True)  # each output holds only this video's motion
     scene = bpy.context.scene
-    obj = build_armature(result, scene, name=stem)
+    obj = build_armature(result, scene, name=name)
     timings["armature"] = round(time.perf_counter() - start, 3)
     exported = obj
     if args.rig is not None:
@@ -147,18 +327,18 @@ def _animate_and_save(result: MotionResult, stem: str, out_dir: Path, args, timi
         exported = _retarget_onto_rig(obj, args.rig, args.bone_map, scene)
         timings["retarget"] = round(time.perf_counter() - start, 3)
     start = time.perf_counter()
-    written = export_files(exported, out_dir, stem, args.formats)
+    written = export_files(exported, out_dir, name, args.formats, bvh_up=args.bvh_up)
     timings["save"] = round(time.perf_counter() - start, 3)
-    return {name: str(path) for name, path in written.items()}
+    return {fmt: str(path) for fmt, path in written.items()}
 
 
-def _write_preview(result: MotionResult, stem: str, out_dir: Path, entry: dict) -> None:
-    """Write ``<stem>_preview.png``; a failure only adds a warning to ``entry``."""
+def _write_preview(result: MotionResult, name: str, out_dir: Path, entry: dict) -> None:
+    """Write ``<name>_preview.png``; a failure only adds a warning to ``entry``."""
     start = time.perf_counter()
     try:
         from .preview import write_preview
 
-        path = write_preview(result, output_path(out_dir, f"{stem}_preview", "png"))
+        path = write_preview(result, output_path(out_dir, f"{name}_preview", "png"))
     except Exception as error:  # noqa: BLE001 - the motion files are written; the picture is extra
         entry["warnings"].append(f"preview not written: {type(error).__name__}: {error}")
     else:
@@ -167,7 +347,8 @@ def _write_preview(result: MotionResult, stem: str, out_dir: Path, entry: dict) 
 
 
 def _retarget_onto_rig(source, rig_path: Path, bone_map_choice: str, scene):
-    """Load the user's rig into ``scene``, put ``source``'s motion on it, return its armature."""
+    """Load the user's rig into ``scene``, put ``source``'s motion on it, return its armature.
+    ``source`` is hidden afterwards, as the panel does: the character carries the motion."""
     import bpy
 
     try:
@@ -193,6 +374,7 @@ def _retarget_onto_rig(source, rig_path: Path, bone_map_choice: str, scene):
     target = armatures[0]
     bone_map = resolve_bone_map(bone_map_choice, target.data.bones.keys(), target.name)
     retarget(source, target, bone_map)
+    source.hide_set(True)
     return target
 
 
@@ -206,21 +388,12 @@ def _result_fields(result: MotionResult) -> dict:
             "timings": {stage: round(seconds, 3) for stage, seconds in result.timings.items()}}
 
 
-def _unique_stem(stem: str, used: set[str]) -> str:
-    """Two videos with the same name (from different folders) get ``name``, ``name_2``..."""
-    candidate, n = stem, 1
-    while candidate.lower() in used:
-        n += 1
-        candidate = f"{stem}_{n}"
-    used.add(candidate.lower())
-    return candidate
-
-
 class _Progress:
     """Prints ``label: stage done/total`` when a stage starts, every 10 %, and at least every 2 s."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str, stream):
         self.label = label
+        self.stream = stream
         self.shown: tuple[str, int] = ("", -1)
         self.time = 0.0
 
@@ -228,7 +401,7 @@ class _Progress:
         now = time.monotonic()
         step = (stage, 10 * done // max(total, 1))
         if step != self.shown or now - self.time > 2.0:
-            print(f"{self.label}: {stage} {done}/{total}", flush=True)
+            print(f"{self.label}: {stage} {done}/{total}", file=self.stream, flush=True)
             self.shown, self.time = step, now
 
 if __name__ == "__main__":

@@ -155,6 +155,16 @@ def _draw_pose(ax, pose2d: np.ndarray, faded: bool) -> None:
     ax.scatter(pose2d[:, 0], pose2d[:, 1], s=10, c=colours, alpha=alpha, zorder=3, linewidths=0)
 
 
+def _drawable(text: str) -> str:
+    """``text`` with the characters the picture's font lacks (e.g. CJK in DejaVu Sans) as "?":
+    matplotlib would draw empty boxes and warn on the terminal about each."""
+    from matplotlib.font_manager import FontProperties, findfont
+    from matplotlib.ft2font import FT2Font
+
+    font = FT2Font(findfont(FontProperties(weight="bold")))
+    return "".join(c if c.isspace() or font.get_char_index(ord(c)) else "?" for c in text)
+
+
 def _compose(name, frame_indices, found, joints, rows, tiles, image_size) -> np.ndarray:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -168,7 +178,7 @@ def _compose(name, frame_indices, found, joints, rows, tiles, image_size) -> np.
     def box(x, y, w, h):  # pixel box from the top-left -> figure fraction
         return [x / width, 1 - (y + h) / height, w / width, h / height]
 
-    figure.text(8 / width, 1 - 16 / height, f"{name}: {len(frame_indices)} frames "
+    figure.text(8 / width, 1 - 16 / height, f"{_drawable(name)}: {len(frame_indices)} frames "
                 f"({int(frame_indices[0])}-{int(frame_indices[-1])}), {columns} shown",
                 fontsize=11, weight="bold", va="center")
     figure.text(8 / width, 1 - 34 / height,

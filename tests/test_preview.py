@@ -65,6 +65,21 @@ def test_frames_without_a_person_still_draw(default_motion):
     assert image.shape[:2] == preview.preview_size(default_motion.image_size, 4)[::-1]
 
 
+def test_names_in_scripts_the_font_lacks_draw_without_warnings(default_motion, tmp_path):
+    """A CJK video name: matplotlib's DejaVu Sans has no such glyphs and warned on the terminal
+    for each; they are drawn as "?" instead."""
+    import warnings
+
+    video = tmp_path / "中国 clip.mp4"
+    video.symlink_to(default_motion.video)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        image = preview.render_preview(video, default_motion.frame_indices, default_motion.keypoints,
+                                       default_motion.confidence, default_motion.found,
+                                       default_motion.joints, default_motion.image_size, count=2)
+    assert image.shape[:2] == preview.preview_size(default_motion.image_size, 2)[::-1]
+
+
 def test_a_preview_failure_is_a_warning(default_motion, tmp_path):
     from dataclasses import replace
 
@@ -82,7 +97,7 @@ def test_batch_writes_the_preview_inside_out_dir(tmp_path, example_video, detect
     assert batch.main(common + ["-o", "out"]) == 0
     stem = example_video.stem
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert written == [f"out/{stem}.bvh", f"out/{stem}_preview.png", "out/summary.json"]
+    assert written == [f"out/batch.log", f"out/{stem}.bvh", f"out/{stem}_preview.png", "out/summary.json"]
     entry = json.loads((tmp_path / "out" / "summary.json").read_text())["videos"][0]
     assert entry["status"] == "ok" and entry["warnings"] == []
     assert entry["outputs"]["preview"] == str(tmp_path / "out" / f"{stem}_preview.png")
@@ -90,7 +105,7 @@ def test_batch_writes_the_preview_inside_out_dir(tmp_path, example_video, detect
     _check_picture(tmp_path / "out" / f"{stem}_preview.png", _video_size(example_video))
 
     assert batch.main(common + ["-o", "quiet", "--no-preview"]) == 0
-    assert sorted(p.name for p in (tmp_path / "quiet").iterdir()) == [f"{stem}.bvh", "summary.json"]
+    assert sorted(p.name for p in (tmp_path / "quiet").iterdir()) == ["batch.log", f"{stem}.bvh", "summary.json"]
     entry = json.loads((tmp_path / "quiet" / "summary.json").read_text())["videos"][0]
     assert "preview" not in entry["outputs"]
 
