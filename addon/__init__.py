@@ -1,4 +1,5 @@
-"""RePOSE for Blender: the extension's UI (settings, the View3D > Sidebar > RePOSE panel, operators).
+"""RePOSE for Blender: the extension's UI (settings, the View3D > Sidebar > RePOSE panel, File > Import >
+Motion from Video, operators).
 
 Only UI lives here. The work is in submodules: ``pipeline`` (video -> motion, no bpy),
 ``import_job`` (that analysis in a worker thread), ``import_setup`` (settings -> checked inputs),
@@ -9,16 +10,21 @@ import traceback
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
+from repose_core.detect.tracking import MAX_PEOPLE
+
 from . import bonemap
 from .import_apply import apply_import
 from .import_job import ImportJob
-from .import_setup import SetupError, bone_map_for, import_options, import_plan, is_repose_armature, retarget_target
+from .import_setup import (SetupError, bone_map_for, import_options, import_plan, is_repose_armature, log_path,
+                           retarget_target)
 from .motion.root_motion import DEFAULT_FOCAL_35MM
 from .pipeline import ImportCancelled
 from .retarget import RetargetError, retarget as retarget_onto  # keep addon.retarget the module
 
 # How often the modal operator polls the worker (seconds): smooth progress, negligible cost.
 POLL_INTERVAL: float = 0.1
+# What File > Import's file browser shows: the usual video containers (OpenCV reads more).
+VIDEO_GLOB = "*.mp4;*.mov;*.m4v;*.avi;*.mkv;*.webm;*.mts;*.mpg;*.mpeg;*.wmv"
 
 
 def _bone_map_items() -> list[tuple[str, str, str]]:
@@ -52,9 +58,12 @@ class RePoseSettings(bpy.types.PropertyGroup):
                               description="Move through the scene as the person moves through the video")
     foot_lock: BoolProperty(name="Foot Lock", default=True,
                             description="Keep feet still while they touch the ground (no sliding)")
-    person: IntProperty(name="Person", min=0, default=0,
-                        description="Whom to follow when several people are in view: 0 = the most "
-                                    "prominent at the start, 1 = the leftmost, 2 = the second from the left, ...")
+    choose_person: BoolProperty(name="Choose Person", default=False,
+                                description="With several people in view, follow the one numbered in Person; "
+                                            "off: the most prominent at the start")
+    person: IntProperty(name="Person", min=0, max=MAX_PEOPLE - 1, default=0,
+                        description="Whom to follow, counted from the left (in the first frame with that "
+                                    "many people in view): 0 = the leftmost, 1 = the second from the left, ...")
     lens_35mm: FloatProperty(name="Lens (35 mm equiv.)", min=4.0, max=600.0, default=DEFAULT_FOCAL_35MM,
                              description="The camera's 35 mm-equivalent focal length (phones: about 26); "
                                          "a wrong value scales the depth of the root motion")
@@ -69,6 +78,12 @@ class REPOSE_OT_import_video(bpy.types.Operator):
     bl_idname = "repose.import_video"
     bl_label = "Import Motion from Video"
     bl_options = {"REGISTER", "UNDO"}
+
+    # File > Import > Motion from Video: the video is chosen in a file browser, then the import
+    # runs with the panel's settings, as from the panel. A script may name it in filepath too.
+    filepath: StringProperty(name="Video", subtype="FILE_PATH", options={"SKIP_SAVE"})
+    filter_glob: StringProperty(default=VIDEO_GLOB, options={"HIDDEN"})
+    browse: BoolProperty(name="Choose the Video", default=False, options={"HIDDEN", "SKIP_SAVE"})
 
     _job = None  # the running ImportJob, if any (one import at a time)
 
@@ -87,14 +102,25 @@ class REPOSE_OT_import_video(bpy.types.Operator):
         return True
 
     def execute(self, context):
-        """Blocking import (scripts, background mode): the same steps the modal runs."""
+        """Blocking import (scripts, background mode): the same steps the modal runs. Also where
+        File > Import's file browser returns, with the chosen video: that import runs modal."""
+        if self.filepath:
+            context.scene.repose.video_path = self.filepath
+        if self.browse:
+            return self._run_modal(context)
         if not self._prepare(context):
             return {"CANCELLED"}
-        job = ImportJob(self._options).start()
+        job = ImportJob(self._options, log_path=log_path()).start()
         job.wait()
         return self._finish(context, job)
 
     def invoke(self, context, event):
+        if self.browse:
+            context.window_manager.fileselect_add(self)  # execute() follows with the choice
+            return {"RUNNING_MODAL"}
+        return self._run_modal(context)
+
+    def _run_modal(self, context):
         if not self._prepare(context):
             return {"CANCELLED"}
         self._start(context)
@@ -103,7 +129,7 @@ class REPOSE_OT_import_video(bpy.types.Operator):
 
     def _start(self, context) -> None:
         """Start the worker, the polling timer, the progress bar and the status text."""
-        REPOSE_OT_import_video._job = ImportJob(self._options).start()
+        REPOSE_OT_import_video._job = ImportJob(self._options, log_path=log_path()).start()
         wm = context.window_manager
         self._timer = wm.event_timer_add(POLL_INTERVAL, window=context.window)
         wm.progress_begin(0, 100)
@@ -141,15 +167,16 @@ class REPOSE_OT_import_video(bpy.types.Operator):
             self.report({"INFO"}, "RePOSE import cancelled; nothing was changed")
             return {"CANCELLED"}
         except Exception as error:  # bad video, no person, model that does not load, ...
-            traceback.print_exception(error)
-            self.report({"ERROR"}, f"RePOSE import failed: {error}")
+            self.report({"ERROR"}, f"RePOSE import failed: {error}{_log_traceback(error)}")
             return {"CANCELLED"}
         try:
             outcome = apply_import(context.scene, result, self._plan)
         except Exception as error:  # apply_import has already undone its changes
-            traceback.print_exception(error)
-            self.report({"ERROR"}, f"RePOSE import failed, the scene is unchanged: {error}")
+            self.report({"ERROR"}, f"RePOSE import failed, the scene is unchanged: {error}"
+                                   f"{_log_traceback(error)}")
             return {"CANCELLED"}
+        for warning in result.warnings:
+            self.report({"WARNING"}, f"RePOSE: {warning}")
         summary = outcome.summary(result)
         context.scene.repose.last_report = summary
         self.report({"INFO"}, f"RePOSE: {summary}")
@@ -211,7 +238,11 @@ class REPOSE_PT_import(bpy.types.Panel):
         row = col.row(align=True, heading="Frames")
         row.prop(settings, "frame_start")
         row.prop(settings, "frame_end")
-        col.prop(settings, "person")
+        row = col.row(heading="Person")
+        row.prop(settings, "choose_person", text="")
+        sub = row.row()
+        sub.active = settings.choose_person
+        sub.prop(settings, "person", text="")
         col.prop(settings, "model")
         if settings.model == "CUSTOM":
             col.prop(settings, "model_path")
@@ -248,6 +279,24 @@ class REPOSE_PT_import(bpy.types.Panel):
         layout.operator(REPOSE_OT_retarget.bl_idname, icon="CON_ARMATURE")
 
 
+def _log_traceback(error: BaseException) -> str:
+    """Keep ``error``'s traceback for a bug report: in the import log when there is one (then
+    say where), else on the terminal."""
+    path = log_path()
+    if path is None:
+        traceback.print_exception(error)
+        return ""
+    with open(path, "a", encoding="utf-8") as log:
+        traceback.print_exception(error, file=log)
+    return f" (details in {path})"
+
+
+def _menu_import(self, context) -> None:
+    """File > Import > Motion from Video: the same operator as the panel's, with a file browser."""
+    self.layout.operator(REPOSE_OT_import_video.bl_idname, text="Motion from Video",
+                         icon="ARMATURE_DATA").browse = True
+
+
 def _redraw_sidebars(context) -> None:
     for area in context.screen.areas if context.screen else ():
         if area.type == "VIEW_3D":
@@ -261,6 +310,7 @@ def register() -> None:
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.Scene.repose = PointerProperty(type=RePoseSettings)
+    bpy.types.TOPBAR_MT_file_import.append(_menu_import)
 
 
 def unregister() -> None:
@@ -269,6 +319,7 @@ def unregister() -> None:
         job.cancel()
         job.wait()
         REPOSE_OT_import_video._job = None
+    bpy.types.TOPBAR_MT_file_import.remove(_menu_import)
     del bpy.types.Scene.repose
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)

@@ -3,15 +3,20 @@
 The modal operator starts an :class:`ImportJob`, polls :meth:`ImportJob.progress` from a timer
 (Blender's API may only be touched from the main thread, so the worker never calls it) and takes
 :meth:`ImportJob.result` once :attr:`ImportJob.finished`. Cancelling sets a flag that
-``analyse`` checks every frame; the worker then ends with ``ImportCancelled``.
+``analyse`` checks every frame; the worker then ends with ``ImportCancelled``. Given a log
+file, what the libraries print while the job runs (MediaPipe, FFmpeg) goes there instead of the
+terminal (see :mod:`.console`).
 """
 from __future__ import annotations
 
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
+from .console import OutputToLog
 from .pipeline import STAGES, ImportOptions, MotionResult, analyse
 
 # Share of the whole run each stage takes, for one progress bar and the ETA. Detection runs a
@@ -64,8 +69,9 @@ class ImportJob:
     """One ``analyse`` run in a daemon thread; every public method is safe from the main thread."""
 
     def __init__(self, options: ImportOptions,
-                 analyse_fn: Callable[..., MotionResult] = analyse):
+                 analyse_fn: Callable[..., MotionResult] = analyse, log_path: Path | None = None):
         self.options = options
+        self.log_path = log_path
         self._analyse = analyse_fn
         self._cancel = threading.Event()
         self._state = ("start", 0, 0)  # replaced whole (one reference swap), never mutated
@@ -84,8 +90,9 @@ class ImportJob:
 
     def _run(self) -> None:
         try:
-            self._result = self._analyse(self.options, progress=self._report,
-                                         cancel=self._cancel.is_set)
+            with nullcontext() if self.log_path is None else OutputToLog(self.log_path):
+                self._result = self._analyse(self.options, progress=self._report,
+                                             cancel=self._cancel.is_set)
         except BaseException as error:  # handed to the main thread, which reports it
             self._error = error
 

@@ -21,6 +21,8 @@ def _file(path_setting: str, what: str, suffixes: tuple[str, ...] = ()) -> Path:
     if not path_setting.strip():
         raise SetupError(f"choose a {what} first")
     path = Path(bpy.path.abspath(path_setting))
+    if path.is_dir():
+        raise SetupError(f"{what} is a folder, not a file: {path}")
     if not path.is_file():
         raise SetupError(f"{what} not found: {path}")
     if suffixes and path.suffix.lower() not in suffixes:
@@ -28,14 +30,25 @@ def _file(path_setting: str, what: str, suffixes: tuple[str, ...] = ()) -> Path:
     return path
 
 
-def detection_cache_dir() -> Path | None:
-    """The extension's user folder for cached detections (so re-importing with other settings
-    skips detection); None when not running as an installed extension (tests, scripts)."""
+def _extension_folder(name: str) -> Path | None:
+    """A folder in the extension's user folder; None when not running as an installed extension
+    (tests, scripts)."""
     package = __package__.rsplit(".", 1)[0]
     try:
-        return Path(bpy.utils.extension_path_user(package, path="detections", create=True))
+        return Path(bpy.utils.extension_path_user(package, path=name, create=True))
     except (ValueError, AttributeError):
         return None
+
+
+def detection_cache_dir() -> Path | None:
+    """Where detections are cached, so re-importing with other settings skips detection."""
+    return _extension_folder("detections")
+
+
+def log_path() -> Path | None:
+    """The log of what the libraries print during imports (MediaPipe, FFmpeg): off the terminal."""
+    folder = _extension_folder("logs")
+    return None if folder is None else folder / "import.log"
 
 
 def import_options(settings) -> ImportOptions:
@@ -49,7 +62,7 @@ def import_options(settings) -> ImportOptions:
         video=video, start=settings.frame_start, end=end, model_path=model,
         smoothing=settings.smoothing, root_motion=settings.root_motion,
         foot_lock=settings.foot_lock, cache_dir=detection_cache_dir(),
-        focal_35mm=settings.lens_35mm, person=settings.person - 1 if settings.person > 0 else None,
+        focal_35mm=settings.lens_35mm, person=settings.person if settings.choose_person else None,
     )
 
 

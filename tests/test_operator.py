@@ -216,10 +216,22 @@ def test_person_and_lens_settings_reach_the_import(registered, example_video):
     settings.video_path = str(example_video)
     options = import_options(settings)
     assert (options.person, options.focal_35mm) == (None, 26.0)  # most prominent; a phone
-    settings.person, settings.lens_35mm = 2, 35.0  # the panel counts from 1: the second from the left
+    settings.choose_person, settings.person, settings.lens_35mm = True, 2, 35.0
     options = import_options(settings)
-    assert (options.person, options.focal_35mm) == (1, 35.0)
-    settings.person, settings.lens_35mm = 0, 26.0
+    assert (options.person, options.focal_35mm) == (2, 35.0)  # the detector's number, as shown
+    settings.choose_person, settings.lens_35mm = False, 26.0
+
+
+def test_person_field_numbers_as_the_detector_and_stops_at_its_limit(registered):
+    """One numbering everywhere: Person 0 is the leftmost in the panel, in --person and in the
+    detector's messages; the field cannot go past the people the detector tells apart."""
+    from repose_core.detect.tracking import MAX_PEOPLE
+
+    field = addon.RePoseSettings.bl_rna.properties["person"]
+    assert (field.hard_min, field.hard_max) == (0, MAX_PEOPLE - 1)
+    registered.person = 6
+    assert registered.person == MAX_PEOPLE - 1
+    assert "0 = the leftmost" in field.description
 
 
 def test_bad_settings_are_refused_before_any_work(registered, example_video, tmp_path):
@@ -229,6 +241,9 @@ def test_bad_settings_are_refused_before_any_work(registered, example_video, tmp
         bpy.ops.repose.import_video()
     settings.video_path = str(tmp_path / "missing.mp4")
     with pytest.raises(RuntimeError, match="video file not found: .*missing.mp4"):
+        bpy.ops.repose.import_video()
+    settings.video_path = str(tmp_path)
+    with pytest.raises(RuntimeError, match="video file is a folder, not a file: "):
         bpy.ops.repose.import_video()
     settings.video_path = str(example_video)
     settings.model, settings.model_path = "CUSTOM", str(tmp_path / "model.pt")
@@ -325,3 +340,31 @@ def test_retarget_operator_moves_an_earlier_import_onto_a_character(registered, 
     curves = armature_module.action_fcurves(action, character)
     assert {len(fc.keyframe_points) for fc in curves} == {FRAMES}
     assert generated.animation_data.action != action
+
+
+def test_file_import_menu_runs_the_same_operator_with_a_file_browser(registered, example_video,
+                                                                     tiny_lifter_onnx):
+    """File > Import > Motion from Video, where Blender users look for importers first: the
+    panel's operator, asking for the video in a file browser (which hands it to execute)."""
+    drawn = [draw for draw in bpy.types.TOPBAR_MT_file_import._dyn_ui_initialize()
+             if draw is addon._menu_import]
+    assert len(drawn) == 1
+    entries = []
+
+    class Layout:
+        def operator(self, idname, text, icon):
+            entries.append(SimpleNamespace(idname=idname, text=text))
+            return entries[-1]
+
+    addon._menu_import(SimpleNamespace(layout=Layout()), bpy.context)
+    (entry,) = entries
+    assert (entry.idname, entry.text, entry.browse) == ("repose.import_video", "Motion from Video", True)
+    settings = registered
+    settings.frame_end = 5
+    settings.model, settings.model_path = "CUSTOM", str(tiny_lifter_onnx)
+    assert bpy.ops.repose.import_video(filepath=str(example_video)) == {"FINISHED"}
+    assert settings.video_path == str(example_video)  # the panel shows what was imported
+    assert "5 frames" in settings.last_report
+    addon.unregister()
+    assert addon._menu_import not in bpy.types.TOPBAR_MT_file_import._dyn_ui_initialize()
+    addon.register()
