@@ -82,6 +82,13 @@ def weighted_mpjpe(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tens
     return (_joint_weights(weights, distances.shape, distances) * distances).mean()
 
 
+def up_direction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean ``1 - cos`` of the angle between predicted and true up directions (B, T, 3): the
+    gravity head's term (0 when aligned, 2 when opposite; ~angle^2 / 2 for small errors)."""
+    _check_same_shape(pred, target)
+    return (1.0 - torch.nn.functional.cosine_similarity(pred, target, dim=-1)).mean()
+
+
 def velocity_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean Euclidean distance between predicted and true frame-to-frame displacements.
 
@@ -353,13 +360,15 @@ class _WindowOrderLoss(torch.autograd.Function):
 
 # ----------------------------------------------------------------------------- combined
 class RePoseLoss(torch.nn.Module):
-    """``L = MPJPE + lambda_spatial * L_spatial + lambda_temporal * L_temporal``.
+    """``L = MPJPE + lambda_spatial * L_spatial + lambda_temporal * L_temporal [+ lambda_up * L_up]``.
 
     Plug-and-play for any model output ``(B, T, 17, 3)``: both poses are root-centred (joint 0
     subtracted) first, per docs/architecture.md. ``forward(pred, target, weights=None)``
     returns ``(total, {"mpjpe", "spatial", "temporal"})``; the parts are detached, for logging.
     ``weights`` (B, T, 17) weight every term (the MPJPE term becomes :func:`weighted_mpjpe`).
-    A term whose lambda is 0 is not computed and reports 0.
+    ``up`` = (predicted, true) up directions (B, T, 3) of a model with a gravity head adds
+    ``lambda_up`` * :func:`up_direction_loss` (part "up"). A term whose lambda is 0 (or whose
+    input is absent) is not computed and reports 0.
 
     The ``spatial_*`` / ``temporal_*`` options are those of :func:`spatial_depth_order_loss`
     and :func:`temporal_depth_order_loss`.
@@ -383,14 +392,17 @@ class RePoseLoss(torch.nn.Module):
         temporal_tie_threshold: float = 0.0,
         temporal_ties: str = "ignore",
         chunk: int | None = None,
+        lambda_up: float = 0.0,
     ):
         super().__init__()
-        if lambda_spatial < 0 or lambda_temporal < 0:
+        if lambda_spatial < 0 or lambda_temporal < 0 or lambda_up < 0:
             raise ValueError(
-                f"lambda_spatial and lambda_temporal must be >= 0, got {lambda_spatial}, {lambda_temporal}"
+                f"lambda_spatial, lambda_temporal and lambda_up must be >= 0, got {lambda_spatial}, "
+                f"{lambda_temporal}, {lambda_up}"
             )
         self.lambda_spatial = float(lambda_spatial)
         self.lambda_temporal = float(lambda_temporal)
+        self.lambda_up = float(lambda_up)
         self.spatial_options = dict(
             variant=spatial_variant, margin=spatial_margin, temperature=spatial_temperature,
             tie_threshold=spatial_tie_threshold, ties=spatial_ties, pairs=pairs,
@@ -409,7 +421,8 @@ class RePoseLoss(torch.nn.Module):
             raise ValueError(f"temporal_mode must be one of {TEMPORAL_MODES}, got {temporal_mode!r}")
 
     def forward(
-        self, pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None
+        self, pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None,
+        up: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         _check_poses(pred, target)
         pred = pred - pred[:, :, :1]
@@ -417,14 +430,18 @@ class RePoseLoss(torch.nn.Module):
         absolute = mpjpe(pred, target) if weights is None else weighted_mpjpe(pred, target, weights)
         total = absolute
         zero = absolute.new_zeros(())
-        spatial = temporal = zero
+        spatial = temporal = up_term = zero
+        if self.lambda_up and up is not None:
+            up_term = up_direction_loss(*up)
+            total = total + self.lambda_up * up_term
         if self.lambda_spatial:
             spatial = spatial_depth_order_loss(pred, target, weights=weights, **self.spatial_options)
             total = total + self.lambda_spatial * spatial
         if self.lambda_temporal:
             temporal = temporal_depth_order_loss(pred, target, weights=weights, **self.temporal_options)
             total = total + self.lambda_temporal * temporal
-        parts = {"mpjpe": absolute.detach(), "spatial": spatial.detach(), "temporal": temporal.detach()}
+        parts = {"mpjpe": absolute.detach(), "spatial": spatial.detach(), "temporal": temporal.detach(),
+                 "up": up_term.detach()}
         return total, parts
 
 

@@ -11,6 +11,8 @@ per-frame scale only.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from .skeleton import DIRECTION_BONES, NUM_JOINTS, ROOT
@@ -74,14 +76,17 @@ def masked_mpjpe(pred, target, mask) -> float:
     return float(errors[mask].mean())
 
 
-def p_mpjpe(pred, target) -> float:
+def p_mpjpe(pred, target, joints: Sequence[int] | None = None) -> float:
     """MPJPE after a per-frame similarity (rotation, uniform scale, translation) Procrustes
     alignment of ``pred`` onto ``target``, in mm ("protocol #2").
 
-    Reflections are excluded: the rotation is forced to det = +1, so a mirrored pose still
-    counts as an error.
+    ``joints``: align and score only these joints (e.g. ``skeleton.LIMB_JOINTS``); all 17 by
+    default. Reflections are excluded: the rotation is forced to det = +1, so a mirrored pose
+    still counts as an error.
     """
     pred, target = _as_pose_pair(pred, target)
+    if joints is not None:
+        pred, target = pred[..., list(joints), :], target[..., list(joints), :]
     mu_pred = pred.mean(axis=-2, keepdims=True)
     mu_target = target.mean(axis=-2, keepdims=True)
     p0 = pred - mu_pred

@@ -10,12 +10,16 @@ interpolating each joint over time; the frames become :func:`repose_core.feature
 the sequence is edge-padded so that every frame gets an output; the model runs chunk by chunk
 (bounded memory for any length); with test-time flip the mirrored input is run in the same batch
 and its mirrored output averaged in; the pelvis is put at the origin.
+
+``lift`` does the same and also returns, for models that predict it (metadata ``outputs``
+lists ``"up"``), the world's up direction in the camera frame per frame: what levels a clip.
 """
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -27,6 +31,9 @@ METADATA_FORMAT = "repose-lifter"
 METADATA_VERSION = 1
 ONNX_METADATA_KEY = "repose"
 DEFAULT_LIFTER_PATH = Path(__file__).resolve().parent / "assets" / "default_lifter.onnx"
+# What a model file may output: the pose alone, or the pose and the up direction.
+POSE_OUTPUT, UP_OUTPUT = "pose3d", "up"
+OUTPUT_SETS: tuple[list[str], ...] = ([POSE_OUTPUT], [POSE_OUTPUT, UP_OUTPUT])
 # Output frames per model call. Large enough that per-call overhead vanishes, small enough that
 # activations stay in the tens of megabytes whatever the sequence length.
 DEFAULT_CHUNK_FRAMES = 4096
@@ -72,7 +79,26 @@ def validate_metadata(metadata: Any, source: str) -> dict:
         raise LifterLoadError(f"{source}: output_mode must be 'valid' or 'window', got {mode!r}")
     if not isinstance(metadata["model_config"], dict):
         raise LifterLoadError(f"{source}: model_config must be a dict")
+    if model_outputs(metadata) not in OUTPUT_SETS:
+        raise LifterLoadError(f"{source}: outputs must be one of {list(OUTPUT_SETS)}, got {metadata['outputs']!r}")
     return metadata
+
+
+def model_outputs(metadata: dict) -> list[str]:
+    """The outputs a model file declares (models from before the up direction had only the pose)."""
+    return metadata.get("outputs", [POSE_OUTPUT])
+
+
+# A model call: features (B, T, 17, 3) -> pose (B, T_out, 17, 3) and up (B, T_out, 3) or None.
+RunModel = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+
+
+@dataclass(frozen=True)
+class Lifted:
+    """What :meth:`Lifter.lift` returns for a clip of T frames."""
+
+    pose: np.ndarray          # (T, 17, 3) float32 metres, camera frame, pelvis at the origin
+    up: np.ndarray | None     # (T, 3) float32 unit vectors: the world's up in the camera frame
 
 
 def fill_missing(keypoints: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -98,6 +124,32 @@ def fill_missing(keypoints: np.ndarray, missing: np.ndarray) -> np.ndarray:
     return filled
 
 
+def clip_features(keypoints: np.ndarray, image_size: tuple[float, float],
+                  confidence: np.ndarray | None = None) -> np.ndarray:
+    """A clip's detections (T, 17, 2) pixels (NaN = missing) and confidence (T, 17) or None ->
+    its lifter features (T, 17, 3): missing joints get confidence 0 and are filled over time.
+    What :meth:`Lifter.lift` feeds a model, and what the trainer makes of detected footage."""
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_JOINTS, 2) or len(keypoints) < 1:
+        raise ValueError(f"keypoints must have shape (T, {NUM_JOINTS}, 2) with T >= 1, got {keypoints.shape}")
+    image_size = _check_image_size(image_size)
+    if confidence is None:
+        confidence = np.ones(keypoints.shape[:2])
+    else:
+        confidence = np.asarray(confidence, dtype=np.float64)
+        if confidence.shape != keypoints.shape[:2]:
+            raise ValueError(
+                f"confidence must have shape {keypoints.shape[:2]} (T, {NUM_JOINTS}) like keypoints, "
+                f"got {confidence.shape}"
+            )
+        confidence = np.clip(np.nan_to_num(confidence, nan=0.0), 0.0, 1.0)
+    missing = ~np.isfinite(keypoints).all(axis=-1)
+    confidence = np.where(missing, 0.0, confidence)
+    if missing.any():
+        keypoints = fill_missing(keypoints, missing)
+    return lifter_features(keypoints, confidence, image_size)
+
+
 class Lifter:
     """A loaded lifter. Use :func:`load_lifter` to make one.
 
@@ -106,7 +158,7 @@ class Lifter:
 
     def __init__(
         self,
-        run_model: Callable[[np.ndarray], np.ndarray],
+        run_model: RunModel,
         metadata: dict,
         path: Path,
         backend: str,
@@ -125,6 +177,7 @@ class Lifter:
         self.output_mode: str = metadata["output_mode"]
         self.window: int | None = metadata["window"]
         self.causal: bool = bool(metadata["model_config"].get("causal", False))
+        self.predicts_up: bool = UP_OUTPUT in model_outputs(metadata)
 
     def __repr__(self) -> str:
         return (f"Lifter({str(self.path)!r}, backend={self.backend!r}, backbone={self.metadata['backbone']!r}, "
@@ -138,55 +191,59 @@ class Lifter:
     ) -> np.ndarray:
         """(T, 17, 2) pixel keypoints (NaN = missing) -> (T, 17, 3) float32 metres, camera frame,
         pelvis at the origin. ``confidence``: (T, 17) in [0, 1], or None for all ones."""
-        keypoints = np.asarray(keypoints, dtype=np.float64)
-        if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_JOINTS, 2) or len(keypoints) < 1:
-            raise ValueError(f"keypoints must have shape (T, {NUM_JOINTS}, 2) with T >= 1, got {keypoints.shape}")
-        image_size = _check_image_size(image_size)
-        if confidence is None:
-            confidence = np.ones(keypoints.shape[:2])
-        else:
-            confidence = np.asarray(confidence, dtype=np.float64)
-            if confidence.shape != keypoints.shape[:2]:
-                raise ValueError(
-                    f"confidence must have shape {keypoints.shape[:2]} (T, {NUM_JOINTS}) like keypoints, "
-                    f"got {confidence.shape}"
-                )
-            confidence = np.clip(np.nan_to_num(confidence, nan=0.0), 0.0, 1.0)
-        missing = ~np.isfinite(keypoints).all(axis=-1)
-        confidence = np.where(missing, 0.0, confidence)
-        if missing.any():
-            keypoints = fill_missing(keypoints, missing)
-        features = lifter_features(keypoints, confidence, image_size)
+        return self.lift(keypoints, image_size, confidence).pose
+
+    def lift(
+        self,
+        keypoints: np.ndarray,
+        image_size: tuple[float, float],
+        confidence: np.ndarray | None = None,
+    ) -> Lifted:
+        """:meth:`predict`'s pose and, from a model that predicts it, the world's up direction in
+        the camera frame per frame (``up`` is None otherwise). Same arguments as ``predict``."""
+        features = clip_features(keypoints, image_size, confidence)
         if self.output_mode == "valid":
-            pose = self._predict_valid(features)
+            pose, up = self._predict_valid(features)
         else:
-            pose = self._predict_windows(features)
-        return (pose - pose[:, ROOT : ROOT + 1]).astype(np.float32)
+            pose, up = self._predict_windows(features)
+        pose = (pose - pose[:, ROOT : ROOT + 1]).astype(np.float32)
+        return Lifted(pose, None if up is None else _unit(up).astype(np.float32))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        """Model on (B, T, 17, 3) features; with flip, also on the mirror, averaged."""
+        """Model on (B, T, 17, 3) features -> (B, T_out, 17 * 3 [+ 3]): the pose, flattened, and
+        the up direction when the model predicts it. With flip, the mirrored input's mirrored
+        outputs are averaged in (mirroring an up direction negates its x, as for a joint)."""
         if not self.flip:
-            return self._run_model(batch)
-        both = self._run_model(np.concatenate([batch, flip_pose(batch)]))
-        return 0.5 * (both[: len(batch)] + flip_pose(both[len(batch) :]))
+            return _packed(*self._run_model(batch))
+        pose, up = self._run_model(np.concatenate([batch, flip_pose(batch)]))
+        n = len(batch)
+        pose = 0.5 * (pose[:n] + flip_pose(pose[n:]))
+        if up is not None:
+            up = 0.5 * (up[:n] + up[n:] * np.array([-1.0, 1.0, 1.0], dtype=up.dtype))
+        return _packed(pose, up)
 
-    def _predict_valid(self, features: np.ndarray) -> np.ndarray:
+    def _unpacked(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(T, 17 * 3 [+ 3]) -> pose (T, 17, 3) and up (T, 3) or None."""
+        pose = out[:, : NUM_JOINTS * 3].reshape(len(out), NUM_JOINTS, 3)
+        return pose, (out[:, NUM_JOINTS * 3 :] if self.predicts_up else None)
+
+    def _predict_valid(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         frames, field = len(features), self.receptive_field
         # A causal model's output frame is the last of its window, else the centre.
         left = field - 1 if self.causal else (field - 1) // 2
         padded = np.pad(features, ((left, field - 1 - left), (0, 0), (0, 0)), mode="edge")
-        pose = np.empty((frames, NUM_JOINTS, 3), dtype=np.float32)
+        out = np.empty((frames, NUM_JOINTS * 3 + 3 * self.predicts_up), dtype=np.float32)
         for start in range(0, frames, self.chunk_frames):
             stop = min(start + self.chunk_frames, frames)
-            pose[start:stop] = self._run(padded[None, start : stop + field - 1])[0]
-        return pose
+            out[start:stop] = self._run(padded[None, start : stop + field - 1])[0]
+        return self._unpacked(out)
 
-    def _predict_windows(self, features: np.ndarray) -> np.ndarray:
+    def _predict_windows(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         frames, window = len(features), self.window
         if frames < window:
             left = (window - frames) // 2
             padded = np.pad(features, ((left, window - frames - left), (0, 0), (0, 0)), mode="edge")
-            return self._run(padded[None])[0, left : left + frames]
+            return self._unpacked(self._run(padded[None])[0, left : left + frames])
         # Windows overlapping by half, blended with weights that fall towards each window's edges:
         # an edge frame sees context on one side only, and back-to-back windows jump there. The
         # last window is aligned with the end. Costs about twice the model calls of no overlap.
@@ -194,16 +251,26 @@ class Lifter:
         if starts[-1] + window < frames:
             starts.append(frames - window)
         ramp = np.minimum(np.arange(1, window + 1), np.arange(window, 0, -1)).astype(np.float32)
-        total = np.zeros((frames, NUM_JOINTS, 3), dtype=np.float32)
+        total = np.zeros((frames, NUM_JOINTS * 3 + 3 * self.predicts_up), dtype=np.float32)
         weight = np.zeros(frames, dtype=np.float32)
         per_call = max(1, self.chunk_frames // window)
         for first in range(0, len(starts), per_call):
             group = starts[first : first + per_call]
             out = self._run(np.stack([features[s : s + window] for s in group]))
-            for s, window_pose in zip(group, out):
-                total[s : s + window] += ramp[:, None, None] * window_pose
+            for s, window_out in zip(group, out):
+                total[s : s + window] += ramp[:, None] * window_out
                 weight[s : s + window] += ramp
-        return total / weight[:, None, None]
+        return self._unpacked(total / weight[:, None])
+
+
+def _packed(pose: np.ndarray, up: np.ndarray | None) -> np.ndarray:
+    """(B, T, 17, 3) and (B, T, 3) or None -> (B, T, 17 * 3 [+ 3]): one array to chunk and blend."""
+    flat = pose.reshape(pose.shape[0], pose.shape[1], -1)
+    return flat if up is None else np.concatenate([flat, up], axis=-1)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
 
 
 def _check_image_size(image_size: Any) -> tuple[float, float]:
@@ -268,7 +335,7 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _load_onnx(path: Path, num_threads: int | None) -> tuple[Callable[[np.ndarray], np.ndarray], dict]:
+def _load_onnx(path: Path, num_threads: int | None) -> tuple[RunModel, dict]:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -290,23 +357,25 @@ def _load_onnx(path: Path, num_threads: int | None) -> tuple[Callable[[np.ndarra
         raise LifterLoadError(f"{path}: RePOSE metadata is not valid JSON ({error})") from error
     validate_metadata(metadata, str(path))
     inputs, outputs = session.get_inputs(), session.get_outputs()
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise LifterLoadError(f"{path}: a lifter has one input and one output, this model has "
-                              f"{len(inputs)} and {len(outputs)}")
+    declared = model_outputs(metadata)
+    if len(inputs) != 1 or [o.name for o in outputs] != declared:
+        raise LifterLoadError(f"{path}: a lifter has one input and the outputs {declared}, this model "
+                              f"has {len(inputs)} inputs and {[o.name for o in outputs]}")
     shape = inputs[0].shape
     if len(shape) != 4 or shape[2:] != [NUM_JOINTS, INPUT_CHANNELS]:
         raise LifterLoadError(
             f"{path}: model input shape {shape} is not (batch, time, {NUM_JOINTS}, {INPUT_CHANNELS})"
         )
-    input_name, output_name = inputs[0].name, outputs[0].name
+    input_name = inputs[0].name
 
-    def run_model(batch: np.ndarray) -> np.ndarray:
-        return session.run([output_name], {input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+    def run_model(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        out = session.run(declared, {input_name: np.ascontiguousarray(batch, dtype=np.float32)})
+        return out[0], (out[1] if len(out) > 1 else None)
 
     return run_model, metadata
 
 
-def _load_checkpoint(path: Path) -> tuple[Callable[[np.ndarray], np.ndarray], dict]:
+def _load_checkpoint(path: Path) -> tuple[RunModel, dict]:
     try:
         import torch
     except ImportError as error:
@@ -328,9 +397,14 @@ def _load_checkpoint(path: Path) -> tuple[Callable[[np.ndarray], np.ndarray], di
     except (ValueError, RuntimeError) as error:
         raise LifterLoadError(f"{path}: weights do not fit the model in its metadata ({_short(error)})") from error
     model.eval()
+    predicts_up = UP_OUTPUT in model_outputs(metadata)
 
-    def run_model(batch: np.ndarray) -> np.ndarray:
+    def run_model(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         with torch.inference_mode():
-            return model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))).numpy()
+            features = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+            if not predicts_up:
+                return model(features).numpy(), None
+            pose, up = model.forward_with_up(features)
+            return pose.numpy(), up.numpy()
 
     return run_model, metadata

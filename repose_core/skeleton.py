@@ -91,6 +91,11 @@ DIRECTION_BONES: dict[str, tuple[int, int]] = {
 }
 
 
+# The 12 limb joints (hips, knees, ankles, shoulders, elbows, wrists): what every skeleton and
+# detector places alike, unlike the pelvis, spine, neck and head points.
+LIMB_JOINTS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16)
+
+
 def flip_pose(pose: np.ndarray) -> np.ndarray:
     """Mirror a pose (..., 17, D) about the x axis: negate x and swap left/right joints.
 

@@ -363,7 +363,7 @@ def test_repose_loss_combines_root_centred_parts():
     loss_fn = losses.RePoseLoss(lambda_spatial=0.5, lambda_temporal=2.0, spatial_variant="logistic",
                                 temporal_mode="window", pairs="neighbours")
     total, parts = loss_fn(pred, target)
-    assert set(parts) == {"mpjpe", "spatial", "temporal"}
+    assert set(parts) == {"mpjpe", "spatial", "temporal", "up"}
     assert not any(p.requires_grad for p in parts.values())
     centred_pred = pred - pred[:, :, :1]
     centred_target = target - target[:, :, :1]
@@ -388,6 +388,24 @@ def test_repose_loss_combines_root_centred_parts():
     total_abs, parts_abs = losses.RePoseLoss(0.0, 0.0)(pred, target)
     torch.testing.assert_close(total_abs, expected_parts["mpjpe"])
     assert parts_abs["spatial"].item() == 0.0 and parts_abs["temporal"].item() == 0.0
+
+
+def test_up_direction_term():
+    """1 - cos of the angle: 0 when aligned, 1 at 90 degrees, 2 opposite; lambda_up weighs it
+    into the total, and without up directions (or with lambda_up 0) it is 0."""
+    pred, target, _ = random_poses(frames=4, seed=3)
+    true_up = torch.zeros(pred.shape[0], 4, 3, dtype=DTYPE)
+    true_up[..., 1] = -1.0
+    sideways = torch.zeros_like(true_up)
+    sideways[..., 0] = 1.0
+    assert losses.up_direction_loss(true_up, true_up).item() == pytest.approx(0.0)
+    assert losses.up_direction_loss(sideways, true_up).item() == pytest.approx(1.0)
+    assert losses.up_direction_loss(-true_up, true_up).item() == pytest.approx(2.0)
+    base, _ = losses.RePoseLoss(0.0, 0.0, lambda_up=0.5)(pred, target)
+    total, parts = losses.RePoseLoss(0.0, 0.0, lambda_up=0.5)(pred, target, up=(sideways, true_up))
+    assert parts["up"].item() == pytest.approx(1.0)
+    torch.testing.assert_close(total, base + 0.5)
+    assert losses.RePoseLoss(0.0, 0.0)(pred, target, up=(sideways, true_up))[1]["up"].item() == 0.0
 
 
 def test_bad_arguments_name_the_problem():

@@ -81,6 +81,21 @@ def test_p_mpjpe_removes_rotation_scale_and_translation(poses):
     assert metrics.p_mpjpe(mirrored, target) > 10
 
 
+def test_p_mpjpe_on_a_joint_subset_aligns_on_those_joints_only(poses):
+    """``joints=LIMB_JOINTS``: a head put anywhere changes nothing, and the limbs' figure is the
+    Procrustes error of the limbs alone (checked against aligning a copy of them)."""
+    from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS
+
+    target, noisy = poses
+    moved_head = noisy.copy()
+    moved_head[..., JOINT_INDEX["head"], :] += 0.5
+    limbs = metrics.p_mpjpe(noisy, target, joints=LIMB_JOINTS)
+    assert metrics.p_mpjpe(moved_head, target, joints=LIMB_JOINTS) == pytest.approx(limbs)
+    assert metrics.p_mpjpe(moved_head, target) > metrics.p_mpjpe(noisy, target)
+    rotation = rotation_matrix([0.1, 1.0, 0.4], np.radians(40))
+    assert metrics.p_mpjpe(2.0 * noisy @ rotation.T, target, joints=LIMB_JOINTS) == pytest.approx(limbs)
+
+
 def test_n_mpjpe_removes_scale_only(poses):
     target, _ = poses
     assert metrics.n_mpjpe(0.8 * target, target) == pytest.approx(0.0, abs=1e-9)

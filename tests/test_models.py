@@ -60,19 +60,22 @@ def test_tcn_rejects_even_filter_widths():
         build_model({"backbone": "tcn", "filter_widths": [3, 2]})
 
 
-@pytest.mark.parametrize("causal", [False, True])
-def test_tcn_strided_form_equals_sequence_form(causal):
-    """The single-frame training form and the sequence form share weights and compute the same."""
+@pytest.mark.parametrize("backbone", ["tcn", "transformer"])
+def test_up_head_gives_unit_vectors_beside_the_same_pose(backbone):
+    """``predict_up`` adds a head on the shared features: the pose is what ``forward`` gives,
+    the up direction one unit vector per output frame; a model without the head refuses."""
     torch.manual_seed(0)
-    model = randomise_batchnorm(build_model({**TINY_TCN, "causal": causal})).eval()
-    field = model.receptive_field
-    x = features(2, field + 6)
+    config = TINY_TCN if backbone == "tcn" else TINY_TRANSFORMER
+    model = build_model({**config, "predict_up": True}).eval()
+    x = features(2, model.receptive_field + 4 if backbone == "tcn" else model.window)
     with torch.inference_mode():
-        sequence = model(x)
-        strided = torch.cat([model.forward_strided(x[:, t : t + field]) for t in range(7)], dim=1)
-    torch.testing.assert_close(strided, sequence, atol=1e-5, rtol=1e-5)
-    with pytest.raises(ValueError, match="receptive_field"):
-        model.forward_strided(x)
+        pose, up = model.forward_with_up(x)
+        torch.testing.assert_close(pose, model(x))
+    assert up.shape == pose.shape[:2] + (3,)
+    torch.testing.assert_close(up.norm(dim=-1), torch.ones(up.shape[:2]))
+    assert model.config["predict_up"] is True
+    with pytest.raises(ValueError, match="predict_up"):
+        build_model(config).forward_with_up(x)
 
 
 @pytest.mark.parametrize("causal", [False, True])

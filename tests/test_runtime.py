@@ -81,14 +81,15 @@ def test_window_model_blends_overlapping_windows_without_seams():
 
     window = 9
     metadata = {"receptive_field": window, "output_mode": "window", "window": window, "model_config": {}}
-    first_frame = lambda batch: np.repeat(batch[:, :1], batch.shape[1], axis=1)  # noqa: E731
+    first_frame = lambda batch: (np.repeat(batch[:, :1], batch.shape[1], axis=1), None)  # noqa: E731
     lifter = Lifter(first_frame, metadata, Path("stand-in"), "test", flip=False)
     ramp = np.broadcast_to(np.arange(100, dtype=np.float32)[:, None, None], (100, 17, 3))
-    pose = lifter._predict_windows(ramp)
+    pose, up = lifter._predict_windows(ramp)
+    assert up is None
     assert np.abs(np.diff(pose[:, 0, 0])).max() <= window / 2
     assert np.all(np.diff(pose[:, 0, 0]) >= 0)  # follows the motion, never back
     still = np.full((100, 17, 3), 0.25, dtype=np.float32)
-    np.testing.assert_allclose(lifter._predict_windows(still), still, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(lifter._predict_windows(still)[0], still, rtol=0, atol=1e-6)
 
 
 def test_padding_replicates_the_edge_frames(dance, tcn):
@@ -188,6 +189,33 @@ def test_flip_augmentation_is_mirror_equivariant(dance, tcn):
     assert np.abs(plain_of_mirror - flip_pose(plain)).max() > 1e-3
     # Flip averages two passes, so it is a different (smoother) answer, not the same one.
     assert np.abs(plain - pose).max() > 1e-4
+
+
+@pytest.mark.parametrize("backbone", [{"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 32},
+                                      {"backbone": "transformer", "window": 9, "dim": 32, "depth": 2}])
+def test_up_direction_of_a_model_that_predicts_it(dance, tmp_path, backbone):
+    """``lift`` returns one unit up vector per frame from .onnx and .pt alike; with flip a mirrored
+    video gives the mirrored up (x negated); ``predict`` still returns the pose alone, and a
+    model without the head gives ``up=None``."""
+    torch.manual_seed(0)
+    model = build_model({**backbone, "dropout": 0.0, "predict_up": True}).eval()
+    onnx_path = export_onnx(model, None, tmp_path / "up.onnx")
+    pt_path = tmp_path / "up.pt"
+    torch.save({"metadata": lifter_metadata(model), "model": model.state_dict()}, pt_path)
+    keypoints = frames_of(dance, 40)
+    lifter = load_lifter(onnx_path)
+    lifted = lifter.lift(keypoints, IMAGE_SIZE)
+    assert lifted.up.shape == (40, 3)
+    np.testing.assert_allclose(np.linalg.norm(lifted.up, axis=-1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(lifted.pose, lifter.predict(keypoints, IMAGE_SIZE))
+    np.testing.assert_allclose(load_lifter(pt_path).lift(keypoints, IMAGE_SIZE).up, lifted.up, atol=1e-4)
+    mirrored = keypoints[:, FLIP_PERMUTATION].copy()
+    mirrored[..., 0] = IMAGE_SIZE[0] - mirrored[..., 0]
+    np.testing.assert_allclose(lifter.lift(mirrored, IMAGE_SIZE).up, lifted.up * [-1, 1, 1], atol=1e-5)
+
+
+def test_model_without_up_head_lifts_no_up(dance, tcn):
+    assert load_lifter(tcn[1]).lift(frames_of(dance, 30), IMAGE_SIZE).up is None
 
 
 def test_any_image_size_and_aspect_ratio(dance, tcn):

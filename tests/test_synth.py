@@ -129,6 +129,21 @@ def test_sampler_batch_contract(small_mocap):
     assert np.abs(batch["target"]).max() < 2.5
 
 
+def test_up_direction_is_the_worlds_up_seen_by_each_camera(small_mocap):
+    """``up`` is one unit vector per window (a static camera), and mirrored windows mirror it
+    with their 3D: the people walk and dance upright, so their torsos point along it."""
+    batch = SyntheticSampler(small_mocap, window=27, batch_size=64, occlusion=None, seed=5).sample()
+    up = batch["up"]
+    assert up.shape == (64, 27, 3) and up.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(up, axis=-1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(up, np.repeat(up[:, :1], 27, axis=1))
+    torso = batch["target"][:, :, J["thorax"]] - batch["target"][:, :, J["pelvis"]]
+    cos = (torso * up).sum(-1) / np.linalg.norm(torso, axis=-1)
+    assert np.median(cos) > np.cos(np.radians(15))
+    # Up points up the image (camera y is down) for the mostly level cameras.
+    assert (up[..., 1] < 0).all()
+
+
 def test_joint_placement_moves_shoulders_and_hips_along_their_lines_only():
     """Shoulder/hip shifts act like another skeleton family's joint definitions: both points of a
     pair move apart or together by the same amount along their line, the joints synthesised from

@@ -106,9 +106,30 @@ def evaluate(model: torch.nn.Module, val_sets: Mapping[str, Mapping[str, np.ndar
     """Metrics per validation set name (e.g. "clean", "occluded").
 
     Each set is a batch dict as ``train.synth`` makes it ("inputs", "target", "occluded", ...).
+    A model with a gravity head also gets ``up_deg``, its mean up-direction error.
     """
-    return {name: window_metrics(*predict_windows(model, batch, device, batch_size, flip))
-            for name, batch in val_sets.items()}
+    results = {}
+    for name, batch in val_sets.items():
+        results[name] = window_metrics(*predict_windows(model, batch, device, batch_size, flip))
+        if getattr(model, "predict_up", False) and "up" in batch:
+            results[name]["up_deg"] = up_error_deg(model, batch, device, batch_size)
+    return results
+
+
+@torch.no_grad()
+def up_error_deg(model: torch.nn.Module, batch: Mapping[str, np.ndarray], device: torch.device,
+                 batch_size: int = 64) -> float:
+    """Mean angle (degrees) between the predicted and the true up direction over the output frames."""
+    was_training = model.training
+    model.eval()
+    offset, errors = output_offset(model), []
+    for start in range(0, len(batch["inputs"]), batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(batch["inputs"][start:start + batch_size])).to(device)
+        up = model.forward_with_up(x)[1].float().cpu().numpy()
+        true = batch["up"][start:start + batch_size, offset:offset + up.shape[1]]
+        errors.append(np.degrees(np.arccos(np.clip((up * true).sum(-1), -1.0, 1.0))).ravel())
+    model.train(was_training)
+    return float(np.concatenate(errors).mean())
 
 
 def format_table(results: Mapping[str, Mapping[str, float]]) -> str:

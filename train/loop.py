@@ -221,18 +221,26 @@ def train_one_epoch(model: torch.nn.Module, loss_fn: RePoseLoss, optimizer: torc
     model.train()
     sums: dict[str, float] = {}
     n_batches = 0
-    frames = 0
+    supervised = 0
     start = time.perf_counter()
     bar = tqdm(batches, total=train_cfg["batches_per_epoch"], desc=desc, leave=False,
                dynamic_ncols=True, mininterval=1.0)
+    predicts_up = getattr(model, "predict_up", False)
     for batch in bar:
         x = batch["inputs"].to(device, non_blocking=True)
+        up = None
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            pred = model(x)
+            if predicts_up:
+                pred, up = model.forward_with_up(x)
+            else:
+                pred = model(x)
         pred = pred.float()
         pred = pred - pred[:, :, :1]
-        target = batch["target"][:, offset:offset + pred.shape[1]].to(device, non_blocking=True)
-        total, parts = loss_fn(pred, target)
+        frames = slice(offset, offset + pred.shape[1])
+        target = batch["target"][:, frames].to(device, non_blocking=True)
+        if up is not None:
+            up = (up.float(), batch["up"][:, frames].to(device, non_blocking=True))
+        total, parts = loss_fn(pred, target, up=up)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(total).backward()
@@ -249,15 +257,15 @@ def train_one_epoch(model: torch.nn.Module, loss_fn: RePoseLoss, optimizer: torc
         scheduler.step()
 
         n_batches += 1
-        frames += pred.shape[0] * pred.shape[1]
+        supervised += pred.shape[0] * pred.shape[1]
         sums["loss"] = sums.get("loss", 0.0) + float(total.detach())
         for key, value in parts.items():
             sums[key] = sums.get(key, 0.0) + float(value)
         elapsed = time.perf_counter() - start
-        bar.set_postfix(loss=f"{sums['loss'] / n_batches:.4f}", samples_s=f"{frames / elapsed:.0f}")
+        bar.set_postfix(loss=f"{sums['loss'] / n_batches:.4f}", samples_s=f"{supervised / elapsed:.0f}")
     elapsed = time.perf_counter() - start
     out = {key: value / max(n_batches, 1) for key, value in sums.items()}
-    out["samples_per_s"] = frames / elapsed
+    out["samples_per_s"] = supervised / elapsed
     out["seconds"] = elapsed
     return out
 
@@ -385,6 +393,8 @@ def format_epoch(record: dict) -> str:
     for name, values in record.get("val", {}).items():
         line += (f" | {name}: MPJPE {values['mpjpe']:.1f} mm, P-MPJPE {values['p_mpjpe']:.1f},"
                  f" bone {values['bone_dir_deg']:.1f} deg, order {values['depth_order_acc']:.3f}")
+        if "up_deg" in values:
+            line += f", up {values['up_deg']:.1f} deg"
     return line
 
 

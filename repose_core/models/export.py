@@ -20,13 +20,31 @@ import torch
 from torch import nn
 
 from ..features import FEATURES_VERSION, INPUT_CHANNELS
-from ..runtime import METADATA_FORMAT, METADATA_VERSION, ONNX_METADATA_KEY, validate_metadata
+from ..runtime import (METADATA_FORMAT, METADATA_VERSION, ONNX_METADATA_KEY, POSE_OUTPUT, UP_OUTPUT,
+                       validate_metadata)
 from ..skeleton import JOINTS
 from . import backbone_name
 
 INPUT_NAME = "features"
-OUTPUT_NAME = "pose3d"
+OUTPUT_NAME = POSE_OUTPUT
+UP_OUTPUT_NAME = UP_OUTPUT
 _TOLERANCE = 1e-4
+
+
+def output_names(model: nn.Module) -> list[str]:
+    """The ONNX outputs of ``model``: the pose, and the up direction when it predicts one."""
+    return [OUTPUT_NAME, UP_OUTPUT_NAME] if getattr(model, "predict_up", False) else [OUTPUT_NAME]
+
+
+class _PoseAndUp(nn.Module):
+    """Exports a model's two outputs (``forward_with_up``) as the ONNX graph's outputs."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.forward_with_up(features)
 
 
 def lifter_metadata(model: nn.Module) -> dict:
@@ -42,6 +60,7 @@ def lifter_metadata(model: nn.Module) -> dict:
         "input_channels": INPUT_CHANNELS,
         "features_version": FEATURES_VERSION,
         "joints": list(JOINTS[: model.num_joints]),
+        "outputs": output_names(model),
     }
 
 
@@ -60,6 +79,8 @@ def export_onnx(model: nn.Module, metadata: dict | None, path: str | os.PathLike
         if metadata[key] != value:
             raise ValueError(f"export_onnx: metadata[{key!r}] = {metadata[key]!r} but the model has {value!r}")
     model = copy.deepcopy(model).cpu().eval()
+    names = output_names(model)
+    graph = _PoseAndUp(model).eval() if len(names) == 2 else model
 
     example_frames, check_frames = _example_lengths(model)
     generator = torch.Generator().manual_seed(0)
@@ -72,11 +93,11 @@ def export_onnx(model: nn.Module, metadata: dict | None, path: str | os.PathLike
         # torch 2.13's exporter trips over its own pytree deprecation; nothing for callers to fix.
         warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
         program = torch.onnx.export(
-            model,
+            graph,
             (example,),
             dynamo=True,
             input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
+            output_names=names,
             dynamic_shapes=({0: torch.export.Dim("batch"), 1: time},),
             external_data=False,
             verbose=False,
@@ -90,7 +111,7 @@ def export_onnx(model: nn.Module, metadata: dict | None, path: str | os.PathLike
     partial = path.with_name(path.name + ".partial")
     onnx.save(proto, partial)
     try:
-        _check_against_torch(model, partial, check_frames)
+        _check_against_torch(graph, model, partial, check_frames)
     except Exception:
         partial.unlink()
         raise
@@ -105,18 +126,20 @@ def _example_lengths(model: nn.Module) -> tuple[int, int]:
     return model.window, max(2, model.window // 2)
 
 
-def _check_against_torch(model: nn.Module, onnx_path: Path, frames: int) -> None:
+def _check_against_torch(graph: nn.Module, model: nn.Module, onnx_path: Path, frames: int) -> None:
     import onnxruntime as ort
 
     generator = torch.Generator().manual_seed(1)
     inputs = torch.randn(3, frames, model.num_joints, model.in_channels, generator=generator)
     with torch.inference_mode():
-        expected = model(inputs).numpy()
+        expected = graph(inputs)
+    expected = [t.numpy() for t in (expected if isinstance(expected, tuple) else (expected,))]
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = session.run([OUTPUT_NAME], {INPUT_NAME: inputs.numpy()})[0]
-    error = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
-    if error > _TOLERANCE:
-        raise RuntimeError(
-            f"ONNX export of {type(model).__name__} disagrees with torch on {frames} frames "
-            f"(shape {got.shape} vs {expected.shape}, max error {error:.2e})"
-        )
+    for name, want, got in zip(output_names(model), expected,
+                               session.run(output_names(model), {INPUT_NAME: inputs.numpy()})):
+        error = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
+        if error > _TOLERANCE:
+            raise RuntimeError(
+                f"ONNX export of {type(model).__name__} disagrees with torch on {frames} frames "
+                f"({name}: shape {got.shape} vs {want.shape}, max error {error:.2e})"
+            )

@@ -3,15 +3,13 @@
 A stack of dilated 1-D convolutions over time with residual blocks. The filter widths fix the
 receptive field: ``[3, 3, 3]`` sees 27 frames, ``[3, 3, 3, 3]`` 81, ``[3, 3, 3, 3, 3]`` 243.
 
-One set of weights runs in two forms:
-- :meth:`TemporalConvLifter.forward` -- the *sequence* form: dilated convolutions with "valid"
-  padding, ``T_out = T_in - receptive_field + 1``. It is what the runtime and the ONNX export
-  use, and it trains well: every output frame of a long window is supervised in one pass,
-  sharing the convolutions between neighbouring frames (the cheap way to train on a CPU).
-- :meth:`TemporalConvLifter.forward_strided` -- the *single-frame* training form: the same
-  convolutions with stride equal to the filter width and no dilation, so a window of exactly
-  ``receptive_field`` frames costs only the work for its one centre (or, causal, last) frame.
-  Useful when training on many independent windows with a frame-level random sampler.
+Dilated convolutions with "valid" padding, ``T_out = T_in - receptive_field + 1``: every output
+frame of a long window is supervised in one pass, sharing the convolutions between neighbouring
+frames (the cheap way to train on a CPU), and the runtime runs whole clips the same way.
+
+With ``predict_up`` a second head reads the world's up direction in the camera frame from the
+same features, frame by frame (:meth:`TemporalConvLifter.forward_with_up`): the lifter knows how
+the camera looks at the person, and a clip can be levelled by it (docs/architecture.md).
 """
 from __future__ import annotations
 
@@ -39,6 +37,7 @@ class TemporalConvLifter(nn.Module):
         causal: bool = False,
         num_joints: int = NUM_JOINTS,
         in_channels: int = INPUT_CHANNELS,
+        predict_up: bool = False,
     ) -> None:
         super().__init__()
         filter_widths = [int(w) for w in filter_widths]
@@ -55,6 +54,9 @@ class TemporalConvLifter(nn.Module):
             "num_joints": int(num_joints),
             "in_channels": int(in_channels),
         }
+        if predict_up:   # absent from older models' configs, which rebuild without it
+            self.config["predict_up"] = True
+        self.predict_up = bool(predict_up)
         self.filter_widths = filter_widths
         self.causal = bool(causal)
         self.num_joints = int(num_joints)
@@ -81,55 +83,50 @@ class TemporalConvLifter(nn.Module):
             self.pointwise_convs.append(nn.Conv1d(channels, channels, 1, bias=False))
             self.pointwise_bns.append(nn.BatchNorm1d(channels))
         self.shrink = nn.Conv1d(channels, num_joints * 3, 1)
+        self.up_head = nn.Conv1d(channels, 3, 1) if predict_up else None
         self.drop = nn.Dropout(dropout)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """Sequence form: (B, T, J, C) -> (B, T - receptive_field + 1, J, 3)."""
-        return self._run(features, strided=False)
+        """(B, T, J, C) -> pose (B, T - receptive_field + 1, J, 3)."""
+        return self.pose(self.trunk(features))
 
-    def forward_strided(self, features: torch.Tensor) -> torch.Tensor:
-        """Single-frame form: (B, receptive_field, J, C) -> (B, 1, J, 3), same weights."""
-        if features.shape[1] != self.receptive_field:
-            raise ValueError(
-                f"forward_strided needs windows of exactly receptive_field={self.receptive_field} "
-                f"frames, got {features.shape[1]}"
-            )
-        return self._run(features, strided=True)
+    def forward_with_up(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, J, C) -> pose (B, T_out, J, 3) and the world's up direction (B, T_out, 3),
+        unit vectors in the camera frame. Only for models built with ``predict_up``."""
+        if self.up_head is None:
+            raise ValueError("this model was built without predict_up")
+        x = self.trunk(features)
+        return self.pose(x), F.normalize(self.up_head(x).transpose(1, 2), dim=-1)
 
-    def _run(self, features: torch.Tensor, strided: bool) -> torch.Tensor:
+    def trunk(self, features: torch.Tensor) -> torch.Tensor:
+        """The shared temporal features (B, channels, T_out)."""
         batch, frames, joints, channels = features.shape
         if (joints, channels) != (self.num_joints, self.in_channels):
             raise ValueError(
                 f"features must be (B, T, {self.num_joints}, {self.in_channels}), got {tuple(features.shape)}"
             )
         x = features.reshape(batch, frames, joints * channels).transpose(1, 2)
-        x = self._conv(x, self.expand_conv, 0, strided)
+        x = F.conv1d(x, self.expand_conv.weight, dilation=self.dilations[0])
         x = self.drop(F.relu(self.expand_bn(x)))
         for i, (tconv, tbn, pconv, pbn) in enumerate(
             zip(self.temporal_convs, self.temporal_bns, self.pointwise_convs, self.pointwise_bns), start=1
         ):
-            residual = self._crop_residual(x, i, strided)
-            x = self.drop(F.relu(tbn(self._conv(x, tconv, i, strided))))
+            residual = self._crop_residual(x, i)
+            x = self.drop(F.relu(tbn(F.conv1d(x, tconv.weight, dilation=self.dilations[i]))))
             x = self.drop(F.relu(pbn(pconv(x))))
             x = residual + x
-        pose = self.shrink(x).transpose(1, 2).reshape(batch, -1, self.num_joints, 3)
+        return x
+
+    def pose(self, x: torch.Tensor) -> torch.Tensor:
+        """Pelvis-relative pose (B, T_out, J, 3) from trunk features."""
+        pose = self.shrink(x).transpose(1, 2).reshape(x.shape[0], -1, self.num_joints, 3)
         return pose - pose[:, :, ROOT : ROOT + 1]
 
-    def _conv(self, x: torch.Tensor, conv: nn.Conv1d, layer: int, strided: bool) -> torch.Tensor:
-        width = self.filter_widths[layer]
-        if strided:
-            return F.conv1d(x, conv.weight, conv.bias, stride=width)
-        return F.conv1d(x, conv.weight, conv.bias, dilation=self.dilations[layer])
-
-    def _crop_residual(self, x: torch.Tensor, layer: int, strided: bool) -> torch.Tensor:
+    def _crop_residual(self, x: torch.Tensor, layer: int) -> torch.Tensor:
         """The input frames a temporal convolution's outputs line up with.
 
         Non-causal outputs sit at the centre of their window, causal ones at its last frame.
         """
-        width = self.filter_widths[layer]
-        if strided:
-            offset = width - 1 if self.causal else width // 2
-            return x[:, :, offset::width]
-        span = (width - 1) * self.dilations[layer]
+        span = (self.filter_widths[layer] - 1) * self.dilations[layer]
         offset = span if self.causal else span // 2
         return x[:, :, offset : x.shape[2] - span + offset]

@@ -73,6 +73,7 @@ class SpatioTemporalTransformerLifter(nn.Module):
         dropout: float = 0.1,
         num_joints: int = NUM_JOINTS,
         in_channels: int = INPUT_CHANNELS,
+        predict_up: bool = False,
     ) -> None:
         super().__init__()
         if window < 1 or depth < 1:
@@ -87,6 +88,9 @@ class SpatioTemporalTransformerLifter(nn.Module):
             "num_joints": int(num_joints),
             "in_channels": int(in_channels),
         }
+        if predict_up:   # absent from older models' configs, which rebuild without it
+            self.config["predict_up"] = True
+        self.predict_up = bool(predict_up)
         self.window = int(window)
         self.receptive_field = int(window)
         self.num_joints = int(num_joints)
@@ -102,8 +106,29 @@ class SpatioTemporalTransformerLifter(nn.Module):
         self.temporal_blocks = nn.ModuleList(TransformerBlock(dim, heads, mlp_ratio, dropout) for _ in range(depth))
         self.head_norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, 3)
+        # The world's up direction in the camera frame, per frame, from the joints' mean token.
+        self.up_head = nn.Linear(dim, 3) if predict_up else None
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T, J, C) -> pose (B, T, J, 3)."""
+        return self.pose(self.trunk(features))
+
+    def forward_with_up(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, J, C) -> pose (B, T, J, 3) and the world's up direction (B, T, 3), unit
+        vectors in the camera frame. Only for models built with ``predict_up``."""
+        if self.up_head is None:
+            raise ValueError("this model was built without predict_up")
+        x = self.trunk(features)
+        up = self.up_head(self.head_norm(x).mean(dim=2))
+        return self.pose(x), torch.nn.functional.normalize(up, dim=-1)
+
+    def pose(self, x: torch.Tensor) -> torch.Tensor:
+        """Pelvis-relative pose (B, T, J, 3) from trunk tokens."""
+        pose = self.head(self.head_norm(x))
+        return pose - pose[:, :, ROOT : ROOT + 1]
+
+    def trunk(self, features: torch.Tensor) -> torch.Tensor:
+        """Joint tokens (B, T, J, dim) after the spatial and temporal blocks."""
         batch, frames, joints, channels = features.shape
         if (joints, channels) != (self.num_joints, self.in_channels):
             raise ValueError(
@@ -118,5 +143,4 @@ class SpatioTemporalTransformerLifter(nn.Module):
             x = spatial(x.reshape(batch * frames, joints, dim)).reshape(batch, frames, joints, dim)
             x = x.transpose(1, 2).reshape(batch * joints, frames, dim)
             x = temporal(x).reshape(batch, joints, frames, dim).transpose(1, 2)
-        pose = self.head(self.head_norm(x))
-        return pose - pose[:, :, ROOT : ROOT + 1]
+        return x

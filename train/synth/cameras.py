@@ -23,7 +23,7 @@ IMAGE_SIZES: tuple[tuple[int, int], ...] = (
     (1920, 1080), (1280, 720), (3840, 2160), (1440, 1080),  # landscape
     (1080, 1920), (720, 1280), (2160, 3840),                # portrait (phones)
 )
-_WORLD_UP = np.array([0.0, 1.0, 0.0])
+WORLD_UP = np.array([0.0, 1.0, 0.0])
 _BODY_EXTENT_M = 2.0      # a standing person with raised arms, for the framing limit
 _FILL = 0.85              # at most this fraction of the image height
 
@@ -66,7 +66,7 @@ def sample_cameras(
     direction = np.stack([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)], -1)
     eye = targets + dist[:, None] * direction
     aim = targets + rng.normal(0, config.aim_jitter_m, (n, 3))
-    R = look_at(eye, aim, _WORLD_UP)
+    R = look_at(eye, aim, WORLD_UP)
     roll = np.radians(rng.normal(0, config.roll_deg, n))
     c, s = np.cos(roll), np.sin(roll)
     roll_m = np.zeros((n, 3, 3))

@@ -17,6 +17,7 @@ Batch dict (docs/architecture.md):
     "target"     (B, T, 17, 3) float32  camera frame, pelvis-relative, metres
     "occluded"   (B, T, 17)    bool     joints the simulated detector could not see
     "confidence" (B, T, 17)    float32  simulated detector confidence
+    "up"         (B, T, 3)     float32  the world's up direction in the camera frame (unit)
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from repose_core.rotations import axis_angle_matrix, frame_from_axes, normalize
 from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, ROOT, flip_pose
 
 from ..data.mocap import Clip, MotionLibrary
-from .cameras import CameraBatch, CameraConfig, sample_cameras
+from .cameras import WORLD_UP, CameraBatch, CameraConfig, sample_cameras
 from .occlusion import OcclusionConfig, simulate_detector
 
 # Per-bone length factors are tied left/right (and along the spine, whose midpoint is
@@ -179,11 +180,13 @@ def synthesise(
     b, t = world.shape[:2]
     cams = sample_cameras(rng, world[:, t // 2, ROOT], cameras)
     cam = world_to_camera(world, cams.R[:, None, None], cams.C[:, None, None])
+    up = np.repeat((cams.R @ WORLD_UP)[:, None], t, axis=1)
     if flip:
         # Mirroring the camera-frame skeleton is mirroring the image (x -> -x about the
         # principal point) with left and right swapped: one consistent 2D/3D pair.
         mirrored = rng.random(b) < 0.5
         cam[mirrored] = flip_pose(cam[mirrored])
+        up[mirrored, :, 0] *= -1
     c = cams.principal
     pixels = project(cam, cams.focal[:, None, None], cams.focal[:, None, None],
                      c[:, None, None, 0], c[:, None, None, 1])
@@ -197,6 +200,7 @@ def synthesise(
         "target": (cam - cam[:, :, ROOT:ROOT + 1]).astype(np.float32),
         "occluded": occluded,
         "confidence": confidence.astype(np.float32),
+        "up": up.astype(np.float32),
     }
 
 
