@@ -56,6 +56,14 @@ DEFAULTS: dict[str, Any] = {
         # How to find the person of a mocap file: a regular expression searched in its path,
         # group 1 = the person (overrides the skeleton tables' subject_pattern); None: tables'.
         "subject_pattern": None,
+        # True: leave out every held-out person of train/data/people.py (training never sees
+        # them) and validate on its SELECTION people only, whatever the sources hold.
+        "hold_out": False,
+        # Rendered footage detected by MediaPipe (python -m train.render train): a folder of
+        # shots, and the share of each batch's windows taken from it (the rest synthesised).
+        "rendered": None,
+        "rendered_fraction": 0.0,
+        "detect_cache": ".cache/detect",
     },
     "model": {
         "backbone": "tcn",

@@ -71,6 +71,8 @@ RULES: dict[str, Rule] = {
     "data.cache_dir": Rule("str", optional=True),
     "data.max_clips": Rule("int", optional=True, minimum=1),
     "data.subject_pattern": Rule("str", optional=True, check=_regex_with_group),
+    "data.rendered": Rule("str", optional=True),
+    "data.rendered_fraction": Rule("number", minimum=0, check=lambda v: None if v <= 1 else "must be at most 1"),
     "train.epochs": Rule("int", minimum=1),
     "train.batches_per_epoch": Rule("int", minimum=1),
     "train.batch_size": Rule("int", minimum=1),

@@ -6,14 +6,16 @@ seeded sampler so that an epoch's batches depend only on ``(seed, epoch)`` (exac
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 import numpy as np
 
 from .config import resolve_path
+from .data import people
 from .data.h36m import h36m_library
 from .data.mocap import MotionLibrary, load_library
+from .data.rendered import DetectedShot, RenderedSampler, load_detected_shots
 from .synth.cameras import CameraConfig
 from .synth.occlusion import OcclusionConfig
 from .synth.sampler import BodyConfig, SyntheticSampler, build_validation_set
@@ -68,9 +70,18 @@ def _library(data_cfg: dict, key: str) -> MotionLibrary:
 
 
 def load_libraries(cfg: dict) -> tuple[MotionLibrary, MotionLibrary]:
-    """(train, validation) libraries; raises if a subject is in both (validation must be unseen)."""
+    """(train, validation) libraries; raises if a subject is in both (validation must be unseen).
+
+    With ``data.hold_out`` the held-out people (train/data/people.py) leave the training library
+    and only the SELECTION people stay in the validation one."""
     data_cfg = cfg["data"]
     train, val = _library(data_cfg, "train"), _library(data_cfg, "val")
+    if data_cfg["hold_out"]:
+        train = MotionLibrary([c for c in train.clips if c.subject not in people.HELD_OUT])
+        val = MotionLibrary([c for c in val.clips if c.subject in people.SELECTION])
+        if not val.clips:
+            raise ValueError(f"config data.hold_out: data.val {data_cfg['val']} holds none of the "
+                             f"selection people {sorted(people.SELECTION)}")
     shared = set(train.subjects) & set(val.subjects)
     if shared:
         raise ValueError(f"config data.train and data.val share subjects {sorted(shared)}")
@@ -89,6 +100,19 @@ def load_validation_sets(cfg: dict, window: int, val: MotionLibrary | None = Non
                                 seed=VALIDATION_SEED, cameras=CameraConfig())
 
 
+class MixedSampler:
+    """Batches whose first windows are synthesised and the last ``rendered_count`` come from
+    rendered footage (:class:`train.data.rendered.RenderedSampler`)."""
+
+    def __init__(self, synthetic: SyntheticSampler, rendered: RenderedSampler, rendered_count: int):
+        self.synthetic, self.rendered, self.rendered_count = synthetic, rendered, rendered_count
+
+    def sample(self) -> dict[str, np.ndarray]:
+        made = self.synthetic.sample()
+        found = self.rendered.sample(self.rendered_count)
+        return {key: np.concatenate([made[key], found[key]]) for key in made}
+
+
 @dataclass
 class TrainingData:
     train: MotionLibrary
@@ -96,16 +120,23 @@ class TrainingData:
     val_sets: dict
     cfg: dict
     window: int
+    rendered: list[DetectedShot] = field(default_factory=list)
 
-    def train_sampler(self, epoch: int, worker: int | None = None) -> SyntheticSampler:
+    def train_sampler(self, epoch: int, worker: int | None = None) -> SyntheticSampler | MixedSampler:
         """The sampler of one epoch, seeded by ``(seed, epoch)`` alone, or of one of its worker
         processes (``train.workers``), seeded by ``(seed, epoch, worker)``."""
         synth = self.cfg["synth"]
         key = [self.cfg["seed"], epoch] + ([] if worker is None else [worker])
         seed = int(np.random.SeedSequence(key).generate_state(1)[0])
-        return SyntheticSampler(self.train, self.window, self.cfg["train"]["batch_size"],
-                                occlusion=occlusion_config(synth), seed=seed, flip=synth["flip"],
-                                body=body_config(synth), cameras=camera_config(synth))
+        batch_size = self.cfg["train"]["batch_size"]
+        rendered_count = round(batch_size * self.cfg["data"]["rendered_fraction"]) if self.rendered else 0
+        synthetic = SyntheticSampler(self.train, self.window, batch_size - rendered_count,
+                                     occlusion=occlusion_config(synth), seed=seed, flip=synth["flip"],
+                                     body=body_config(synth), cameras=camera_config(synth))
+        if not rendered_count:
+            return synthetic
+        return MixedSampler(synthetic, RenderedSampler(self.rendered, self.window, seed + 1, synth["flip"]),
+                            rendered_count)
 
 
 def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = print) -> TrainingData:
@@ -113,4 +144,9 @@ def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = prin
     log(f"mocap: train {len(train)} clips / {train.num_frames} frames ({', '.join(train.subjects)}); "
         f"validation {len(val)} clips / {val.num_frames} frames ({', '.join(val.subjects)}) at "
         f"{cfg['data']['fps']} fps")
-    return TrainingData(train, val, load_validation_sets(cfg, window, val), cfg, window)
+    data_cfg, rendered = cfg["data"], []
+    if data_cfg["rendered"] and data_cfg["rendered_fraction"] > 0:
+        excluded = people.HELD_OUT if data_cfg["hold_out"] else frozenset(val.subjects)
+        rendered = load_detected_shots(resolve_path(data_cfg["rendered"]), resolve_path(data_cfg["detect_cache"]),
+                                       exclude_subjects=excluded, log=log)
+    return TrainingData(train, val, load_validation_sets(cfg, window, val), cfg, window, rendered)

@@ -1,0 +1,97 @@
+"""The end-to-end rendered benchmark: real MediaPipe on rendered characters, held-out people.
+
+Footage first (cached; ~1 h on 2 cores for both sets, needs bpy):
+    python -m train.render bench --set select --jobs 2
+    python -m train.render bench --set report --jobs 2
+Then, for any lifters (default: the shipped one), MediaPipe's world landmarks scored beside:
+    python bench/bench_rendered.py --set report [--model a.onnx b.pt ...] [--by-subject]
+
+"select" people are the ones recipes are chosen on; "report" people are never used for a
+choice (train/data/people.py). Metrics: train/render/score.py. Detections are cached in
+.cache/detect, so a second run only lifts and scores.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from repose_core import load_lifter  # noqa: E402
+from repose_core.detect import detect_video  # noqa: E402
+from train.render.footage import RenderTruth, shot_paths  # noqa: E402
+from train.render.plans import BENCH_DIR, SHOTS_PER_TAKE, plan  # noqa: E402
+from train.render.score import METRICS, ScoredShot, scored_shot, summarise  # noqa: E402
+
+DETECT_CACHE = BENCH_DIR.parents[1] / "detect"
+_HEADERS = {"p_mpjpe_limbs": "P-MPJPE limbs", "mpjpe": "MPJPE", "bone_direction_deg": "bone dir.",
+            "depth_order": "depth order", "occluded_mpjpe": "occluded MPJPE"}
+
+
+def rendered_shots(group: str) -> list[tuple[str, Path, Path]]:
+    """(name, video, truth) of the set's shots that are rendered."""
+    shots = []
+    for take in plan("bench", group):
+        for k in range(SHOTS_PER_TAKE["bench"]):
+            video, truth = shot_paths(BENCH_DIR, take.name, k)
+            if video.is_file() and truth.is_file():
+                shots.append((f"{take.name}_s{k}", video, truth))
+    return shots
+
+
+def score_model(model: Path | None, shots: list[tuple[str, Path, Path]]) -> list[ScoredShot]:
+    lifter = load_lifter(model)
+    scored = []
+    for name, video, truth_path in shots:
+        detection = detect_video(video, cache_dir=DETECT_CACHE)
+        pose = lifter.predict(detection.keypoints, image_size=detection.image_size,
+                              confidence=detection.confidence)
+        scored.append(scored_shot(name, RenderTruth.load(truth_path), detection, pose))
+    return scored
+
+
+def _row(label: str, values: dict[str, float]) -> str:
+    cells = [f"{values[m]:.3f}" if m == "depth_order" else f"{values[m]:.1f}" for m in METRICS]
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def print_table(title: str, results: dict[str, dict]) -> None:
+    print(f"\n{title}\n")
+    print("| | " + " | ".join(_HEADERS[m] for m in METRICS) + " |")
+    print("|---" * (len(METRICS) + 1) + "|")
+    mediapipe = None
+    for label, summary in results.items():
+        print(_row(label, summary["pipeline"]))
+        mediapipe = summary["mediapipe"]
+    print(_row("MediaPipe world landmarks", mediapipe))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", choices=("select", "report"), default="select")
+    parser.add_argument("--model", type=Path, nargs="*", default=[None],
+                        help="lifters to score (.onnx or .pt); default: the shipped one")
+    parser.add_argument("--by-subject", action="store_true", help="a table per held-out person too")
+    args = parser.parse_args()
+    shots = rendered_shots(args.set)
+    expected = len(plan("bench", args.set)) * SHOTS_PER_TAKE["bench"]
+    if not shots:
+        print(f"no rendered shots: run `python -m train.render bench --set {args.set}` first")
+        return 1
+    print(f"{args.set} set: {len(shots)} of {expected} shots rendered")
+    per_model = {str(m or "shipped model"): score_model(m, shots) for m in args.model}
+    results = {label: summarise(scored) for label, scored in per_model.items()}
+    frames = next(iter(results.values()))["frames"]
+    print(f"frames scored (person found): {frames['scored']:.0f} of {frames['total']:.0f}")
+    print_table(f"All {args.set} people", results)
+    if args.by_subject:
+        for subject in sorted({s.subject for s in next(iter(per_model.values()))}):
+            print_table(subject, {label: summarise([s for s in scored if s.subject == subject])
+                                  for label, scored in per_model.items()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Rendered footage with exact truth: shots, the Blender renderer, detection on it, scoring, and
+training batches made from what MediaPipe saw."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bpy  # noqa: F401  required: the renderer's tests must never be skipped silently
+
+from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS
+from train.data.mocap import load_clip
+from train.data.rendered import RenderedSampler, load_detected_shots
+from train.render.footage import CHARACTER_FILES, RenderTruth, Take, render_take, shot_paths
+from train.render.score import mediapipe_pose, score, scored_shot, summarise
+from train.render.shots import ShotConfig, floor_height, sample_shot
+from train.render.takes import plan_takes
+from train.data.mocap import MotionLibrary
+
+WALK = "mocap/cmu/02_01.bvh"
+SMALL_SHOTS = ShotConfig(sizes=((480, 360),), focal_35mm=(28.0,), follow_probability=0.0, fill=(0.7, 0.8))
+
+
+@pytest.fixture(scope="module")
+def walk(shared_data) -> np.ndarray:
+    joints = load_clip(shared_data / WALK, fps=30).joints.astype(np.float64)
+    joints[..., 1] -= floor_height(joints, 0.08)
+    return joints
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, shared_data, walk):
+    """12 frames of a CMU walk on the women's character, one 480x360 shot, rendered once."""
+    out = tmp_path_factory.mktemp("render")
+    take = Take("walk", "02_01", "cmu_02", 30, walk[30:42], 30.0, "women", 1.0)
+    truths = render_take(take, 1, out, shared_data, SMALL_SHOTS)
+    return out, take, truths[0]
+
+
+def test_shots_keep_the_actor_in_view_at_the_asked_height(walk):
+    rng = np.random.default_rng(0)
+    config = ShotConfig(height_m=(1.0, 1.2))
+    for follow in (False, True):
+        for _ in range(5):
+            shot = sample_shot(rng, walk, 30.0, config, follow=follow)
+            pixels = shot.project(walk)
+            w, h = shot.size
+            assert (pixels >= 0).all() and (pixels[..., 0] <= w).all() and (pixels[..., 1] <= h).all()
+            assert (shot.to_camera(walk)[..., 2] > 0.5).all()
+            assert (1.0 <= shot.C[:, 1]).all() and (shot.C[:, 1] <= 1.2).all()
+            np.testing.assert_allclose(np.linalg.norm(shot.up_in_camera, axis=-1), 1.0)
+            moves = np.ptp(shot.C, axis=0).max() > 0.1
+            assert moves == follow   # a static camera stands still; a following one walks along
+
+
+def test_takes_are_planned_per_person_and_repeatably(walk):
+    from train.data.mocap import Clip
+
+    library = MotionLibrary([Clip("a_1", "a", "x", 30.0, walk.astype(np.float32)),
+                             Clip("b_1", "b", "x", 30.0, walk[:50].astype(np.float32))])
+    takes = plan_takes(library, ["a", "b"], 40, 3, seed=1)
+    assert [t.subject for t in takes] == ["a"] * 3 + ["b"] * 3
+    assert all(len(t.joints) == 40 for t in takes) and len({t.name for t in takes}) == 6
+    assert {t.character for t in takes} == set(CHARACTER_FILES)
+    again = plan_takes(library, ["a"], 40, 3, seed=1)   # a person's takes do not depend on others
+    assert [t.name for t in again] == [t.name for t in takes[:3]]
+    with pytest.raises(ValueError, match="no clip of 'c'"):
+        plan_takes(library, ["c"], 40, 1, seed=1)
+
+
+def test_a_render_has_its_truth_where_mediapipe_sees_the_person(rendered):
+    """The truth of every frame projects onto the drawn character: MediaPipe, run on the video
+    through the product's detect, finds the person with every limb joint close to the truth."""
+    from repose_core.detect import detect_video
+
+    out, take, truth_path = rendered
+    video, truth_file = shot_paths(out, take.name, 0)
+    assert truth_file == truth_path and video.is_file()
+    truth = RenderTruth.load(truth_path)
+    assert truth.joints.shape == (12, 17, 3) and truth.subject == "cmu_02" and truth.size == (480, 360)
+    # The character's thigh and shin keep their lengths as it walks (the legs follow the body).
+    legs = np.linalg.norm(truth.joints[:, JOINT_INDEX["l_knee"]] - truth.joints[:, JOINT_INDEX["l_hip"]], axis=-1)
+    assert np.ptp(legs) < 1e-3
+    detection = detect_video(video, cache_dir=out / "detect")
+    assert len(detection) == 12 and detection.found.all()
+    error = np.linalg.norm(detection.keypoints - truth.shot.project(truth.joints), axis=-1)
+    person_height = np.ptp(truth.shot.project(truth.joints)[..., 1], axis=1).mean()
+    assert np.median(error[:, list(LIMB_JOINTS)]) < 0.06 * person_height
+    # Rendering again keeps what is there.
+    before = video.stat().st_mtime_ns
+    render_take(take, 1, out, None, SMALL_SHOTS)
+    assert video.stat().st_mtime_ns == before
+
+
+def test_scores_of_the_truth_itself_and_of_mediapipe(rendered):
+    from repose_core.detect import detect_video
+
+    out, take, truth_path = rendered
+    truth = RenderTruth.load(truth_path)
+    detection = detect_video(shot_paths(out, take.name, 0)[0], cache_dir=out / "detect")
+    cam = truth.joints_camera
+    perfect = scored_shot("walk", truth, detection, cam - cam[:, :1])
+    exact = score(perfect.truth, perfect.pipeline, perfect.occluded)
+    assert exact["p_mpjpe_limbs"] < 1e-6 and exact["mpjpe"] < 1e-6 and exact["bone_direction_deg"] < 1e-3
+    assert exact["depth_order"] == 1.0
+    summary = summarise([perfect])
+    assert summary["frames"] == {"scored": 12.0, "total": 12.0}
+    # MediaPipe's own 3D is a person of the right size in roughly the right pose.
+    mp = summary["mediapipe"]
+    assert 10 < mp["p_mpjpe_limbs"] < 200 and mp["bone_direction_deg"] < 45
+    assert mediapipe_pose(detection).shape == (12, 17, 3)
+
+
+def test_rendered_shots_make_training_batches(rendered):
+    out, take, _ = rendered
+    shots = load_detected_shots(out, out / "detect", log=lambda line: None)
+    assert len(shots) == 1 and shots[0].subject == "cmu_02"
+    assert load_detected_shots(out, out / "detect", exclude_subjects=frozenset({"cmu_02"}),
+                               log=lambda line: None) == []
+    sampler = RenderedSampler(shots, window=27, seed=0, flip=True)   # longer than the shot: padded
+    batch = sampler.sample(8)
+    assert batch["inputs"].shape == (8, 27, 17, 3) and batch["target"].shape == (8, 27, 17, 3)
+    assert batch["up"].shape == (8, 27, 3) and batch["occluded"].dtype == bool
+    assert (batch["target"][:, :, 0] == 0).all() and np.isfinite(batch["inputs"]).all()
+    # Mirrored and plain windows both: the up direction's x changes sign between them.
+    assert (batch["up"][:, 0, 0] > 0).any() and (batch["up"][:, 0, 0] < 0).any()
+    # A plain window's features are the shot's own (the runtime's clip_features of MediaPipe).
+    plain = np.flatnonzero(batch["up"][:, 0, 0] == shots[0].up[0, 0])[0]
+    np.testing.assert_array_equal(batch["inputs"][plain, 7:19], shots[0].features)

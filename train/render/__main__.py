@@ -1,0 +1,77 @@
+"""Render mocap on characters, for the benchmark or for training (needs bpy):
+
+    python -m train.render bench --set select --jobs 2     # the rendered benchmark's footage
+    python -m train.render train --jobs 2                  # training footage of the other people
+
+Shots already rendered are kept, so an interrupted run resumes and a plan can grow. With
+``--jobs N`` the takes are shared among N Blender processes (each renders on one core); what
+Blender prints goes to ``<out>/render-<k>.log``, progress to the terminal.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..config import REPO_ROOT
+from .plans import BENCH_DIR, MOCAP_ROOT, TRAIN_DIR
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.render", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("bench", "train"))
+    parser.add_argument("--set", choices=("select", "report"), help="bench: which held-out people")
+    parser.add_argument("--out", type=Path, help="folder of the shots (default .cache/render/<what>)")
+    parser.add_argument("--jobs", type=int, default=1, help="Blender processes (one core each)")
+    parser.add_argument("--part", help=argparse.SUPPRESS)   # k/n: one job's share
+    args = parser.parse_args(argv)
+    if args.what == "bench" and args.set is None:
+        parser.error("bench needs --set select or --set report")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
+    out = args.out or (BENCH_DIR if args.what == "bench" else TRAIN_DIR)
+    if args.part is None:
+        return _fan_out(args, out)
+    part, parts = (int(v) for v in args.part.split("/"))
+    from .plans import plan
+
+    takes = plan(args.what, args.set)[part::parts]
+    return _render(takes, out, args.what)
+
+
+def _fan_out(args: argparse.Namespace, out: Path) -> int:
+    """Run this command once per job, each on its share of the takes, one core each."""
+    base = [sys.executable, "-m", "train.render", args.what, "--out", str(out)]
+    if args.set:
+        base += ["--set", args.set]
+    env = dict(os.environ, OMP_NUM_THREADS="1", LP_NUM_THREADS="1")
+    out.mkdir(parents=True, exist_ok=True)
+    procs = []
+    for k in range(args.jobs):
+        with open(out / f"render-{k}.log", "w") as log:
+            procs.append(subprocess.Popen(base + ["--part", f"{k}/{args.jobs}"], cwd=REPO_ROOT,
+                                          env=env, stdout=log))
+    return max(p.wait() for p in procs)
+
+
+def _render(takes: list, out: Path, what: str) -> int:
+    os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="repose-render-"))
+    from .footage import render_take
+    from .plans import SHOTS, SHOTS_PER_TAKE
+
+    data_root = MOCAP_ROOT.parent
+    started = time.perf_counter()
+    for k, take in enumerate(takes):
+        render_take(take, SHOTS_PER_TAKE[what], out, data_root, SHOTS[what])
+        print(f"[{k + 1}/{len(takes)}] {take.name} ({len(take.joints)} frames) "
+              f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The two render plans: the benchmark's footage and the training footage.
+
+Bench: the held-out people of ``train.data.people`` (``select`` or ``report``), 2 takes each of 3
+seconds (a DeepMimic motion shorter than that is used whole), 2 shots per take at 960x540 or
+portrait, the shots phone and camcorder footage has.
+Train: everyone else, 5 takes of 3 s each, 2 shots per take, smaller frames (what costs is
+pixels: 0.2 s a frame at 640x360 on one idle core against 0.6 s at 960x540) — MediaPipe reads a
+person of 150-300 px well.
+"""
+from __future__ import annotations
+
+from ..config import REPO_ROOT
+from ..data.mocap import MotionLibrary, load_library
+from ..data.people import GROUPS, HELD_OUT
+from .footage import Take
+from .shots import ShotConfig
+from .takes import plan_takes
+
+MOCAP_ROOT = REPO_ROOT.parent / "shared" / "data" / "mocap"
+BENCH_DIR = REPO_ROOT / ".cache" / "render" / "bench"
+TRAIN_DIR = REPO_ROOT / ".cache" / "render" / "train"
+LIBRARIES: tuple[str, ...] = ("cmu", "cmu_daz", "reactidle", "deepmimic")
+TAKE_FRAMES: dict[str, int] = {"bench": 90, "train": 90}
+TAKES_PER_SUBJECT: dict[str, int] = {"bench": 2, "train": 5}
+SHOTS_PER_TAKE: dict[str, int] = {"bench": 2, "train": 2}
+SHOTS: dict[str, ShotConfig] = {
+    "bench": ShotConfig(sizes=((960, 540), (540, 960))),
+    "train": ShotConfig(sizes=((640, 360), (360, 640))),
+}
+SEED: dict[str, int] = {"bench": 13, "train": 14}
+
+
+def shared_library() -> MotionLibrary:
+    """Every mocap family of the shared data at the trainer's 30 fps (cached)."""
+    return load_library([MOCAP_ROOT / name for name in LIBRARIES], cache_dir=REPO_ROOT / ".cache" / "mocap")
+
+
+def plan(what: str, group: str | None = None) -> list[Take]:
+    """The takes of the benchmark's ``group`` ("select"/"report") or of training ("train")."""
+    library = shared_library()
+    if what == "bench":
+        subjects = GROUPS[group]
+    else:
+        subjects = set(library.subjects) - HELD_OUT
+    return plan_takes(library, subjects, TAKE_FRAMES[what], TAKES_PER_SUBJECT[what], SEED[what])
