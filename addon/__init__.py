@@ -62,8 +62,8 @@ class RePoseSettings(bpy.types.PropertyGroup):
                                 description="With several people in view, follow the one numbered in Person; "
                                             "off: the most prominent at the start")
     person: IntProperty(name="Person", min=0, max=MAX_PEOPLE - 1, default=0,
-                        description="Whom to follow, counted from the left (in the first frame with that "
-                                    "many people in view): 0 = the leftmost, 1 = the second from the left, ...")
+                        description="Whom to follow, counted from the left in the first frame with more "
+                                    "people in view: 0 = the leftmost, 1 = the second from the left, ...")
     lens_35mm: FloatProperty(name="Lens (35 mm equiv.)", min=4.0, max=600.0, default=DEFAULT_FOCAL_35MM,
                              description="The camera's 35 mm-equivalent focal length (phones: about 26); "
                                          "a wrong value scales the depth of the root motion")
