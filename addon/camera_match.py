@@ -7,8 +7,9 @@ Camera conventions: repose_core's camera frame is x right, y down, z forward; a 
 looks down its local -Z with +Y up, so camera-frame axes map to Blender camera-local axes by
 ``diag(1, -1, -1)``.
 
-:func:`footage_camera` is numpy only (the pipeline's worker thread calls it); bpy is imported in
-:func:`add_matching_camera`, which runs on the main thread.
+The camera itself (:class:`FootageCamera`) is what ``motion.root_motion.place_in_world`` used to
+put the footage's camera frame into the world; bpy is imported in :func:`add_matching_camera`,
+which runs on the main thread.
 """
 from __future__ import annotations
 
@@ -29,26 +30,6 @@ class FootageCamera:
     rotation: np.ndarray  # (3, 3) camera frame -> Blender world
     location: np.ndarray  # (3,) camera centre in the world, metres
     focal_px: float
-
-
-def footage_camera(camera_points: np.ndarray, world_points: np.ndarray, focal_px: float) -> FootageCamera:
-    """The camera that saw ``camera_points`` (..., 3, camera frame) which became ``world_points``.
-
-    Placing a root-motion import in the world is a rigid motion of the whole camera frame (the
-    axis swap to Z-up, a turn about Z, a shift), so the best rigid fit (Kabsch) over all joints
-    of all frames recovers it exactly; the camera sits at the image of the camera-frame origin.
-    """
-    a = np.asarray(camera_points, dtype=np.float64).reshape(-1, 3)
-    b = np.asarray(world_points, dtype=np.float64).reshape(-1, 3)
-    keep = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
-    a, b = a[keep], b[keep]
-    if len(a) < 3:
-        raise ValueError("footage_camera: fewer than 3 finite point pairs")
-    a_mean, b_mean = a.mean(0), b.mean(0)
-    u, _, vt = np.linalg.svd((a - a_mean).T @ (b - b_mean))
-    d = np.sign(np.linalg.det(vt.T @ u.T))
-    rotation = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
-    return FootageCamera(rotation=rotation, location=b_mean - rotation @ a_mean, focal_px=float(focal_px))
 
 
 def blender_lens_mm(focal_px: float, image_size: tuple[int, int]) -> float:

@@ -16,8 +16,8 @@ import numpy as np
 
 from repose_core.camera import Intrinsics
 
-from .camera_match import FootageCamera, footage_camera
-from .motion import fit, foot_lock, rig, root_motion, rotations, smoothing
+from .camera_match import FootageCamera
+from .motion import fit, foot_lock, rig, root_motion, rotations, smoothing, world
 from .motion.root_motion import DEFAULT_FOCAL_35MM
 
 # progress(stage, done, total): stage is one of STAGES.
@@ -87,6 +87,7 @@ class MotionResult:
     foot_skate_after: float         # the same after foot lock (equal to before when it is off)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per STAGES entry
     camera: FootageCamera | None = None  # the video's camera in the world (root motion only)
+    up: np.ndarray | None = None    # (3,) the world's up in the camera frame, levelled by (None: assumed level)
     # The 2D detection behind the motion (for previews): (T, 17, 2) pixels, (T, 17), (T,) bool.
     keypoints: np.ndarray | None = None
     confidence: np.ndarray | None = None
@@ -147,15 +148,15 @@ def analyse(
     start_time = time.perf_counter()
     report("lift", 0, 1)
     lifter = load_lifter(options.model_path)
-    pose = lifter.predict(detection.keypoints, image_size=detection.image_size, confidence=detection.confidence)
+    lifted = lifter.lift(detection.keypoints, image_size=detection.image_size, confidence=detection.confidence)
     report("lift", 1, 1)
     timings["lift"] = time.perf_counter() - start_time
     check_cancel()
 
     start_time = time.perf_counter()
     fps = detection.fps / options.stride
-    result = animate(pose, detection.keypoints, detection.confidence, detection.found, detection.image_size,
-                     fps, options, progress=lambda done, total: report("animate", done, total))
+    result = animate(lifted.pose, detection.keypoints, detection.confidence, detection.found, detection.image_size,
+                     fps, options, progress=lambda done, total: report("animate", done, total), up=lifted.up)
     timings["animate"] = time.perf_counter() - start_time
     return MotionResult(
         video=str(options.video), fps=fps, frame_indices=detection.frame_indices,
@@ -174,10 +175,12 @@ def animate(
     fps: float,
     options: ImportOptions,
     progress: Callable[[int, int], None] | None = None,
+    up: np.ndarray | None = None,
 ) -> dict:
     """Lifted camera-frame poses (T, 17, 3) -> the motion fields of :class:`MotionResult`.
 
-    smooth -> fit bone lengths -> root motion -> foot lock -> rotations.
+    smooth -> fit bone lengths -> level by ``up`` (the lifter's (T, 3) up directions; None
+    assumes a level camera) -> root motion -> feet on the floor -> foot lock -> rotations.
     """
     report = progress or (lambda done, total: None)
     steps = 5
@@ -190,11 +193,15 @@ def animate(
     if options.root_motion:
         trajectory = root_motion.root_trajectory(fitted, keypoints, confidence, image_size, fps,
                                                  options.focal_35mm)
-    joints = root_motion.place_in_world(fitted, fps, trajectory)
+    clip_up = None if up is None else world.clip_up(up, found)
+    level = None if clip_up is None else world.levelling_rotation(clip_up)
+    placed = root_motion.place_in_world(fitted, fps, trajectory, level)
+    joints = placed.joints
     camera = None
     if trajectory is not None:  # only then is the camera fixed in the world
         focal_px = Intrinsics.from_focal_35mm(int(image_size[0]), int(image_size[1]), options.focal_35mm).fx
-        camera = footage_camera(fitted + trajectory[:, None], joints, focal_px)
+        camera = FootageCamera(placed.camera_rotation, placed.camera_location, focal_px)
+        joints = root_motion.stand_on_floor(joints, fps)
     report(3, steps)
     contacts = foot_lock.detect_contacts(joints, fps)
     skate_before = foot_lock.foot_skate(joints, contacts)
@@ -207,7 +214,7 @@ def animate(
     report(5, steps)
     return dict(joints=joints.astype(np.float32), rest=rest, rotations=quaternions,
                 root_location=root_location, contacts=contacts,
-                foot_skate_before=skate_before, foot_skate_after=skate_after, camera=camera)
+                foot_skate_before=skate_before, foot_skate_after=skate_after, camera=camera, up=clip_up)
 
 
 def build_armature(result: MotionResult, scene, name: str = "RePOSE"):

@@ -40,7 +40,7 @@ def motion(frames: int) -> tuple[rig.RestSkeleton, np.ndarray, np.ndarray]:
     camera = world_to_camera(joints, look_at(eye, joints[:, 0].mean(0), np.array([0.0, 1.0, 0.0])), eye)
     pose = camera - camera[:, :1]
     lengths = fit.bone_lengths(pose)
-    world = root_motion.place_in_world(fit.apply_bone_lengths(pose, lengths), 60.0)
+    world = root_motion.place_in_world(fit.apply_bone_lengths(pose, lengths), 60.0).joints
     rest = rig.build_rest_skeleton(lengths)
     quaternions, root_location = rotations.pose_from_joints(world, rest)
     return rest, quaternions, root_location

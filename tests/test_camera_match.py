@@ -6,9 +6,7 @@ import pytest
 
 import bpy  # required: the add-on tests must never be skipped silently
 
-from addon.camera_match import FootageCamera, add_matching_camera, footage_camera  # noqa: E402
-from repose_core.rotations import axis_angle_matrix  # noqa: E402
-from addon.motion.world import CAMERA_TO_BLENDER  # noqa: E402
+from addon.camera_match import FootageCamera, add_matching_camera  # noqa: E402
 from repose_core.camera import Intrinsics, look_at, project  # noqa: E402
 
 
@@ -46,19 +44,27 @@ def test_camera_projects_like_the_pinhole_model(example_video, image_size):
     assert clip.frame_offset == 10 and clip.frame_start == 1
 
 
-def test_footage_camera_recovers_the_placement_of_real_motion(shared_data):
-    """place_in_world turns camera-frame points into the world by a rigid motion; recover it."""
+def test_the_import_places_its_camera_where_the_footage_was_filmed_from(shared_data):
+    """The pipeline keeps the rigid map that put the camera frame into the world: its camera,
+    looking at the placed (levelled, turned, shifted) joints, sees them where the video did."""
+    from addon.motion import root_motion, world
+    from repose_core.camera import world_to_camera
     from train.data.mocap import load_clip
 
     joints = load_clip(shared_data / "mocap" / "cmu" / "02_01.bvh", fps=30).joints.astype(np.float64)
-    camera_frame = joints * np.array([1.0, -1.0, 1.0]) + np.array([0.2, -0.1, 4.0])  # Y up -> y down
-    turn = axis_angle_matrix(np.array([0.0, 0.0, 1.0]), np.asarray(0.7))
-    rotation = turn @ CAMERA_TO_BLENDER
-    shift = np.array([0.3, -1.2, 1.1])
-    world = camera_frame @ rotation.T + shift
-
-    camera = footage_camera(camera_frame, world, focal_px=1234.0)
-
-    np.testing.assert_allclose(camera.rotation, rotation, atol=1e-9)
-    np.testing.assert_allclose(camera.location, shift, atol=1e-9)  # the camera-frame origin
-    assert camera.focal_px == 1234.0
+    eye = joints[:, 0].mean(0) + np.array([1.0, 1.5, 5.0])            # a camera looking down
+    R = look_at(eye, joints[:, 0].mean(0), np.array([0.0, 1.0, 0.0]))
+    camera_frame = world_to_camera(joints, R, eye)
+    k = Intrinsics.from_focal_35mm(1920, 1080, 26.0)
+    pixels = project(camera_frame, k.fx, k.fy, k.cx, k.cy)
+    pose = camera_frame - camera_frame[:, :1]
+    trajectory = root_motion.root_trajectory(pose, pixels, np.ones(pixels.shape[:2]), (1920, 1080), 30.0)
+    level = world.levelling_rotation(R @ np.array([0.0, 1.0, 0.0]))
+    placed = root_motion.place_in_world(pose, 30.0, trajectory, level)
+    camera = FootageCamera(placed.camera_rotation, placed.camera_location, k.fx)
+    seen = (placed.joints - camera.location) @ camera.rotation       # world -> camera frame
+    reprojected = project(seen, k.fx, k.fy, k.cx, k.cy)
+    assert np.median(np.linalg.norm(reprojected - pixels, axis=-1)) < 2.0   # pixels
+    # Levelled: the camera looks down at the walker as the real one did (about 15 degrees).
+    forward = camera.rotation[:, 2]
+    assert np.degrees(np.arcsin(-forward[2])) == pytest.approx(np.degrees(np.arcsin(-R[2, 1])), abs=0.5)

@@ -67,7 +67,7 @@ def test_fit_gives_constant_symmetric_bone_lengths(lifted):
 
 
 def test_keyed_rotations_reproduce_fitted_joints(lifted):
-    fitted = root_motion.place_in_world(fit.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS)
+    fitted = root_motion.place_in_world(fit.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS).joints
     rest = rig.build_rest_skeleton(fit.bone_lengths(fitted))
     quaternions, root_location = rotations.pose_from_joints(fitted, rest)
     assert quaternions.shape == (len(fitted), len(rig.BONE_NAMES), 4)
@@ -86,7 +86,7 @@ def test_rest_pose_keys_are_identity():
 
 
 def test_knee_flexion_is_a_rotation_about_local_x(lifted):
-    fitted = root_motion.place_in_world(fit.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS)
+    fitted = root_motion.place_in_world(fit.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS).joints
     rest = rig.build_rest_skeleton(fit.bone_lengths(fitted))
     quaternions, _ = rotations.pose_from_joints(fitted, rest)
     for shin in ("shin.L", "shin.R"):
@@ -119,7 +119,7 @@ def test_root_trajectory_recovers_the_walk(walk, lifted):
 def test_place_in_world_faces_minus_y_on_the_floor(walk, lifted):
     camera, pixels = walk
     trajectory = root_motion.root_trajectory(lifted, pixels, np.ones(pixels.shape[:2]), IMAGE_SIZE, FPS)
-    placed = root_motion.place_in_world(lifted, FPS, trajectory)
+    placed = root_motion.place_in_world(lifted, FPS, trajectory).joints
     facing = world.facing_direction(placed[: int(FPS * world.FACING_WINDOW_SECONDS)]).mean(0)
     assert facing @ np.array([0.0, -1.0, 0.0]) > 0.99
     np.testing.assert_allclose(placed[0, 0, :2], 0.0, atol=1e-9)
@@ -127,8 +127,78 @@ def test_place_in_world_faces_minus_y_on_the_floor(walk, lifted):
     # The walk's length survives the trip through the image (within the depth error).
     walked = np.linalg.norm(placed[-1, 0, :2] - placed[0, 0, :2])
     assert walked == pytest.approx(np.linalg.norm(camera[-1, 0, [0, 2]] - camera[0, 0, [0, 2]]), rel=0.1)
-    in_place = root_motion.place_in_world(lifted, FPS)
+    in_place = root_motion.place_in_world(lifted, FPS).joints
     np.testing.assert_allclose(in_place[:, 0, :2], 0.0, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def pitched_walk(shared_data):
+    """The CMU walk seen by a camera 2.6 m up looking down at it (~20 degrees): camera-frame
+    joints, pixels, and the world's up in that camera's frame."""
+    from train.data.mocap import load_clip
+
+    joints = load_clip(shared_data / "mocap" / "cmu" / "02_01.bvh", fps=FPS).joints.astype(np.float64)
+    centre = joints[:, 0].mean(0)
+    eye = centre + np.array([0.5, 1.7, 5.0])
+    R = look_at(eye, centre, np.array([0.0, 1.0, 0.0]))
+    camera = world_to_camera(joints, R, eye)
+    K = Intrinsics.from_focal_35mm(*IMAGE_SIZE, root_motion.DEFAULT_FOCAL_35MM)
+    return camera, project(camera, K.fx, K.fy, K.cx, K.cy), R @ np.array([0.0, 1.0, 0.0])
+
+
+def _lean_deg(joints: np.ndarray, up: np.ndarray) -> float:
+    """Angle between a clip's (T, 17, 3) mean pelvis -> thorax direction and ``up``."""
+    torso = (joints[:, 8] - joints[:, 0]).mean(0)
+    return float(np.degrees(np.arccos(torso @ up / np.linalg.norm(torso))))
+
+
+def test_levelling_by_the_up_direction_stands_a_pitched_view_upright(shared_data, pitched_walk):
+    """Placed as if the camera were level, a view from above leans the walker over; levelled by
+    the world's up in the camera frame it walks as upright as it did in the mocap."""
+    from train.data.mocap import load_clip
+
+    camera, pixels, up = pitched_walk
+    pose = camera - camera[:, :1]
+    tilted = root_motion.place_in_world(pose, FPS).joints
+    level = world.levelling_rotation(up)
+    levelled = root_motion.place_in_world(pose, FPS, level=level).joints
+    mocap = load_clip(shared_data / "mocap" / "cmu" / "02_01.bvh", fps=FPS).joints.astype(np.float64)
+    true_lean = _lean_deg(mocap, np.array([0.0, 1.0, 0.0]))   # the mocap is Y up
+    z_up = np.array([0.0, 0.0, 1.0])
+    assert abs(_lean_deg(levelled, z_up) - true_lean) < 0.5
+    levelled_torso = (levelled[:, 8] - levelled[:, 0]).mean(0)
+    assert _lean_deg(tilted, levelled_torso / np.linalg.norm(levelled_torso)) > 15   # the ~19 deg pitch
+    np.testing.assert_allclose(level @ up, world.LEVEL_UP, atol=1e-12)
+
+
+def test_clip_up_is_robust_to_frames_that_fool_the_lifter():
+    rng = np.random.default_rng(0)
+    true_up = np.array([0.0, -0.94, -0.342])          # a camera pitched 20 degrees down
+    up = true_up + rng.normal(scale=0.03, size=(300, 3))
+    up[:40] = rng.normal(size=(40, 3))                  # a cartwheel: anything goes
+    estimate = world.clip_up(up)
+    assert np.degrees(np.arccos(estimate @ true_up / np.linalg.norm(true_up))) < 2.0
+    weights = np.ones(300)
+    weights[:40] = 0                                    # no person found there
+    np.testing.assert_allclose(world.clip_up(up, weights), world.clip_up(up[40:]), atol=1e-9)
+
+
+def test_feet_in_contact_stand_on_the_floor_when_the_height_drifts(walk):
+    """A trajectory whose height drifts (a depth error seen by a slightly pitched camera) lifts
+    or sinks the feet; stand_on_floor puts planted feet back on the floor, frame by frame."""
+    camera, _ = walk
+    placed = root_motion.place_in_world(camera - camera[:, :1], FPS, camera[:, 0]).joints
+    truth_contacts = foot_lock.detect_contacts(placed, FPS)
+    drift = np.linspace(0.0, 0.12, len(placed))[:, None]          # 12 cm over the walk
+    drifted = placed + np.stack([0 * drift, 0 * drift, drift], -1)
+    grounded = root_motion.stand_on_floor(drifted, FPS)
+    ankles = grounded[:, foot_lock.LEGS[0][2]], grounded[:, foot_lock.LEGS[1][2]]
+    planted = np.concatenate([a[truth_contacts[:, k], 2] for k, a in enumerate(ankles)])
+    assert np.abs(np.median(planted) - rig.ANKLE_HEIGHT) < 0.01
+    assert np.abs(planted - rig.ANKLE_HEIGHT).mean() < 0.02
+    # The body keeps its shape: only heights move.
+    np.testing.assert_allclose(grounded[..., :2], drifted[..., :2])
+    np.testing.assert_allclose(np.ptp(grounded[..., 2] - drifted[..., 2], axis=1), 0.0, atol=1e-12)
 
 
 def test_foot_lock_reduces_skate_and_keeps_lengths(walk, lifted):
@@ -136,7 +206,7 @@ def test_foot_lock_reduces_skate_and_keeps_lengths(walk, lifted):
     lengths = fit.bone_lengths(lifted)
     fitted = fit.apply_bone_lengths(smoothing.smooth_joints(lifted, 0.5, FPS), lengths)
     trajectory = root_motion.root_trajectory(fitted, pixels, np.ones(pixels.shape[:2]), IMAGE_SIZE, FPS)
-    placed = root_motion.place_in_world(fitted, FPS, trajectory)
+    placed = root_motion.place_in_world(fitted, FPS, trajectory).joints
     contacts = foot_lock.detect_contacts(placed, FPS)
     assert contacts.any(0).all()  # both feet step during a walk
     before = foot_lock.foot_skate(placed, contacts)

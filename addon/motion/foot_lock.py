@@ -42,17 +42,20 @@ class ContactSettings:
     blend: float = 0.08             # s to blend the lock in and out at each end of a contact
 
 
-def detect_contacts(joints: np.ndarray, fps: float, settings: ContactSettings = ContactSettings()) -> np.ndarray:
+def detect_contacts(joints: np.ndarray, fps: float, settings: ContactSettings = ContactSettings(),
+                    floor: np.ndarray | None = None) -> np.ndarray:
     """Ground contacts (T, 2) bool, left and right foot, of Blender-world joints (T, 17, 3).
 
-    The floor is Z = 0 (``root_motion.place_in_world`` puts it there).
+    ``floor`` (T,): the floor's height under the person per frame; Z = 0 by default (where
+    ``root_motion.place_in_world`` puts it).
     """
     ankles = joints[:, [leg[2] for leg in LEGS]]
     smoothed = gaussian_smooth(ankles, CONTACT_SMOOTHING_SECONDS * fps)
     speed = np.zeros(ankles.shape[:2])
     speed[1:] = np.linalg.norm(np.diff(smoothed, axis=0), axis=-1) * fps
     speed[0] = speed[1] if len(speed) > 1 else 0.0
-    contact = (speed < settings.max_speed) & (smoothed[..., 2] < ANKLE_HEIGHT + settings.max_height)
+    height = smoothed[..., 2] - (0.0 if floor is None else np.asarray(floor)[:, None])
+    contact = (speed < settings.max_speed) & (height < ANKLE_HEIGHT + settings.max_height)
     min_frames = max(1, int(round(settings.min_duration * fps)))
     for foot in range(contact.shape[1]):
         for start, end in _segments(contact[:, foot]):

@@ -13,14 +13,17 @@ it smooth and aligned with the footage.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from repose_core.camera import Intrinsics
 from repose_core.skeleton import JOINT_INDEX
 
+from .foot_lock import detect_contacts
 from .rig import ANKLE_HEIGHT
 from repose_core.temporal import fill_gaps, gaussian_smooth
-from .world import camera_to_blender, start_yaw_rotation
+from .world import CAMERA_TO_BLENDER, start_yaw_rotation
 
 # Phone main cameras are 24-28 mm equivalent; action cameras wider, camcorders longer.
 DEFAULT_FOCAL_35MM: float = 26.0
@@ -31,6 +34,10 @@ MIN_JOINTS: int = 6
 _MIN_CONFIDENCE = 0.2
 # The floor is this percentile of the lower ankle's height (robust to a few jumps and glitches).
 GROUND_PERCENTILE: float = 5.0
+# stand_on_floor smooths its height correction over this long: steps, not single frames.
+CONTACT_FLOOR_SECONDS: float = 0.25
+# ... and finds contacts against the lowest ankle within this long a stretch (a step or two).
+FLOOR_WINDOW_SECONDS: float = 1.5
 
 _ANKLES = (JOINT_INDEX["l_ankle"], JOINT_INDEX["r_ankle"])
 
@@ -100,25 +107,66 @@ def root_trajectory(
     return np.concatenate([xy, depth[:, None]], -1)
 
 
-def place_in_world(pose: np.ndarray, fps: float, trajectory: np.ndarray | None = None) -> np.ndarray:
-    """Blender-world joints (T, 17, 3) from camera-frame pelvis-relative ``pose``.
+@dataclass(frozen=True)
+class Placed:
+    """Motion put in Blender's world, and the rigid map that put it there."""
 
-    With a camera-frame ``trajectory`` (T, 3) the person moves through the world as in the video;
+    joints: np.ndarray                   # (T, 17, 3) Blender world, metres, floor at Z = 0
+    camera_rotation: np.ndarray          # (3, 3) camera frame -> world
+    camera_location: np.ndarray | None   # (3,) the camera centre; None without root motion
+
+
+def place_in_world(pose: np.ndarray, fps: float, trajectory: np.ndarray | None = None,
+                   level: np.ndarray | None = None) -> Placed:
+    """Blender-world joints from camera-frame pelvis-relative ``pose`` (T, 17, 3).
+
+    ``level`` (3, 3): the camera frame's levelling rotation (``world.levelling_rotation``);
+    None assumes a level camera. With a camera-frame ``trajectory`` (T, 3) the person moves
+    through the world as in the video and the camera stands still at ``camera_location``;
     without one they stay in place (pelvis over the origin) with the lower ankle on the floor in
     every frame. Either way the person faces -Y at the start, the pelvis starts over the origin
     and the floor is Z = 0 (ankles at ANKLE_HEIGHT when standing).
     """
-    relative = camera_to_blender(pose)
+    to_world = CAMERA_TO_BLENDER @ (np.eye(3) if level is None else level)
+    relative = np.asarray(pose, dtype=np.float64) @ to_world.T
     yaw = start_yaw_rotation(relative, fps)
+    rotation = yaw @ to_world
     relative = relative @ yaw.T
     if trajectory is None:
         lower_ankle = relative[:, _ANKLES, 2].min(-1)
         height = gaussian_smooth(ANKLE_HEIGHT - lower_ankle, DEPTH_SMOOTHING_SECONDS * fps)
         root = np.zeros((len(pose), 3))
         root[:, 2] = height
-        return relative + root[:, None]
-    root = camera_to_blender(trajectory) @ yaw.T
+        return Placed(relative + root[:, None], rotation, None)
+    root = np.asarray(trajectory, dtype=np.float64) @ rotation.T
     world = relative + root[:, None]
     ground = np.percentile(world[:, _ANKLES, 2].min(-1), GROUND_PERCENTILE)
     offset = np.array([-root[0, 0], -root[0, 1], ANKLE_HEIGHT - ground])
-    return world + offset
+    return Placed(world + offset, rotation, offset)
+
+
+def stand_on_floor(joints: np.ndarray, fps: float) -> np.ndarray:
+    """Joints (T, 17, 3) moved up or down, frame by frame, so that feet in contact stand on the
+    floor (ankles at ANKLE_HEIGHT).
+
+    A trajectory's height drifts with the depth error (an assumed focal, a slightly wrong camera
+    pitch): the floor the feet touch is what counts. Contacts are found against the local floor
+    (the lowest ankle within FLOOR_WINDOW_SECONDS, so a drift does not hide them); the
+    correction is measured in contact frames, interpolated between them and smoothed over
+    CONTACT_FLOOR_SECONDS, so a jump keeps its arc. Without any contact the joints are returned
+    as they are.
+    """
+    lower = np.asarray(joints, dtype=np.float64)[:, _ANKLES, 2].min(-1)
+    half = max(1, int(round(FLOOR_WINDOW_SECONDS * fps / 2)))
+    padded = np.pad(lower, half, mode="edge")
+    local_floor = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).min(-1) - ANKLE_HEIGHT
+    contacts = detect_contacts(joints, fps, floor=gaussian_smooth(local_floor, half))
+    touching = contacts.any(-1)
+    if not touching.any():
+        return np.array(joints, copy=True)
+    heights = np.where(contacts, joints[:, _ANKLES, 2], np.inf).min(-1)
+    correction = fill_gaps(np.where(touching, ANKLE_HEIGHT - heights, 0.0), touching)
+    correction = gaussian_smooth(correction, CONTACT_FLOOR_SECONDS * fps)
+    out = np.array(joints, dtype=np.float64, copy=True)
+    out[..., 2] += correction[:, None]
+    return out
