@@ -174,10 +174,12 @@ def plan_jobs(videos: list[Path], out_dir: Path, formats: tuple[str, ...], previ
               known: dict[str, dict]) -> list[Job]:
     """Each video's output name and files. A video the summary ``known`` already lists keeps
     its name (its files are the ones to replace or skip); any other gets its own name, unique
-    within the folder, case ignored (Windows and macOS do)."""
+    within the folder, case ignored (Windows and macOS do). A video given twice is done once."""
     used = {entry["name"].casefold() for entry in known.values() if entry.get("name")}
-    jobs = []
+    jobs: list[Job] = []
     for video in videos:
+        if any(job.key == _video_key(video) for job in jobs):
+            continue
         name = known.get(_video_key(video), {}).get("name")
         if not name:
             name = _unique_name(safe_name(video.stem), used)

@@ -50,9 +50,7 @@ def to_y_up(text: str, object_matrix: Matrix) -> str:
     joints: list[_Joint] = []
     columns = 0
     has_channels: list[bool] = []  # per open block (joint or End Site): it has channels
-    row = 0
-    while row < len(lines):
-        line = lines[row]
+    for row, line in enumerate(lines):
         words = line.split()
         indent = line[: len(line) - len(line.lstrip())]
         if words == ["{"]:
@@ -76,7 +74,6 @@ def to_y_up(text: str, object_matrix: Matrix) -> str:
             break
         else:
             out.append(line)
-        row += 1
     return "\n".join(out) + "\n"
 
 

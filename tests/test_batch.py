@@ -371,6 +371,21 @@ def test_variable_frame_rate_footage_is_keyed_at_the_frames_real_times(vfr_clip,
     assert obj.animation_data.action.frame_range[:] == pytest.approx((1.0, 11.0))
 
 
+def test_plan_keeps_a_known_videos_name_and_gives_every_other_its_own(tmp_path):
+    """A video the folder's summary lists keeps its files' name (a rerun replaces or skips its
+    own files); another of the same name, in any case, gets the next free one; a video given
+    twice is done once."""
+    first, again, other = (tmp_path / folder / "clip.mp4" for folder in ("a", "b", "c"))
+    upper = tmp_path / "d" / "CLIP.mp4"
+    known = {str(again.resolve()): {"video": str(again.resolve()), "name": "clip", "status": "ok"}}
+    out = tmp_path / "out"
+    jobs = batch.plan_jobs([first, again, first, other, upper], out, ("bvh",), True, known)
+    assert [(job.video, job.name) for job in jobs] == [
+        (first, "clip_2"), (again, "clip"), (other, "clip_3"), (upper, "CLIP_4")]
+    assert jobs[0].outputs == {"bvh": out.resolve() / "clip_2.bvh",
+                               "preview": out.resolve() / "clip_2_preview.png"}
+
+
 def test_output_paths_cannot_leave_the_folder(tmp_path):
     for stem in ("../../etc/passwd", "/abs/path", "..", "a/../../b", ".hidden"):
         path = export.output_path(tmp_path, stem, "bvh")
