@@ -199,6 +199,13 @@ def test_chosen_person_is_followed(shared_data):
     assert found.sum() >= 10
     assert det.frame_indices[found][0] >= 35  # not before she walks in
     assert (det.keypoints[found, J["pelvis"], 1] > 0.55 * height).all()
+    # person=0: the man on the box, the only one in view at first, left of her while both are.
+    man = detect_video(shared_data / "videos" / JUMP_WALK, end=126, stride=6, person=0)
+    assert man.found.sum() >= 15 and man.people_seen == 2
+    assert (man.keypoints[man.found, J["pelvis"], 1] < 0.55 * height).all()
+    both = man.found & found
+    assert both.sum() >= 8
+    assert (man.keypoints[both, J["pelvis"], 0] < det.keypoints[both, J["pelvis"], 0]).all()
 
 
 def test_person_numbers_count_from_the_left_among_everyone_in_view(pair_clip, detect_cache_dir):
