@@ -9,6 +9,12 @@ Then, for any lifters (default: the shipped one), MediaPipe's world landmarks sc
 "select" people are the ones recipes are chosen on; "report" people are never used for a
 choice (train/data/people.py). Metrics: train/render/score.py. Detections are cached in
 .cache/detect, so a second run only lifts and scores.
+
+A second table follows the add-on's whole import (levelling, root motion at the default lens,
+feet on the floor, foot lock) into the world: the torso's lean against the truth, the ankles'
+height while the true foot is planted (the add-on's standing ankle height is 80 mm) and foot
+skate; MediaPipe's world landmarks are placed as a level camera would put them, as other
+add-ons do.
 """
 from __future__ import annotations
 
@@ -19,11 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+
 from repose_core import load_lifter  # noqa: E402
 from repose_core.detect import detect_video  # noqa: E402
 from train.render.footage import RenderTruth, shot_paths  # noqa: E402
 from train.render.plans import BENCH_DIR, SHOTS_PER_TAKE, plan  # noqa: E402
-from train.render.score import METRICS, ScoredShot, scored_shot, summarise  # noqa: E402
+from train.render.score import (METRICS, ScoredShot, contact_heights, scored_shot, summarise,  # noqa: E402
+                                torso_lean_error_deg)
 
 DETECT_CACHE = BENCH_DIR.parents[1] / "detect"
 _HEADERS = {"p_mpjpe_limbs": "P-MPJPE limbs", "mpjpe": "MPJPE", "bone_direction_deg": "bone dir.",
@@ -41,15 +50,42 @@ def rendered_shots(group: str) -> list[tuple[str, Path, Path]]:
     return shots
 
 
-def score_model(model: Path | None, shots: list[tuple[str, Path, Path]]) -> list[ScoredShot]:
+def score_model(model: Path | None, shots: list[tuple[str, Path, Path]]
+                ) -> tuple[list[ScoredShot], dict[str, np.ndarray]]:
+    """Pose scores per shot, and the import's upright/grounded figures (frames pooled)."""
     lifter = load_lifter(model)
-    scored = []
+    scored, upright = [], {"pipeline_lean": [], "mediapipe_lean": [], "heights": [], "skate": []}
     for name, video, truth_path in shots:
         detection = detect_video(video, cache_dir=DETECT_CACHE)
-        pose = lifter.predict(detection.keypoints, image_size=detection.image_size,
-                              confidence=detection.confidence)
-        scored.append(scored_shot(name, RenderTruth.load(truth_path), detection, pose))
-    return scored
+        truth = RenderTruth.load(truth_path)
+        lifted = lifter.lift(detection.keypoints, image_size=detection.image_size,
+                             confidence=detection.confidence, world=detection.world_joints)
+        scored.append(scored_shot(name, truth, detection, lifted.pose))
+        for key, values in import_figures(truth, detection, lifted).items():
+            upright[key].append(values)
+    return scored, {key: np.concatenate(values) for key, values in upright.items()}
+
+
+def import_figures(truth: RenderTruth, detection, lifted) -> dict[str, np.ndarray]:
+    """The add-on's import of one shot against the truth in the world: lean errors (degrees) of
+    the pipeline and of MediaPipe's world landmarks placed level, ankle heights (m) in the true
+    contact frames, foot skate (mm/frame)."""
+    from addon.motion import foot_lock, root_motion
+    from addon.pipeline import ImportOptions, animate
+
+    found = detection.found
+    result = animate(lifted.pose, detection.keypoints, detection.confidence, found, detection.image_size,
+                     detection.fps, ImportOptions(video=Path(detection.video)), up=lifted.up)
+    world = truth.joints[detection.frame_indices]
+    truth_z_up = world @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]).T
+    contacts = foot_lock.detect_contacts(truth_z_up, detection.fps)
+    mediapipe_placed = root_motion.place_in_world(np.nan_to_num(detection.world_joints), detection.fps).joints
+    return {
+        "pipeline_lean": torso_lean_error_deg(world[found], result["joints"][found]),
+        "mediapipe_lean": torso_lean_error_deg(world[found], mediapipe_placed[found]),
+        "heights": contact_heights(contacts[found], result["joints"][found]),
+        "skate": np.array([result["foot_skate_after"]]),
+    }
 
 
 def _row(label: str, values: dict[str, float]) -> str:
@@ -68,6 +104,20 @@ def print_table(title: str, results: dict[str, dict]) -> None:
     print(_row("MediaPipe world landmarks", mediapipe))
 
 
+def print_upright_table(figures: dict[str, dict[str, np.ndarray]]) -> None:
+    from addon.motion.rig import ANKLE_HEIGHT
+
+    print("\nThe import in the world (root motion on, default lens, foot lock)\n")
+    print("| | torso lean error (deg) | ankle height in contact (mm) | its error (mm) | foot skate (mm/frame) |")
+    print("|---|---|---|---|---|")
+    for label, f in figures.items():
+        error = np.abs(f["heights"] - ANKLE_HEIGHT) * 1000
+        print(f"| {label} | {f['pipeline_lean'].mean():.1f} | {np.median(f['heights']) * 1000:.0f} | "
+              f"{error.mean():.0f} | {np.nanmean(f['skate']):.1f} |")
+    mediapipe = next(iter(figures.values()))["mediapipe_lean"]
+    print(f"| MediaPipe world landmarks, placed level | {mediapipe.mean():.1f} | | | |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", choices=("select", "report"), default="select")
@@ -81,11 +131,13 @@ def main() -> int:
         print(f"no rendered shots: run `python -m train.render bench --set {args.set}` first")
         return 1
     print(f"{args.set} set: {len(shots)} of {expected} shots rendered")
-    per_model = {str(m or "shipped model"): score_model(m, shots) for m in args.model}
+    scored_models = {str(m or "shipped model"): score_model(m, shots) for m in args.model}
+    per_model = {label: scored for label, (scored, _) in scored_models.items()}
     results = {label: summarise(scored) for label, scored in per_model.items()}
     frames = next(iter(results.values()))["frames"]
     print(f"frames scored (person found): {frames['scored']:.0f} of {frames['total']:.0f}")
     print_table(f"All {args.set} people", results)
+    print_upright_table({label: upright for label, (_, upright) in scored_models.items()})
     if args.by_subject:
         for subject in sorted({s.subject for s in next(iter(per_model.values()))}):
             print_table(subject, {label: summarise([s for s in scored if s.subject == subject])

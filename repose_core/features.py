@@ -9,16 +9,27 @@ lifter needs, only nuisance (virtual cameras in training span 2.5-7 m and many f
 real footage anything). The RMS radius over all joints is far steadier under pose change than
 a bounding box, and low-confidence joints barely move it. Everything is per frame, so the
 features of a frame never depend on how a long clip is chunked.
+
+A lifter may also read MediaPipe's own 3D (its world landmarks mapped to the 17 joints, metres,
+pelvis-centred, in the camera's axes): it carries image cues no 2D keypoint has (shading,
+occlusion, the detector's learnt body). :func:`with_world` appends it as four more channels per
+joint, ``(x, y, z, present)``; where there is none (no person found, or training windows made
+from mocap alone) the channels are 0 and ``present`` says so, so one model serves both.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .camera import normalize_screen
-from .skeleton import NUM_JOINTS, ROOT
+from .skeleton import FLIP_PERMUTATION, NUM_JOINTS, ROOT
 
 INPUT_CHANNELS: int = 3
 FEATURES_VERSION: str = "root-rms-v1"
+WORLD_FEATURES_VERSION: str = "root-rms-v1+world"
+# Channels of each feature set a model may be trained on.
+FEATURE_SETS: dict[str, int] = {FEATURES_VERSION: INPUT_CHANNELS, WORLD_FEATURES_VERSION: INPUT_CHANNELS + 4}
+# Channels holding an x coordinate (mirroring negates them): the 2D x and, with world, the 3D x.
+_X_CHANNELS = (0, INPUT_CHANNELS)
 _MIN_SCALE = 1e-4
 
 
@@ -47,3 +58,24 @@ def lifter_features(
     scale = np.sqrt((radius2 * weights).sum(-1) / weights.sum(-1))
     centred = centred / np.maximum(scale, _MIN_SCALE)[..., None, None]
     return np.concatenate([centred, confidence[..., None]], axis=-1).astype(np.float32)
+
+
+def with_world(features: np.ndarray, world: np.ndarray | None) -> np.ndarray:
+    """2D features (..., 17, 3) + MediaPipe's 3D (..., 17, 3) metres, pelvis-centred, NaN where
+    absent, or None for none at all -> (..., 17, 7) float32: ``(x, y, conf, X, Y, Z, present)``."""
+    shape = features.shape[:-1] + (3,)
+    world = np.full(shape, np.nan) if world is None else np.asarray(world, dtype=np.float64)
+    if world.shape != shape:
+        raise ValueError(f"world must have shape {shape} like the keypoints, got {world.shape}")
+    present = np.isfinite(world).all(-1, keepdims=True)
+    return np.concatenate([features, np.where(present, world, 0.0), present], axis=-1).astype(np.float32)
+
+
+def mirror_features(features: np.ndarray) -> np.ndarray:
+    """The features of the mirrored image (..., 17, C): left and right joints swapped, every x
+    channel negated (what ``skeleton.flip_pose`` does to a pose, for any feature set)."""
+    mirrored = features[..., FLIP_PERMUTATION, :].copy()
+    for channel in _X_CHANNELS:
+        if channel < features.shape[-1]:
+            mirrored[..., channel] *= -1
+    return mirrored

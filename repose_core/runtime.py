@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .features import FEATURES_VERSION, INPUT_CHANNELS, lifter_features
+from .features import FEATURE_SETS, FEATURES_VERSION, WORLD_FEATURES_VERSION, lifter_features, mirror_features, with_world
 from .skeleton import JOINTS, NUM_JOINTS, ROOT, flip_pose
 
 METADATA_FORMAT = "repose-lifter"
@@ -64,10 +64,11 @@ def validate_metadata(metadata: Any, source: str) -> dict:
         )
     if tuple(joints) != JOINTS:
         raise LifterLoadError(f"{source}: model joint order {joints} differs from RePOSE's {list(JOINTS)}")
-    if metadata["input_channels"] != INPUT_CHANNELS or metadata["features_version"] != FEATURES_VERSION:
+    if FEATURE_SETS.get(metadata["features_version"]) != metadata["input_channels"]:
+        known = ", ".join(f"{version!r} with {channels}" for version, channels in FEATURE_SETS.items())
         raise LifterLoadError(
             f"{source}: model expects input features {metadata['features_version']!r} with "
-            f"{metadata['input_channels']} channels; this RePOSE makes {FEATURES_VERSION!r} with {INPUT_CHANNELS}"
+            f"{metadata['input_channels']} channels; this RePOSE makes {known}"
         )
     mode, field, window = metadata["output_mode"], metadata["receptive_field"], metadata["window"]
     if not isinstance(field, int) or field < 1:
@@ -125,9 +126,12 @@ def fill_missing(keypoints: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def clip_features(keypoints: np.ndarray, image_size: tuple[float, float],
-                  confidence: np.ndarray | None = None) -> np.ndarray:
+                  confidence: np.ndarray | None = None, world: np.ndarray | None = None,
+                  features_version: str = FEATURES_VERSION) -> np.ndarray:
     """A clip's detections (T, 17, 2) pixels (NaN = missing) and confidence (T, 17) or None ->
-    its lifter features (T, 17, 3): missing joints get confidence 0 and are filled over time.
+    its lifter features (T, 17, C): missing joints get confidence 0 and are filled over time.
+    With the ``WORLD_FEATURES_VERSION``, MediaPipe's 3D ``world`` (T, 17, 3) pelvis-centred
+    metres (NaN or None: absent) joins them (``features.with_world``).
     What :meth:`Lifter.lift` feeds a model, and what the trainer makes of detected footage."""
     keypoints = np.asarray(keypoints, dtype=np.float64)
     if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_JOINTS, 2) or len(keypoints) < 1:
@@ -147,7 +151,8 @@ def clip_features(keypoints: np.ndarray, image_size: tuple[float, float],
     confidence = np.where(missing, 0.0, confidence)
     if missing.any():
         keypoints = fill_missing(keypoints, missing)
-    return lifter_features(keypoints, confidence, image_size)
+    features = lifter_features(keypoints, confidence, image_size)
+    return with_world(features, world) if features_version == WORLD_FEATURES_VERSION else features
 
 
 class Lifter:
@@ -178,6 +183,8 @@ class Lifter:
         self.window: int | None = metadata["window"]
         self.causal: bool = bool(metadata["model_config"].get("causal", False))
         self.predicts_up: bool = UP_OUTPUT in model_outputs(metadata)
+        self.features_version: str = metadata["features_version"]
+        self.reads_world: bool = self.features_version == WORLD_FEATURES_VERSION
 
     def __repr__(self) -> str:
         return (f"Lifter({str(self.path)!r}, backend={self.backend!r}, backbone={self.metadata['backbone']!r}, "
@@ -188,20 +195,26 @@ class Lifter:
         keypoints: np.ndarray,
         image_size: tuple[float, float],
         confidence: np.ndarray | None = None,
+        world: np.ndarray | None = None,
     ) -> np.ndarray:
         """(T, 17, 2) pixel keypoints (NaN = missing) -> (T, 17, 3) float32 metres, camera frame,
-        pelvis at the origin. ``confidence``: (T, 17) in [0, 1], or None for all ones."""
-        return self.lift(keypoints, image_size, confidence).pose
+        pelvis at the origin. ``confidence``: (T, 17) in [0, 1], or None for all ones.
+        ``world``: the detector's own 3D (``Detection2D.world_joints``: (T, 17, 3) metres,
+        pelvis-centred, NaN where absent), which a model that reads it (``reads_world``) uses
+        and any other ignores; optional for both."""
+        return self.lift(keypoints, image_size, confidence, world).pose
 
     def lift(
         self,
         keypoints: np.ndarray,
         image_size: tuple[float, float],
         confidence: np.ndarray | None = None,
+        world: np.ndarray | None = None,
     ) -> Lifted:
         """:meth:`predict`'s pose and, from a model that predicts it, the world's up direction in
         the camera frame per frame (``up`` is None otherwise). Same arguments as ``predict``."""
-        features = clip_features(keypoints, image_size, confidence)
+        features = clip_features(keypoints, image_size, confidence, world if self.reads_world else None,
+                                 self.features_version)
         if self.output_mode == "valid":
             pose, up = self._predict_valid(features)
         else:
@@ -215,7 +228,7 @@ class Lifter:
         outputs are averaged in (mirroring an up direction negates its x, as for a joint)."""
         if not self.flip:
             return _packed(*self._run_model(batch))
-        pose, up = self._run_model(np.concatenate([batch, flip_pose(batch)]))
+        pose, up = self._run_model(np.concatenate([batch, mirror_features(batch)]))
         n = len(batch)
         pose = 0.5 * (pose[:n] + flip_pose(pose[n:]))
         if up is not None:
@@ -358,18 +371,20 @@ def _load_onnx(path: Path, num_threads: int | None) -> tuple[RunModel, dict]:
     validate_metadata(metadata, str(path))
     inputs, outputs = session.get_inputs(), session.get_outputs()
     declared = model_outputs(metadata)
-    if len(inputs) != 1 or [o.name for o in outputs] != declared:
+    names = [o.name for o in outputs]
+    # One output is the pose whatever its name; with the up direction they go by name.
+    if len(inputs) != 1 or len(names) != len(declared) or (len(names) > 1 and names != declared):
         raise LifterLoadError(f"{path}: a lifter has one input and the outputs {declared}, this model "
-                              f"has {len(inputs)} inputs and {[o.name for o in outputs]}")
-    shape = inputs[0].shape
-    if len(shape) != 4 or shape[2:] != [NUM_JOINTS, INPUT_CHANNELS]:
+                              f"has {len(inputs)} inputs and {names}")
+    shape, channels = inputs[0].shape, metadata["input_channels"]
+    if len(shape) != 4 or shape[2:] != [NUM_JOINTS, channels]:
         raise LifterLoadError(
-            f"{path}: model input shape {shape} is not (batch, time, {NUM_JOINTS}, {INPUT_CHANNELS})"
+            f"{path}: model input shape {shape} is not (batch, time, {NUM_JOINTS}, {channels})"
         )
     input_name = inputs[0].name
 
     def run_model(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        out = session.run(declared, {input_name: np.ascontiguousarray(batch, dtype=np.float32)})
+        out = session.run(names, {input_name: np.ascontiguousarray(batch, dtype=np.float32)})
         return out[0], (out[1] if len(out) > 1 else None)
 
     return run_model, metadata

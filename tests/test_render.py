@@ -11,7 +11,7 @@ from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS
 from train.data.mocap import load_clip
 from train.data.rendered import RenderedSampler, load_detected_shots
 from train.render.footage import CHARACTER_FILES, RenderTruth, Take, render_take, shot_paths
-from train.render.score import mediapipe_pose, score, scored_shot, summarise
+from train.render.score import score, scored_shot, summarise
 from train.render.shots import ShotConfig, floor_height, sample_shot
 from train.render.takes import plan_takes
 from train.data.mocap import MotionLibrary
@@ -107,7 +107,7 @@ def test_scores_of_the_truth_itself_and_of_mediapipe(rendered):
     # MediaPipe's own 3D is a person of the right size in roughly the right pose.
     mp = summary["mediapipe"]
     assert 10 < mp["p_mpjpe_limbs"] < 200 and mp["bone_direction_deg"] < 45
-    assert mediapipe_pose(detection).shape == (12, 17, 3)
+    assert detection.world_joints.shape == (12, 17, 3)
 
 
 def test_rendered_shots_make_training_batches(rendered):

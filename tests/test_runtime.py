@@ -80,7 +80,8 @@ def test_window_model_blends_overlapping_windows_without_seams():
     from repose_core.runtime import Lifter
 
     window = 9
-    metadata = {"receptive_field": window, "output_mode": "window", "window": window, "model_config": {}}
+    metadata = {"receptive_field": window, "output_mode": "window", "window": window, "model_config": {},
+                "features_version": "root-rms-v1"}
     first_frame = lambda batch: (np.repeat(batch[:, :1], batch.shape[1], axis=1), None)  # noqa: E731
     lifter = Lifter(first_frame, metadata, Path("stand-in"), "test", flip=False)
     ramp = np.broadcast_to(np.arange(100, dtype=np.float32)[:, None, None], (100, 17, 3))
@@ -214,8 +215,36 @@ def test_up_direction_of_a_model_that_predicts_it(dance, tmp_path, backbone):
     np.testing.assert_allclose(lifter.lift(mirrored, IMAGE_SIZE).up, lifted.up * [-1, 1, 1], atol=1e-5)
 
 
+def test_a_model_that_reads_the_detectors_3d(dance, cmu_dance_camera, tmp_path):
+    """A model of the world feature set takes MediaPipe's 3D as an optional ``world`` argument:
+    without it (or where it is NaN) the world channels say absent; with flip a mirrored video and
+    mirrored 3D give the mirrored pose; plain 2D-only models ignore the argument."""
+    from repose_core.features import WORLD_FEATURES_VERSION
+
+    torch.manual_seed(0)
+    model = build_model({"backbone": "tcn", "filter_widths": [3, 3], "channels": 32, "dropout": 0.0,
+                         "in_channels": 7}).eval()
+    lifter = load_lifter(export_onnx(model, None, tmp_path / "world.onnx"))
+    assert lifter.reads_world and lifter.metadata["features_version"] == WORLD_FEATURES_VERSION
+    keypoints = frames_of(dance, 30)
+    world = frames_of(cmu_dance_camera - cmu_dance_camera[:, :1], 30)
+    with_3d = lifter.predict(keypoints, IMAGE_SIZE, world=world)
+    without = lifter.predict(keypoints, IMAGE_SIZE)
+    assert np.abs(with_3d - without).max() > 1e-3
+    np.testing.assert_array_equal(lifter.predict(keypoints, IMAGE_SIZE, world=np.full_like(world, np.nan)), without)
+    mirrored = keypoints[:, FLIP_PERMUTATION].copy()
+    mirrored[..., 0] = IMAGE_SIZE[0] - mirrored[..., 0]
+    np.testing.assert_allclose(lifter.predict(mirrored, IMAGE_SIZE, world=flip_pose(world)), flip_pose(with_3d),
+                               atol=1e-5)
+
+
 def test_model_without_up_head_lifts_no_up(dance, tcn):
-    assert load_lifter(tcn[1]).lift(frames_of(dance, 30), IMAGE_SIZE).up is None
+    lifter = load_lifter(tcn[1])
+    assert lifter.lift(frames_of(dance, 30), IMAGE_SIZE).up is None
+    # A 2D-only model ignores the detector's 3D.
+    assert not lifter.reads_world
+    np.testing.assert_array_equal(lifter.predict(frames_of(dance, 30), IMAGE_SIZE, world=np.zeros((30, 17, 3))),
+                                  lifter.predict(frames_of(dance, 30), IMAGE_SIZE))
 
 
 def test_any_image_size_and_aspect_ratio(dance, tcn):

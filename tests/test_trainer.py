@@ -260,6 +260,39 @@ def test_a_run_can_start_from_a_trained_runs_weights(tmp_path, tiny_run):
         loop.fit(other, log=lines.append)
 
 
+@pytest.mark.parametrize("backbone", ["tcn", "transformer"])
+def test_a_network_grows_new_inputs_and_a_gravity_head_from_trained_weights(backbone):
+    """Grown by MediaPipe's 3D channels and an up head, a trained network first computes exactly
+    what it did: the new channels start at zero weight."""
+    from repose_core.features import with_world
+    from repose_core.models import build_model
+
+    torch.manual_seed(0)
+    config = ({"backbone": "tcn", "filter_widths": [3, 3], "channels": 32, "dropout": 0.0}
+              if backbone == "tcn" else {"backbone": "transformer", "window": 9, "dim": 32, "depth": 1})
+    old = build_model(config).eval()
+    for p in old.parameters():
+        p.data.normal_(0, 0.1)
+    grown = build_model({**config, "in_channels": 7, "predict_up": True}).eval()
+    grown.load_state_dict(loop.grown_state(old.state_dict(), grown, 3))
+    x = torch.randn(2, 9, 17, 3)
+    world = torch.from_numpy(with_world(x.numpy(), np.random.default_rng(0).normal(size=(2, 9, 17, 3))))
+    with torch.inference_mode():
+        torch.testing.assert_close(grown(world), old(x))
+
+
+def test_a_run_grows_the_network_it_starts_from(tmp_path, tiny_run):
+    cfg = tiny_config(tmp_path / "grown", **{"train.init_from": str(tiny_run), "seed": 1, "train.epochs": 1,
+                                             "model.in_channels": 7, "model.predict_up": True,
+                                             "loss.lambda_up": 1.0})
+    lines = []
+    loop.fit(cfg, log=lines.append)
+    assert "up_deg" in loop.read_history(tmp_path / "grown")[0]["val"]["clean"]
+    shrunk = tiny_config(tmp_path / "shrunk", **{"train.init_from": str(tmp_path / "grown"), "model.in_channels": 3})
+    with pytest.raises(ValueError, match="init_from"):
+        loop.fit(shrunk, log=lines.append)
+
+
 def test_resume_refuses_a_different_config_naming_the_keys_and_a_finished_run_says_so(tiny_run):
     cfg = tiny_config(tiny_run, **{"loss.lambda_spatial": 0.5, "train.lr": 1e-3})
     with pytest.raises(ConfigError, match=r"different config \(loss.lambda_spatial: 1.0 -> 0.5; "

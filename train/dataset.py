@@ -11,6 +11,8 @@ from typing import Callable
 
 import numpy as np
 
+from repose_core.features import INPUT_CHANNELS, WORLD_FEATURES_VERSION, with_world
+
 from .config import resolve_path
 from .data import people
 from .data.h36m import h36m_library
@@ -96,21 +98,32 @@ def load_validation_sets(cfg: dict, window: int, val: MotionLibrary | None = Non
         val = load_libraries(cfg)[1]
     # The simulated detector of the "occluded" set is always the default one, whatever the run
     # trains with: validation is a fixed benchmark that runs and the ablation are compared on.
-    return build_validation_set(val, window, cfg["data"]["val_windows"], occlusion=None,
+    sets = build_validation_set(val, window, cfg["data"]["val_windows"], occlusion=None,
                                 seed=VALIDATION_SEED, cameras=CameraConfig())
+    if features_version_of(cfg) == WORLD_FEATURES_VERSION:   # mocap has no MediaPipe 3D
+        for batch in sets.values():
+            batch["inputs"] = with_world(batch["inputs"], None)
+    return sets
 
 
-class MixedSampler:
-    """Batches whose first windows are synthesised and the last ``rendered_count`` come from
-    rendered footage (:class:`train.data.rendered.RenderedSampler`)."""
+class BatchSampler:
+    """Training batches: windows synthesised from mocap, and the last ``rendered_count`` of each
+    batch from rendered footage (:class:`train.data.rendered.RenderedSampler`). For a model
+    that reads MediaPipe's 3D, synthesised windows say it is absent (``features.with_world``)."""
 
-    def __init__(self, synthetic: SyntheticSampler, rendered: RenderedSampler, rendered_count: int):
-        self.synthetic, self.rendered, self.rendered_count = synthetic, rendered, rendered_count
+    def __init__(self, synthetic: SyntheticSampler, reads_world: bool,
+                 rendered: RenderedSampler | None = None, rendered_count: int = 0):
+        self.synthetic, self.reads_world = synthetic, reads_world
+        self.rendered, self.rendered_count = rendered, rendered_count
 
     def sample(self) -> dict[str, np.ndarray]:
-        made = self.synthetic.sample()
+        batch = self.synthetic.sample()
+        if self.reads_world:
+            batch["inputs"] = with_world(batch["inputs"], None)
+        if not self.rendered_count:
+            return batch
         found = self.rendered.sample(self.rendered_count)
-        return {key: np.concatenate([made[key], found[key]]) for key in made}
+        return {key: np.concatenate([batch[key], found[key]]) for key in batch}
 
 
 @dataclass
@@ -122,7 +135,11 @@ class TrainingData:
     window: int
     rendered: list[DetectedShot] = field(default_factory=list)
 
-    def train_sampler(self, epoch: int, worker: int | None = None) -> SyntheticSampler | MixedSampler:
+    @property
+    def reads_world(self) -> bool:
+        return features_version_of(self.cfg) == WORLD_FEATURES_VERSION
+
+    def train_sampler(self, epoch: int, worker: int | None = None) -> BatchSampler:
         """The sampler of one epoch, seeded by ``(seed, epoch)`` alone, or of one of its worker
         processes (``train.workers``), seeded by ``(seed, epoch, worker)``."""
         synth = self.cfg["synth"]
@@ -133,10 +150,8 @@ class TrainingData:
         synthetic = SyntheticSampler(self.train, self.window, batch_size - rendered_count,
                                      occlusion=occlusion_config(synth), seed=seed, flip=synth["flip"],
                                      body=body_config(synth), cameras=camera_config(synth))
-        if not rendered_count:
-            return synthetic
-        return MixedSampler(synthetic, RenderedSampler(self.rendered, self.window, seed + 1, synth["flip"]),
-                            rendered_count)
+        rendered = RenderedSampler(self.rendered, self.window, seed + 1, synth["flip"]) if rendered_count else None
+        return BatchSampler(synthetic, self.reads_world, rendered, rendered_count)
 
 
 def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = print) -> TrainingData:
@@ -148,5 +163,13 @@ def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = prin
     if data_cfg["rendered"] and data_cfg["rendered_fraction"] > 0:
         excluded = people.HELD_OUT if data_cfg["hold_out"] else frozenset(val.subjects)
         rendered = load_detected_shots(resolve_path(data_cfg["rendered"]), resolve_path(data_cfg["detect_cache"]),
-                                       exclude_subjects=excluded, log=log)
+                                       exclude_subjects=excluded, features_version=features_version_of(cfg),
+                                       log=log)
     return TrainingData(train, val, load_validation_sets(cfg, window, val), cfg, window, rendered)
+
+
+def features_version_of(cfg: dict) -> str:
+    """The feature set the config's model reads (by its ``in_channels``)."""
+    from repose_core.models.export import features_version
+
+    return features_version(cfg["model"].get("in_channels", INPUT_CHANNELS))

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from repose_core import metrics
+from repose_core.features import mirror_features
 from repose_core.skeleton import flip_pose
 
 # Order of the columns in tables and logs.
@@ -59,7 +60,7 @@ def predict(model: torch.nn.Module, inputs: np.ndarray, device: torch.device,
     """Run ``model`` on feature windows (N, T_in, 17, 3); returns (N, T_out, 17, 3) pelvis-relative.
 
     ``flip``: test-time flip augmentation as the runtime does it (average with the mirrored
-    input's mirrored output; features are pelvis-centred, so mirroring is ``flip_pose``).
+    input's mirrored output; features are pelvis-centred, so mirroring is ``mirror_features``).
     """
     was_training = model.training
     model.eval()
@@ -68,7 +69,7 @@ def predict(model: torch.nn.Module, inputs: np.ndarray, device: torch.device,
         chunk = np.ascontiguousarray(inputs[start:start + batch_size])
         y = model(torch.from_numpy(chunk).to(device)).float().cpu().numpy()
         if flip:
-            mirrored = model(torch.from_numpy(flip_pose(chunk)).to(device)).float().cpu().numpy()
+            mirrored = model(torch.from_numpy(mirror_features(chunk)).to(device)).float().cpu().numpy()
             y = 0.5 * (y + flip_pose(mirrored))
         outputs.append(y - y[:, :, :1])
     model.train(was_training)

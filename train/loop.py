@@ -76,21 +76,53 @@ def seed_torch(seed: int, epoch: int) -> None:
     torch.manual_seed(seed * 100_003 + epoch)
 
 
+# Model options a run may add to the network it starts from (train.init_from): more input
+# channels (MediaPipe's 3D beside the 2D) and the gravity head. The rest must match.
+GROWABLE_OPTIONS: tuple[str, ...] = ("in_channels", "predict_up")
+
+
 def load_initial_weights(model: torch.nn.Module, path: str | Path) -> dict:
     """Load ``train.init_from`` (a checkpoint, or a run directory: its best one) into ``model``.
 
     Only the weights come over; optimiser, schedule and epochs start afresh. The checkpoint must
-    hold the network the config builds. Returns the checkpoint.
+    hold the network the config builds, or that network grown by GROWABLE_OPTIONS: then the new
+    input channels start with zero weights (the grown model first computes what the old one did)
+    and a new gravity head starts from its initialisation. Returns the checkpoint.
     """
     state = load_checkpoint(resolve_checkpoint(resolve_path(path)))
     theirs, ours = state["metadata"], lifter_metadata(model)
-    if (theirs["backbone"], theirs["model_config"]) != (ours["backbone"], ours["model_config"]):
+    grown = {k: v for k, v in ours["model_config"].items() if k not in GROWABLE_OPTIONS}
+    base = {k: v for k, v in theirs["model_config"].items() if k not in GROWABLE_OPTIONS}
+    if (theirs["backbone"], base) != (ours["backbone"], grown) or theirs["input_channels"] > ours["input_channels"]:
         raise ValueError(
             f"train.init_from {path}: it holds a {theirs['backbone']} {theirs['model_config']}, "
             f"the config builds a {ours['backbone']} {ours['model_config']}"
         )
-    model.load_state_dict(state["model"])
+    model.load_state_dict(grown_state(state["model"], model, theirs["input_channels"]))
     return state
+
+
+def grown_state(old: dict[str, torch.Tensor], model: torch.nn.Module, old_channels: int) -> dict[str, torch.Tensor]:
+    """``model``'s state with every tensor of ``old`` (a network with ``old_channels`` input
+    channels per joint) carried over; where the first layer reads more channels per joint, the
+    old weights go to the old channels and the new ones get zeros."""
+    new = model.state_dict()
+    joints, channels = model.num_joints, model.in_channels
+    for name, tensor in old.items():
+        target = new[name]
+        if tensor.shape == target.shape:
+            new[name] = tensor
+        elif name == "expand_conv.weight":     # TCN: input channel j * C + c
+            grown = torch.zeros_like(target).reshape(target.shape[0], joints, channels, -1)
+            grown[:, :, :old_channels] = tensor.reshape(tensor.shape[0], joints, old_channels, -1)
+            new[name] = grown.reshape(target.shape)
+        elif name == "embed.weight":           # transformer: a linear map of the channels
+            grown = torch.zeros_like(target)
+            grown[:, :old_channels] = tensor
+            new[name] = grown
+        else:
+            raise ValueError(f"cannot grow {name} from {tuple(tensor.shape)} to {tuple(target.shape)}")
+    return new
 
 
 def build_optimizer(model: torch.nn.Module, train_cfg: dict) -> torch.optim.Optimizer:

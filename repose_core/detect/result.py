@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..skeleton import ROOT
 from .atomic import atomic_output
+from .mapping import landmarks_to_h36m
 
 # Bumped whenever the arrays' meaning changes, so old cache files are not mistaken for new.
 FORMAT_VERSION = 2
@@ -49,6 +51,15 @@ class Detection2D:
     def missing_frames(self) -> np.ndarray:
         """Frame numbers in which the followed person was not found."""
         return self.frame_indices[~self.found]
+
+    @property
+    def world_joints(self) -> np.ndarray:
+        """MediaPipe's own 3D as H36M-17 (T, 17, 3) float32: its world landmarks mapped by the
+        joint rules of ``mapping``, pelvis at the origin, metres; NaN where no person. What a
+        lifter that reads the detector's 3D takes (``Lifter.predict(..., world=...)``)."""
+        visibility = np.nan_to_num(self.landmarks[..., 3], nan=0.0)
+        joints, _ = landmarks_to_h36m(self.world_landmarks, visibility)
+        return (joints - joints[:, ROOT:ROOT + 1]).astype(np.float32)
 
     @property
     def detection_rate(self) -> float:

@@ -19,7 +19,7 @@ import onnx
 import torch
 from torch import nn
 
-from ..features import FEATURES_VERSION, INPUT_CHANNELS
+from ..features import FEATURE_SETS
 from ..runtime import (METADATA_FORMAT, METADATA_VERSION, ONNX_METADATA_KEY, POSE_OUTPUT, UP_OUTPUT,
                        validate_metadata)
 from ..skeleton import JOINTS
@@ -57,11 +57,19 @@ def lifter_metadata(model: nn.Module) -> dict:
         "receptive_field": int(model.receptive_field),
         "output_mode": model.output_mode,
         "window": model.window,
-        "input_channels": INPUT_CHANNELS,
-        "features_version": FEATURES_VERSION,
+        "input_channels": int(model.in_channels),
+        "features_version": features_version(model.in_channels),
         "joints": list(JOINTS[: model.num_joints]),
         "outputs": output_names(model),
     }
+
+
+def features_version(in_channels: int) -> str:
+    """The feature set (``repose_core.features``) a model with ``in_channels`` input channels reads."""
+    for version, channels in FEATURE_SETS.items():
+        if channels == in_channels:
+            return version
+    raise ValueError(f"no feature set has {in_channels} channels (known: {FEATURE_SETS})")
 
 
 def export_onnx(model: nn.Module, metadata: dict | None, path: str | os.PathLike) -> Path:

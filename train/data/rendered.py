@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from repose_core.features import FEATURES_VERSION, mirror_features
 from repose_core.runtime import clip_features
 from repose_core.skeleton import FLIP_PERMUTATION, ROOT, flip_pose
 
@@ -43,8 +44,10 @@ class DetectedShot:
         return len(self.features)
 
 
-def detected_shot(name: str, truth_path: Path, video: Path, detect_cache: Path) -> DetectedShot:
-    """Run (or read the cached) detection of one rendered shot and pair it with its truth."""
+def detected_shot(name: str, truth_path: Path, video: Path, detect_cache: Path,
+                  features_version: str = FEATURES_VERSION) -> DetectedShot:
+    """Run (or read the cached) detection of one rendered shot and pair it with its truth;
+    its features are of ``features_version`` (with MediaPipe's 3D for the world feature set)."""
     from repose_core.detect import detect_video
 
     from ..render.footage import RenderTruth
@@ -55,7 +58,8 @@ def detected_shot(name: str, truth_path: Path, video: Path, detect_cache: Path) 
     confidence = np.where(detection.found[:, None], detection.confidence, 0.0)
     return DetectedShot(
         name=name, subject=truth.subject,
-        features=clip_features(detection.keypoints, detection.image_size, confidence),
+        features=clip_features(detection.keypoints, detection.image_size, confidence,
+                               detection.world_joints, features_version),
         target=(cam - cam[:, ROOT:ROOT + 1]).astype(np.float32),
         up=truth.shot.up_in_camera[detection.frame_indices].astype(np.float32),
         occluded=self_occlusion(cam),
@@ -65,6 +69,7 @@ def detected_shot(name: str, truth_path: Path, video: Path, detect_cache: Path) 
 
 def load_detected_shots(folder: str | Path, detect_cache: str | Path,
                         exclude_subjects: frozenset[str] = frozenset(),
+                        features_version: str = FEATURES_VERSION,
                         log: Callable[[str], None] = print) -> list[DetectedShot]:
     """Every rendered shot in ``folder`` (``*.truth.npz`` beside its ``.mp4``), detected.
 
@@ -82,7 +87,7 @@ def load_detected_shots(folder: str | Path, detect_cache: str | Path,
         name = truth_path.name.removesuffix(".truth.npz")
         if RenderTruth.load(truth_path).subject in exclude_subjects:
             continue
-        shots.append(detected_shot(name, truth_path, folder / f"{name}.mp4", detect_cache))
+        shots.append(detected_shot(name, truth_path, folder / f"{name}.mp4", detect_cache, features_version))
         if (k + 1) % 50 == 0:
             print(f"  detected {k + 1}/{len(truths)} rendered shots", file=sys.stderr, flush=True)
     log(f"rendered footage: {len(shots)} shots / {sum(len(s) for s in shots)} frames of "
@@ -113,8 +118,8 @@ class RenderedSampler:
         if self.flip:
             # Mirroring the image mirrors the features and the 3D alike (x -> -x, left <-> right).
             mirrored = self.rng.random(count) < 0.5
-            for key in ("inputs", "target"):
-                batch[key][mirrored] = flip_pose(batch[key][mirrored])
+            batch["inputs"][mirrored] = mirror_features(batch["inputs"][mirrored])
+            batch["target"][mirrored] = flip_pose(batch["target"][mirrored])
             for key in ("occluded", "confidence"):
                 batch[key][mirrored] = batch[key][mirrored][..., FLIP_PERMUTATION]
             batch["up"][mirrored] *= _MIRROR_X

@@ -3,7 +3,7 @@
 Bench: the held-out people of ``train.data.people`` (``select`` or ``report``), 2 takes each of 3
 seconds (a DeepMimic motion shorter than that is used whole), 2 shots per take at 960x540 or
 portrait, the shots phone and camcorder footage has.
-Train: everyone else, 5 takes of 3 s each, 2 shots per take, smaller frames (what costs is
+Train: everyone else, 4 takes of 3 s each, one shot each (more takes beat more shots), smaller frames (what costs is
 pixels: 0.2 s a frame at 640x360 on one idle core against 0.6 s at 960x540) — MediaPipe reads a
 person of 150-300 px well.
 """
@@ -21,8 +21,8 @@ BENCH_DIR = REPO_ROOT / ".cache" / "render" / "bench"
 TRAIN_DIR = REPO_ROOT / ".cache" / "render" / "train"
 LIBRARIES: tuple[str, ...] = ("cmu", "cmu_daz", "reactidle", "deepmimic")
 TAKE_FRAMES: dict[str, int] = {"bench": 90, "train": 90}
-TAKES_PER_SUBJECT: dict[str, int] = {"bench": 2, "train": 5}
-SHOTS_PER_TAKE: dict[str, int] = {"bench": 2, "train": 2}
+TAKES_PER_SUBJECT: dict[str, int] = {"bench": 2, "train": 4}
+SHOTS_PER_TAKE: dict[str, int] = {"bench": 2, "train": 1}
 SHOTS: dict[str, ShotConfig] = {
     "bench": ShotConfig(sizes=((960, 540), (540, 960))),
     "train": ShotConfig(sizes=((640, 360), (360, 640))),

@@ -22,20 +22,12 @@ import numpy as np
 
 from repose_core import metrics
 from repose_core.detect import Detection2D
-from repose_core.detect.mapping import landmarks_to_h36m
-from repose_core.skeleton import LIMB_JOINTS, ROOT
+from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS, ROOT
 
 from ..synth.occlusion import self_occlusion
 from .footage import RenderTruth
 
 METRICS: tuple[str, ...] = ("p_mpjpe_limbs", "mpjpe", "bone_direction_deg", "depth_order", "occluded_mpjpe")
-
-
-def mediapipe_pose(detection: Detection2D) -> np.ndarray:
-    """MediaPipe's world landmarks as pelvis-centred H36M-17 (T, 17, 3), metres (NaN: no person)."""
-    visibility = np.nan_to_num(detection.landmarks[..., 3], nan=0.0)
-    joints, _ = landmarks_to_h36m(detection.world_landmarks, visibility)
-    return (joints - joints[:, ROOT:ROOT + 1]).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -62,7 +54,7 @@ def scored_shot(name: str, truth: RenderTruth, detection: Detection2D, pose: np.
     found = detection.found & np.isfinite(detection.world_landmarks).all(axis=(1, 2))
     centred = cam - cam[:, ROOT:ROOT + 1]
     return ScoredShot(name, truth.subject, centred[found], np.asarray(pose, np.float64)[found],
-                      mediapipe_pose(detection)[found], self_occlusion(cam)[found], len(cam))
+                      detection.world_joints.astype(np.float64)[found], self_occlusion(cam)[found], len(cam))
 
 
 def score(truth: np.ndarray, estimate: np.ndarray, occluded: np.ndarray) -> dict[str, float]:
@@ -89,3 +81,38 @@ def summarise(shots: list[ScoredShot]) -> dict[str, dict[str, float]]:
         out[method] = score(truth, np.concatenate([getattr(s, method) for s in shots]), occluded)
     out["frames"] = {"scored": float(len(truth)), "total": float(sum(s.frames for s in shots))}
     return out
+
+
+# ----------------------------------------------------------------------------- upright, grounded
+UPRIGHT_METRICS: tuple[str, ...] = ("lean_error_deg", "contact_height_mm", "contact_height_error_mm", "skate_mm")
+ROOT_THORAX = (ROOT, JOINT_INDEX["thorax"])
+ANKLES = [JOINT_INDEX["l_ankle"], JOINT_INDEX["r_ankle"]]   # the add-on's contact order
+_Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+
+def torso_lean_error_deg(truth_world: np.ndarray, placed: np.ndarray) -> np.ndarray:
+    """Per frame, the angle between the true and the placed pelvis -> thorax direction in the
+    world, after turning the placed clip about the vertical to face as the truth does (where an
+    import faces a person is a choice, how upright it stands is not).
+
+    truth_world: (T, 17, 3) mocap world, Y up. placed: (T, 17, 3) Blender world, Z up.
+    """
+    true = (truth_world[:, ROOT_THORAX[1]] - truth_world[:, ROOT_THORAX[0]]) @ _Y_UP_TO_Z_UP.T
+    got = placed[:, ROOT_THORAX[1]] - placed[:, ROOT_THORAX[0]]
+    # The turn about Z that best lays the placed torsos' horizontal parts on the true ones.
+    cross = (got[:, 0] * true[:, 1] - got[:, 1] * true[:, 0]).sum()
+    dot = (got[:, :2] * true[:, :2]).sum()
+    angle = np.arctan2(cross, dot)
+    c, s = np.cos(angle), np.sin(angle)
+    got = got @ np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]).T
+    cos = (got * true).sum(-1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(true, axis=-1)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def contact_heights(truth_contacts: np.ndarray, placed: np.ndarray) -> np.ndarray:
+    """Placed ankle heights (metres, Z up) in the frames where the true foot is planted:
+    (T, 2) bool contacts of the truth (left, right), (T, 17, 3) placed joints."""
+    ankles = placed[:, ANKLES, 2]
+    return ankles[truth_contacts]
+
+
