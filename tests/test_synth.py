@@ -144,6 +144,27 @@ def test_up_direction_is_the_worlds_up_seen_by_each_camera(small_mocap):
     assert (up[..., 1] < 0).all()
 
 
+def test_families_get_their_share_of_windows_and_short_clips_can_be_padded(small_mocap):
+    """``clip_weights`` from ``data.family_weights``: the Daz take (13_11, 102 frames against the
+    CMU takes' hundreds) gets the share asked for. A window longer than a clip skips it, unless
+    ``pad_short_clips`` holds it at its ends."""
+    from train.dataset import family_clip_weights
+
+    weights = family_clip_weights(small_mocap, {"cmu_motionbuilder": 1.0, "cmu_daz": 1.0})
+    sampler = SyntheticSampler(small_mocap, window=27, batch_size=4000, occlusion=None, seed=0,
+                               clip_weights=weights)
+    starts = sampler.rng.choice(sampler.index.starts, 4000, p=sampler.p)
+    daz = np.isin(starts, sampler.index.starts[sampler.index.start_clip == 3]).mean()
+    assert daz == pytest.approx(0.5, abs=0.03)
+    with pytest.raises(ValueError, match="also holds"):
+        family_clip_weights(small_mocap, {"cmu_motionbuilder": 1.0})
+    long_window = small_mocap.clips[3].num_frames + 10
+    skipping = SyntheticSampler(small_mocap, window=long_window, batch_size=2, seed=0)
+    padding = SyntheticSampler(small_mocap, window=long_window, batch_size=2, seed=0, pad_short_clips=True)
+    assert "13_11" not in skipping.index.clip_names and "13_11" in padding.index.clip_names
+    assert padding.sample()["inputs"].shape[1] == long_window
+
+
 def test_joint_placement_moves_shoulders_and_hips_along_their_lines_only():
     """Shoulder/hip shifts act like another skeleton family's joint definitions: both points of a
     pair move apart or together by the same amount along their line, the joints synthesised from

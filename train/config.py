@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
         # shots, and the share of each batch's windows taken from it (the rest synthesised).
         "rendered": None,
         "rendered_fraction": 0.0,
+        # Share of the synthesised windows per skeleton family ({cmu_daz: 0.3, ...}, relative);
+        # empty: every mocap frame is as likely as any other.
+        "family_weights": {},
         "detect_cache": ".cache/detect",
     },
     "model": {
@@ -77,6 +80,7 @@ DEFAULTS: dict[str, Any] = {
         "flip": True,
         "augment": True,      # body variation: false, true (defaults) or BodyConfig fields
         "cameras": {},        # CameraConfig fields that differ from its defaults
+        "pad_short_clips": False,  # train on clips shorter than a window, held at their ends
     },
     "train": {
         "epochs": 10,

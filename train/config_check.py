@@ -53,6 +53,12 @@ def _regex_with_group(value: str) -> str | None:
     return None if groups >= 1 else "needs a group: (...) = the person"
 
 
+def _weights(value: dict) -> str | None:
+    bad = {k: v for k, v in value.items()
+           if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0}
+    return None if not bad else f"needs a weight >= 0 for each family ({sorted(bad)} are not)"
+
+
 def _device(value: str) -> str | None:
     return None if value in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", value) else \
         "must be auto, cpu, cuda or cuda:N"
@@ -72,6 +78,7 @@ RULES: dict[str, Rule] = {
     "data.max_clips": Rule("int", optional=True, minimum=1),
     "data.subject_pattern": Rule("str", optional=True, check=_regex_with_group),
     "data.rendered": Rule("str", optional=True),
+    "data.family_weights": Rule("mapping", check=_weights),   # free keys: skeleton families
     "data.rendered_fraction": Rule("number", minimum=0, check=lambda v: None if v <= 1 else "must be at most 1"),
     "train.epochs": Rule("int", minimum=1),
     "train.batches_per_epoch": Rule("int", minimum=1),
@@ -124,7 +131,7 @@ def _unknown(path: str, known: collections.abc.Iterable[str]) -> str:
 
 
 def _check_against_defaults(path: str, value: Any, default: Any) -> ConfigProblems:
-    if isinstance(default, dict):
+    if isinstance(default, dict) and path not in RULES:   # a section: checked key by key
         if not isinstance(value, dict):
             return [f"'{path}' must be a mapping, got {value!r}"]
         problems = []

@@ -149,7 +149,9 @@ class TrainingData:
         rendered_count = round(batch_size * self.cfg["data"]["rendered_fraction"]) if self.rendered else 0
         synthetic = SyntheticSampler(self.train, self.window, batch_size - rendered_count,
                                      occlusion=occlusion_config(synth), seed=seed, flip=synth["flip"],
-                                     body=body_config(synth), cameras=camera_config(synth))
+                                     body=body_config(synth), cameras=camera_config(synth),
+                                     clip_weights=family_clip_weights(self.train, self.cfg["data"]["family_weights"]),
+                                     pad_short_clips=synth["pad_short_clips"])
         rendered = RenderedSampler(self.rendered, self.window, seed + 1, synth["flip"]) if rendered_count else None
         return BatchSampler(synthetic, self.reads_world, rendered, rendered_count)
 
@@ -166,6 +168,21 @@ def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = prin
                                        exclude_subjects=excluded, features_version=features_version_of(cfg),
                                        log=log)
     return TrainingData(train, val, load_validation_sets(cfg, window, val), cfg, window, rendered)
+
+
+def family_clip_weights(library: MotionLibrary, family_weights: dict[str, float]) -> list[float] | None:
+    """Per-clip window weights that give each skeleton family its ``family_weights`` share of
+    the windows (``data.family_weights``; empty: every frame alike, whatever its family)."""
+    if not family_weights:
+        return None
+    frames: dict[str, int] = {}
+    for clip in library.clips:
+        frames[clip.family] = frames.get(clip.family, 0) + clip.num_frames
+    unnamed = sorted(set(frames) - set(family_weights))
+    if unnamed:
+        raise ValueError(f"config data.family_weights names {sorted(family_weights)} but the training "
+                         f"library also holds {unnamed}")
+    return [family_weights[c.family] / frames[c.family] for c in library.clips]
 
 
 def features_version_of(cfg: dict) -> str:

@@ -80,6 +80,16 @@ def _as_clips(clips: MotionLibrary | Sequence[Clip]) -> list[Clip]:
     return list(clips.clips if isinstance(clips, MotionLibrary) else clips)
 
 
+def padded_to(clip: Clip, frames: int) -> Clip:
+    """``clip`` held at its first and last frames to ``frames`` frames (centred), as the runtime
+    pads a video's ends; longer clips are returned as they are."""
+    short = frames - clip.num_frames
+    if short <= 0:
+        return clip
+    joints = np.pad(clip.joints, ((short // 2, short - short // 2), (0, 0), (0, 0)), mode="edge")
+    return Clip(clip.name, clip.subject, clip.family, clip.fps, joints)
+
+
 class _WindowIndex:
     """All windows of ``window`` frames inside clips, as start rows of one concatenated array."""
 
@@ -218,8 +228,11 @@ class SyntheticSampler:
     """Endless random training batches from clips (a :class:`MotionLibrary` or a list).
 
     Each :meth:`sample` call draws ``batch_size`` windows of ``window`` frames uniformly over
-    all frames of all clips, a random camera per window, and (with ``occlusion``) simulated
-    detector errors. Same seed, same sequence of batches.
+    all frames of all clips (or, with ``clip_weights``, each clip's windows in proportion to its
+    weight per window), a random camera per window, and (with ``occlusion``) simulated detector
+    errors. Clips shorter than a window are skipped, or with ``pad_short_clips`` held at their
+    ends to one window (short acrobatics, as a video of them would be padded). Same seed, same
+    sequence of batches.
     """
 
     def __init__(
@@ -232,16 +245,26 @@ class SyntheticSampler:
         flip: bool = True,
         body: BodyConfig | None = BodyConfig(),
         cameras: CameraConfig = CameraConfig(),
+        clip_weights: Sequence[float] | None = None,
+        pad_short_clips: bool = False,
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.index = _WindowIndex(_as_clips(clips), window)
+        clips = _as_clips(clips)
+        if pad_short_clips:
+            clips = [padded_to(c, window) for c in clips]
+        self.index = _WindowIndex(clips, window)
+        self.p = None
+        if clip_weights is not None:
+            usable = [w for c, w in zip(clips, clip_weights) if c.num_frames >= window]
+            per_window = np.asarray(usable, dtype=np.float64)[self.index.start_clip]
+            self.p = per_window / per_window.sum()
         self.window, self.batch_size = window, batch_size
         self.occlusion, self.flip, self.body, self.cameras = occlusion, flip, body, cameras
         self.rng = np.random.default_rng(seed)
 
     def sample(self) -> dict[str, np.ndarray]:
-        starts = self.rng.choice(self.index.starts, self.batch_size)
+        starts = self.rng.choice(self.index.starts, self.batch_size, p=self.p)
         return synthesise(self.index.gather(starts), self.rng, self.occlusion,
                           self.flip, self.body, self.cameras)
 
