@@ -148,7 +148,8 @@ def analyse(
     start_time = time.perf_counter()
     report("lift", 0, 1)
     lifter = load_lifter(options.model_path)
-    lifted = lifter.lift(detection.keypoints, image_size=detection.image_size, confidence=detection.confidence)
+    lifted = lifter.lift(detection.keypoints, image_size=detection.image_size, confidence=detection.confidence,
+                         world=detection.world_joints)
     report("lift", 1, 1)
     timings["lift"] = time.perf_counter() - start_time
     check_cancel()
