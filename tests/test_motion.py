@@ -14,19 +14,24 @@ FPS = 60.0
 IMAGE_SIZE = (1920, 1080)
 
 
-@pytest.fixture(scope="module")
-def walk(shared_data):
-    """CMU 02_01 (walk) as seen by a level camera 6 m away: true camera-frame joints, pixels."""
+def filmed_walk(shared_data, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CMU 02_01 (walk) filmed by a camera at ``offset`` from its mean pelvis, aimed there:
+    camera-frame joints, pixels, and the world's up in the camera's frame."""
     from train.data.mocap import load_clip
 
     joints = load_clip(shared_data / "mocap" / "cmu" / "02_01.bvh", fps=FPS).joints.astype(np.float64)
     centre = joints[:, 0].mean(0)
-    eye = centre + np.array([0.5, 0.2, 6.0])
+    eye = centre + offset
     R = look_at(eye, centre, np.array([0.0, 1.0, 0.0]))
     camera = world_to_camera(joints, R, eye)
     K = Intrinsics.from_focal_35mm(*IMAGE_SIZE, root_motion.DEFAULT_FOCAL_35MM)
-    pixels = project(camera, K.fx, K.fy, K.cx, K.cy)
-    return camera, pixels
+    return camera, project(camera, K.fx, K.fy, K.cx, K.cy), R @ np.array([0.0, 1.0, 0.0])
+
+
+@pytest.fixture(scope="module")
+def walk(shared_data):
+    """The walk as seen by a level camera 6 m away: true camera-frame joints, pixels."""
+    return filmed_walk(shared_data, np.array([0.5, 0.2, 6.0]))[:2]
 
 
 @pytest.fixture(scope="module")
@@ -133,17 +138,8 @@ def test_place_in_world_faces_minus_y_on_the_floor(walk, lifted):
 
 @pytest.fixture(scope="module")
 def pitched_walk(shared_data):
-    """The CMU walk seen by a camera 2.6 m up looking down at it (~20 degrees): camera-frame
-    joints, pixels, and the world's up in that camera's frame."""
-    from train.data.mocap import load_clip
-
-    joints = load_clip(shared_data / "mocap" / "cmu" / "02_01.bvh", fps=FPS).joints.astype(np.float64)
-    centre = joints[:, 0].mean(0)
-    eye = centre + np.array([0.5, 1.7, 5.0])
-    R = look_at(eye, centre, np.array([0.0, 1.0, 0.0]))
-    camera = world_to_camera(joints, R, eye)
-    K = Intrinsics.from_focal_35mm(*IMAGE_SIZE, root_motion.DEFAULT_FOCAL_35MM)
-    return camera, project(camera, K.fx, K.fy, K.cx, K.cy), R @ np.array([0.0, 1.0, 0.0])
+    """The walk seen by a camera 1.7 m above the pelvis looking down at it (~19 degrees)."""
+    return filmed_walk(shared_data, np.array([0.5, 1.7, 5.0]))
 
 
 def _lean_deg(joints: np.ndarray, up: np.ndarray) -> float:
