@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .skeleton import NEIGHBOUR_PAIRS, NUM_JOINTS
+from .skeleton import NEIGHBOUR_PAIRS, NUM_JOINTS, root_centred
 
 VARIANTS = ("hinge", "hinge_margin", "logistic")
 TIE_MODES = ("ignore", "pull")
@@ -425,8 +425,7 @@ class RePoseLoss(torch.nn.Module):
         up: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         _check_poses(pred, target)
-        pred = pred - pred[:, :, :1]
-        target = target - target[:, :, :1]
+        pred, target = root_centred(pred), root_centred(target)
         absolute = mpjpe(pred, target) if weights is None else weighted_mpjpe(pred, target, weights)
         total = absolute
         zero = absolute.new_zeros(())

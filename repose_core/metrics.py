@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .skeleton import DIRECTION_BONES, NUM_JOINTS, ROOT
+from .skeleton import DIRECTION_BONES, NUM_JOINTS, root_centred
 
 _MM_PER_M = 1000.0
 
@@ -35,10 +35,6 @@ def _as_pose_pair(pred, target, min_frames: int = 0) -> tuple[np.ndarray, np.nda
     return pred, target
 
 
-def _root_aligned(pose: np.ndarray) -> np.ndarray:
-    return pose - pose[..., ROOT : ROOT + 1, :]
-
-
 def _joint_errors(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Euclidean distance per joint, (..., 17), in millimetres."""
     return np.linalg.norm(pred - target, axis=-1) * _MM_PER_M
@@ -47,13 +43,13 @@ def _joint_errors(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 def mpjpe(pred, target) -> float:
     """Mean per-joint position error after aligning the roots (pelvis), in mm."""
     pred, target = _as_pose_pair(pred, target)
-    return float(_joint_errors(_root_aligned(pred), _root_aligned(target)).mean())
+    return float(_joint_errors(root_centred(pred), root_centred(target)).mean())
 
 
 def per_joint_mpjpe(pred, target) -> np.ndarray:
     """Root-aligned MPJPE of each joint, (17,) in mm (the root's entry is 0 by construction)."""
     pred, target = _as_pose_pair(pred, target)
-    errors = _joint_errors(_root_aligned(pred), _root_aligned(target))
+    errors = _joint_errors(root_centred(pred), root_centred(target))
     return errors.reshape(-1, NUM_JOINTS).mean(axis=0)
 
 
@@ -72,7 +68,7 @@ def masked_mpjpe(pred, target, mask) -> float:
         raise ValueError(f"mask must have shape {pred.shape[:-1]}, got {mask.shape}")
     if not mask.any():
         return float("nan")
-    errors = _joint_errors(_root_aligned(pred), _root_aligned(target))
+    errors = _joint_errors(root_centred(pred), root_centred(target))
     return float(errors[mask].mean())
 
 
@@ -109,7 +105,7 @@ def n_mpjpe(pred, target) -> float:
     Scores the pose up to its size: monocular lifting cannot know a person's height.
     """
     pred, target = _as_pose_pair(pred, target)
-    pred, target = _root_aligned(pred), _root_aligned(target)
+    pred, target = root_centred(pred), root_centred(target)
     num = (pred * target).sum(axis=(-2, -1), keepdims=True)
     den = (pred * pred).sum(axis=(-2, -1), keepdims=True)
     scale = num / np.maximum(den, np.finfo(np.float64).tiny)
@@ -122,8 +118,8 @@ def mpjve(pred, target) -> float:
     Multiply by the frame rate for mm/s. Needs at least 2 frames on axis -3.
     """
     pred, target = _as_pose_pair(pred, target, min_frames=2)
-    velocity_pred = np.diff(_root_aligned(pred), n=1, axis=-3)
-    velocity_target = np.diff(_root_aligned(target), n=1, axis=-3)
+    velocity_pred = np.diff(root_centred(pred), n=1, axis=-3)
+    velocity_target = np.diff(root_centred(target), n=1, axis=-3)
     return float(_joint_errors(velocity_pred, velocity_target).mean())
 
 
@@ -134,8 +130,8 @@ def acceleration_error(pred, target) -> float:
     jitter, which MPJPE barely sees.
     """
     pred, target = _as_pose_pair(pred, target, min_frames=3)
-    accel_pred = np.diff(_root_aligned(pred), n=2, axis=-3)
-    accel_target = np.diff(_root_aligned(target), n=2, axis=-3)
+    accel_pred = np.diff(root_centred(pred), n=2, axis=-3)
+    accel_target = np.diff(root_centred(target), n=2, axis=-3)
     return float(_joint_errors(accel_pred, accel_target).mean())
 
 

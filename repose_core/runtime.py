@@ -7,9 +7,11 @@ which says how to feed the model: its receptive field, output mode and input fea
 
 What ``predict`` does, in order: NaN keypoints become missing (confidence 0) and are filled by
 interpolating each joint over time; the frames become :func:`repose_core.features.lifter_features`;
-the sequence is edge-padded so that every frame gets an output; the model runs chunk by chunk
-(bounded memory for any length); with test-time flip the mirrored input is run in the same batch
-and its mirrored output averaged in; the pelvis is put at the origin.
+the sequence is edge-padded so that every frame gets an output (the metadata's ``output_offset``
+says which input frame an output frame belongs to); the model runs chunk by chunk (bounded
+memory for any length); with test-time flip (:func:`flip_averaged`) the mirrored input is run in
+the same batch and its mirrored output averaged in. Every backbone puts the pelvis at the origin
+itself (``skeleton.root_centred``).
 
 ``lift`` does the same and also returns, for models that predict it (metadata ``outputs``
 lists ``"up"``), the world's up direction in the camera frame per frame: what levels a clip.
@@ -25,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .features import FEATURE_SETS, FEATURES_VERSION, WORLD_FEATURES_VERSION, lifter_features, mirror_features, with_world
-from .skeleton import JOINTS, NUM_JOINTS, ROOT, flip_pose
+from .skeleton import JOINTS, NUM_JOINTS, flip_direction, flip_pose
 
 METADATA_FORMAT = "repose-lifter"
 METADATA_VERSION = 1
@@ -44,7 +46,8 @@ class LifterLoadError(ValueError):
 
 
 def validate_metadata(metadata: Any, source: str) -> dict:
-    """Check a lifter metadata dict; raise :class:`LifterLoadError` naming ``source`` if unusable."""
+    """A lifter metadata dict, checked, with ``output_offset`` stated (derived for files from
+    before it was written); :class:`LifterLoadError` naming ``source`` if unusable."""
     if not isinstance(metadata, dict) or metadata.get("format") != METADATA_FORMAT:
         raise LifterLoadError(f"{source}: not a RePOSE lifter (metadata 'format' is not {METADATA_FORMAT!r})")
     if metadata.get("version") != METADATA_VERSION:
@@ -82,7 +85,21 @@ def validate_metadata(metadata: Any, source: str) -> dict:
         raise LifterLoadError(f"{source}: model_config must be a dict")
     if model_outputs(metadata) not in OUTPUT_SETS:
         raise LifterLoadError(f"{source}: outputs must be one of {list(OUTPUT_SETS)}, got {metadata['outputs']!r}")
-    return metadata
+    offset = metadata.get("output_offset", _derived_output_offset(metadata))
+    frames_out_of_window = 0 if mode == "window" else field - 1
+    if not isinstance(offset, int) or not 0 <= offset <= frames_out_of_window:
+        raise LifterLoadError(f"{source}: output_offset must be an integer in 0..{frames_out_of_window}, "
+                              f"got {offset!r}")
+    return {**metadata, "output_offset": offset}
+
+
+def _derived_output_offset(metadata: dict) -> int:
+    """The output offset of a file from before the metadata stated it: 0 for a window model; a
+    TCN's output frame is the centre of its receptive field, or its last frame when causal."""
+    if metadata["output_mode"] == "window":
+        return 0
+    field = metadata["receptive_field"]
+    return field - 1 if metadata["model_config"].get("causal", False) else (field - 1) // 2
 
 
 def model_outputs(metadata: dict) -> list[str]:
@@ -92,6 +109,16 @@ def model_outputs(metadata: dict) -> list[str]:
 
 # A model call: features (B, T, 17, 3) -> pose (B, T_out, 17, 3) and up (B, T_out, 3) or None.
 RunModel = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+
+
+def flip_averaged(run_model: RunModel, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Test-time flip: ``run_model`` on feature windows ``batch`` (B, T, 17, C) and on their
+    mirror image in one call, the mirror's outputs mirrored back and averaged in. What the
+    runtime gives users, and what the trainer's validation scores with ``flip``."""
+    pose, up = run_model(np.concatenate([batch, mirror_features(batch)]))
+    n = len(batch)
+    pose = 0.5 * (pose[:n] + flip_pose(pose[n:]))
+    return pose, (None if up is None else 0.5 * (up[:n] + flip_direction(up[n:])))
 
 
 @dataclass(frozen=True)
@@ -181,7 +208,7 @@ class Lifter:
         self.receptive_field: int = metadata["receptive_field"]
         self.output_mode: str = metadata["output_mode"]
         self.window: int | None = metadata["window"]
-        self.causal: bool = bool(metadata["model_config"].get("causal", False))
+        self.output_offset: int = metadata["output_offset"]
         self.predicts_up: bool = UP_OUTPUT in model_outputs(metadata)
         self.features_version: str = metadata["features_version"]
         self.reads_world: bool = self.features_version == WORLD_FEATURES_VERSION
@@ -219,21 +246,12 @@ class Lifter:
             pose, up = self._predict_valid(features)
         else:
             pose, up = self._predict_windows(features)
-        pose = (pose - pose[:, ROOT : ROOT + 1]).astype(np.float32)
-        return Lifted(pose, None if up is None else _unit(up).astype(np.float32))
+        return Lifted(pose.astype(np.float32), None if up is None else _unit(up).astype(np.float32))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        """Model on (B, T, 17, 3) features -> (B, T_out, 17 * 3 [+ 3]): the pose, flattened, and
-        the up direction when the model predicts it. With flip, the mirrored input's mirrored
-        outputs are averaged in (mirroring an up direction negates its x, as for a joint)."""
-        if not self.flip:
-            return _packed(*self._run_model(batch))
-        pose, up = self._run_model(np.concatenate([batch, mirror_features(batch)]))
-        n = len(batch)
-        pose = 0.5 * (pose[:n] + flip_pose(pose[n:]))
-        if up is not None:
-            up = 0.5 * (up[:n] + up[n:] * np.array([-1.0, 1.0, 1.0], dtype=up.dtype))
-        return _packed(pose, up)
+        """Model on (B, T, 17, C) features -> (B, T_out, 17 * 3 [+ 3]): the pose, flattened, and
+        the up direction when the model predicts it; with flip, :func:`flip_averaged`."""
+        return _packed(*(flip_averaged(self._run_model, batch) if self.flip else self._run_model(batch)))
 
     def _unpacked(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(T, 17 * 3 [+ 3]) -> pose (T, 17, 3) and up (T, 3) or None."""
@@ -241,9 +259,7 @@ class Lifter:
         return pose, (out[:, NUM_JOINTS * 3 :] if self.predicts_up else None)
 
     def _predict_valid(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        frames, field = len(features), self.receptive_field
-        # A causal model's output frame is the last of its window, else the centre.
-        left = field - 1 if self.causal else (field - 1) // 2
+        frames, field, left = len(features), self.receptive_field, self.output_offset
         padded = np.pad(features, ((left, field - 1 - left), (0, 0), (0, 0)), mode="edge")
         out = np.empty((frames, NUM_JOINTS * 3 + 3 * self.predicts_up), dtype=np.float32)
         for start in range(0, frames, self.chunk_frames):
@@ -368,7 +384,7 @@ def _load_onnx(path: Path, num_threads: int | None) -> tuple[RunModel, dict]:
         metadata = json.loads(raw)
     except json.JSONDecodeError as error:
         raise LifterLoadError(f"{path}: RePOSE metadata is not valid JSON ({error})") from error
-    validate_metadata(metadata, str(path))
+    metadata = validate_metadata(metadata, str(path))
     inputs, outputs = session.get_inputs(), session.get_outputs()
     declared = model_outputs(metadata)
     names = [o.name for o in outputs]
@@ -397,7 +413,7 @@ def _load_checkpoint(path: Path) -> tuple[RunModel, dict]:
         raise LifterLoadError(
             f"{path}: .pt checkpoints need PyTorch, which is not installed; use the .onnx export"
         ) from error
-    from .models import build_model
+    from .models import model_from_metadata
 
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -407,11 +423,9 @@ def _load_checkpoint(path: Path) -> tuple[RunModel, dict]:
         raise LifterLoadError(f"{path}: not a RePOSE checkpoint (needs a dict with 'metadata' and 'model')")
     metadata = validate_metadata(checkpoint["metadata"], str(path))
     try:
-        model = build_model({"backbone": metadata["backbone"], **metadata["model_config"]})
-        model.load_state_dict(checkpoint["model"])
+        model = model_from_metadata(metadata, checkpoint["model"])
     except (ValueError, RuntimeError) as error:
         raise LifterLoadError(f"{path}: weights do not fit the model in its metadata ({_short(error)})") from error
-    model.eval()
     predicts_up = UP_OUTPUT in model_outputs(metadata)
 
     def run_model(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -96,6 +96,18 @@ DIRECTION_BONES: dict[str, tuple[int, int]] = {
 LIMB_JOINTS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16)
 
 
+def root_centred(pose):
+    """Poses (..., 17, 3) with the pelvis moved to the origin: the frame every lifter's output,
+    training target and error metric is in. Takes numpy arrays and torch tensors alike."""
+    return pose - pose[..., ROOT : ROOT + 1, :]
+
+
+def flip_direction(direction: np.ndarray) -> np.ndarray:
+    """Mirror directions (..., 3) about x = 0, as :func:`flip_pose` mirrors a pose: the world's
+    up seen in a mirrored video, for instance."""
+    return direction * np.array([-1.0, 1.0, 1.0], dtype=direction.dtype)
+
+
 def flip_pose(pose: np.ndarray) -> np.ndarray:
     """Mirror a pose (..., 17, D) about the x axis: negate x and swap left/right joints.
 

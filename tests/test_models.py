@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from repose_core.models import BACKBONES, build_model
-from repose_core.models.export import INPUT_NAME, OUTPUT_NAME, export_onnx, lifter_metadata
-from repose_core.runtime import LifterLoadError
+from repose_core.models.export import INPUT_NAME, export_onnx, lifter_metadata
+from repose_core.runtime import POSE_OUTPUT, LifterLoadError
 
 TINY_TCN = {"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 32, "dropout": 0.0}
 TINY_TRANSFORMER = {"backbone": "transformer", "window": 9, "dim": 32, "depth": 2, "heads": 4, "dropout": 0.0}
@@ -165,7 +165,7 @@ def test_onnx_export_agrees_with_torch_on_any_length(tmp_path, config, frames):
         x = features(batch, length, seed=length)
         with torch.inference_mode():
             expected = model(x).numpy()
-        got = session.run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})[0]
+        got = session.run([POSE_OUTPUT], {INPUT_NAME: x.numpy()})[0]
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
 

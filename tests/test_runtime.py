@@ -80,8 +80,8 @@ def test_window_model_blends_overlapping_windows_without_seams():
     from repose_core.runtime import Lifter
 
     window = 9
-    metadata = {"receptive_field": window, "output_mode": "window", "window": window, "model_config": {},
-                "features_version": "root-rms-v1"}
+    metadata = {"receptive_field": window, "output_mode": "window", "window": window, "output_offset": 0,
+                "model_config": {}, "features_version": "root-rms-v1"}
     first_frame = lambda batch: (np.repeat(batch[:, :1], batch.shape[1], axis=1), None)  # noqa: E731
     lifter = Lifter(first_frame, metadata, Path("stand-in"), "test", flip=False)
     ramp = np.broadcast_to(np.arange(100, dtype=np.float32)[:, None, None], (100, 17, 3))
@@ -255,6 +255,44 @@ def test_any_image_size_and_aspect_ratio(dance, tcn):
     landscape = lifter.predict(keypoints, (1920, 1080))
     portrait = lifter.predict((keypoints - [960, 540]) * 0.4 + [540, 1200], (1080, 1920))
     np.testing.assert_allclose(portrait, landscape, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_model_files_from_before_the_output_offset_was_stated_lift_as_before(dance, tmp_path, causal):
+    """The metadata states which input frame an output frame belongs to; a file without the key
+    gets it derived (the centre of the receptive field, the last frame when causal), and lifts
+    exactly as the file that states it."""
+    torch.manual_seed(0)
+    model = build_model({"backbone": "tcn", "filter_widths": [3, 3], "channels": 16, "causal": causal}).eval()
+    stated = export_onnx(model, None, tmp_path / "stated.onnx")
+    metadata = lifter_metadata(model)
+    assert metadata["output_offset"] == (8 if causal else 4)
+    del metadata["output_offset"]
+    older = _with_metadata(stated, tmp_path / "older.onnx", json.dumps(metadata))
+    keypoints = frames_of(dance, 30)
+    lifter = load_lifter(older)
+    assert lifter.output_offset == load_lifter(stated).output_offset == (8 if causal else 4)
+    np.testing.assert_array_equal(lifter.predict(keypoints, IMAGE_SIZE), load_lifter(stated).predict(keypoints, IMAGE_SIZE))
+    wrong = _with_metadata(stated, tmp_path / "wrong.onnx", json.dumps({**metadata, "output_offset": 9}))
+    with pytest.raises(LifterLoadError, match=r"output_offset must be an integer in 0\.\.8"):
+        load_lifter(wrong)
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_the_trainers_validation_scores_what_the_runtime_lifts(dance, tcn, flip):
+    """``train.evaluate.predict`` on a clip's feature window gives, frame for frame, what
+    ``load_lifter(...).predict`` gives for the frames whose whole receptive field is in the clip:
+    the same output offset and the same test-time flip."""
+    from train.evaluate import predict
+
+    model, _, pt_path = tcn
+    keypoints = frames_of(dance, 60)
+    runtime = load_lifter(pt_path, flip=flip).predict(keypoints, IMAGE_SIZE)
+    features = lifter_features(keypoints, np.ones((60, 17)), IMAGE_SIZE)
+    scored = predict(model, features[None], torch.device("cpu"), flip=flip)[0]
+    offset = model.output_offset
+    np.testing.assert_allclose(scored, runtime[offset:offset + len(scored)], atol=1e-5, rtol=0)
+    assert len(scored) == 60 - model.receptive_field + 1
 
 
 def test_pt_checkpoint_gives_the_same_poses_as_onnx(dance, tcn):

@@ -3,7 +3,8 @@
 runtime treat them alike.
 
 Every backbone class exposes ``receptive_field``, ``output_mode`` ("valid" or "window"),
-``window`` (int or None) and ``config`` (the keyword arguments that rebuild it).
+``window`` (int or None), ``output_offset`` (the input frame of a window its first output frame
+belongs to) and ``config`` (the keyword arguments that rebuild it).
 """
 from __future__ import annotations
 
@@ -32,6 +33,15 @@ def build_model(config: Mapping[str, Any]) -> nn.Module:
         raise ValueError(f"model config for backbone {name!r}: {error}") from error
 
 
+def model_from_metadata(metadata: Mapping[str, Any], state_dict: Mapping[str, Any]) -> nn.Module:
+    """The network a lifter file or checkpoint describes (its metadata, docs/architecture.md
+    "Model files"), with its weights, in eval mode. ValueError or RuntimeError when the weights
+    do not fit it."""
+    model = build_model({"backbone": metadata["backbone"], **metadata["model_config"]})
+    model.load_state_dict(state_dict)
+    return model.eval()
+
+
 def backbone_name(model: nn.Module) -> str:
     """The registry name of a model's backbone."""
     for name, cls in BACKBONES.items():
@@ -40,4 +50,4 @@ def backbone_name(model: nn.Module) -> str:
     raise ValueError(f"{type(model).__name__} is not a registered backbone ({sorted(BACKBONES)})")
 
 
-__all__ = ["BACKBONES", "build_model", "backbone_name", "TemporalConvLifter", "SpatioTemporalTransformerLifter"]
+__all__ = ["BACKBONES", "build_model", "model_from_metadata", "backbone_name", "TemporalConvLifter", "SpatioTemporalTransformerLifter"]

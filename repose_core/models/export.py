@@ -26,14 +26,12 @@ from ..skeleton import JOINTS
 from . import backbone_name
 
 INPUT_NAME = "features"
-OUTPUT_NAME = POSE_OUTPUT
-UP_OUTPUT_NAME = UP_OUTPUT
 _TOLERANCE = 1e-4
 
 
 def output_names(model: nn.Module) -> list[str]:
     """The ONNX outputs of ``model``: the pose, and the up direction when it predicts one."""
-    return [OUTPUT_NAME, UP_OUTPUT_NAME] if getattr(model, "predict_up", False) else [OUTPUT_NAME]
+    return [POSE_OUTPUT, UP_OUTPUT] if getattr(model, "predict_up", False) else [POSE_OUTPUT]
 
 
 class _PoseAndUp(nn.Module):
@@ -57,6 +55,7 @@ def lifter_metadata(model: nn.Module) -> dict:
         "receptive_field": int(model.receptive_field),
         "output_mode": model.output_mode,
         "window": model.window,
+        "output_offset": int(model.output_offset),
         "input_channels": int(model.in_channels),
         "features_version": features_version(model.in_channels),
         "joints": list(JOINTS[: model.num_joints]),
@@ -75,14 +74,16 @@ def features_version(in_channels: int) -> str:
 def export_onnx(model: nn.Module, metadata: dict | None, path: str | os.PathLike) -> Path:
     """Write ``model`` (any registered backbone) to ``path`` as ONNX with ``metadata`` embedded.
 
-    metadata: the dict from :func:`lifter_metadata` (the trainer may add keys of its own); None
-    means ``lifter_metadata(model)``. The model is copied to the CPU in eval mode; the caller's
-    model is left as it was. Raises RuntimeError if the ONNX model disagrees with torch.
+    metadata: the dict from :func:`lifter_metadata` (the trainer may add keys of its own; one
+    from before ``output_offset`` was written gets it); None means ``lifter_metadata(model)``.
+    The model is copied to the CPU in eval mode; the caller's model is left as it was. Raises
+    RuntimeError if the ONNX model disagrees with torch.
     """
     path = Path(path)
-    metadata = lifter_metadata(model) if metadata is None else metadata
-    validate_metadata(metadata, "export_onnx(metadata=...)")
-    expected = {"receptive_field": model.receptive_field, "output_mode": model.output_mode, "window": model.window}
+    metadata = validate_metadata(lifter_metadata(model) if metadata is None else metadata,
+                                 "export_onnx(metadata=...)")
+    expected = {"receptive_field": model.receptive_field, "output_mode": model.output_mode, "window": model.window,
+                "output_offset": model.output_offset}
     for key, value in expected.items():
         if metadata[key] != value:
             raise ValueError(f"export_onnx: metadata[{key!r}] = {metadata[key]!r} but the model has {value!r}")

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..features import INPUT_CHANNELS
-from ..skeleton import NUM_JOINTS, ROOT
+from ..skeleton import NUM_JOINTS, root_centred
 
 
 class TemporalConvLifter(nn.Module):
@@ -70,6 +70,11 @@ class TemporalConvLifter(nn.Module):
             self.dilations.append(dilation)
             dilation *= width
         self.receptive_field: int = dilation
+        # Where each layer's outputs sit in its window: the last frame (causal) or the centre.
+        spans = [(width - 1) * d for width, d in zip(filter_widths, self.dilations)]
+        self._crop_offsets = [span if self.causal else span // 2 for span in spans]
+        # The input frame of a window that its first output frame belongs to.
+        self.output_offset: int = sum(self._crop_offsets)
 
         self.expand_conv = nn.Conv1d(num_joints * in_channels, channels, filter_widths[0], bias=False)
         self.expand_bn = nn.BatchNorm1d(channels)
@@ -119,14 +124,10 @@ class TemporalConvLifter(nn.Module):
 
     def pose(self, x: torch.Tensor) -> torch.Tensor:
         """Pelvis-relative pose (B, T_out, J, 3) from trunk features."""
-        pose = self.shrink(x).transpose(1, 2).reshape(x.shape[0], -1, self.num_joints, 3)
-        return pose - pose[:, :, ROOT : ROOT + 1]
+        return root_centred(self.shrink(x).transpose(1, 2).reshape(x.shape[0], -1, self.num_joints, 3))
 
     def _crop_residual(self, x: torch.Tensor, layer: int) -> torch.Tensor:
-        """The input frames a temporal convolution's outputs line up with.
-
-        Non-causal outputs sit at the centre of their window, causal ones at its last frame.
-        """
+        """The input frames a temporal convolution's outputs line up with."""
         span = (self.filter_widths[layer] - 1) * self.dilations[layer]
-        offset = span if self.causal else span // 2
+        offset = self._crop_offsets[layer]
         return x[:, :, offset : x.shape[2] - span + offset]

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..features import INPUT_CHANNELS
-from ..skeleton import NUM_JOINTS, ROOT
+from ..skeleton import NUM_JOINTS, root_centred
 
 
 class Attention(nn.Module):
@@ -62,6 +62,7 @@ class SpatioTemporalTransformerLifter(nn.Module):
     """
 
     output_mode = "window"
+    output_offset = 0  # seq2seq: output frame t is input frame t
 
     def __init__(
         self,
@@ -124,8 +125,7 @@ class SpatioTemporalTransformerLifter(nn.Module):
 
     def pose(self, x: torch.Tensor) -> torch.Tensor:
         """Pelvis-relative pose (B, T, J, 3) from trunk tokens."""
-        pose = self.head(self.head_norm(x))
-        return pose - pose[:, :, ROOT : ROOT + 1]
+        return root_centred(self.head(self.head_norm(x)))
 
     def trunk(self, features: torch.Tensor) -> torch.Tensor:
         """Joint tokens (B, T, J, dim) after the spatial and temporal blocks."""

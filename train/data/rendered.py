@@ -21,11 +21,10 @@ import numpy as np
 
 from repose_core.features import FEATURES_VERSION, mirror_features
 from repose_core.runtime import clip_features
-from repose_core.skeleton import FLIP_PERMUTATION, ROOT, flip_pose
+from repose_core.skeleton import FLIP_PERMUTATION, flip_direction, flip_pose, root_centred
 
 from ..synth.occlusion import self_occlusion
 
-_MIRROR_X = np.array([-1.0, 1.0, 1.0], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def detected_shot(name: str, truth_path: Path, video: Path, detect_cache: Path,
         name=name, subject=truth.subject,
         features=clip_features(detection.keypoints, detection.image_size, confidence,
                                detection.world_joints, features_version),
-        target=(cam - cam[:, ROOT:ROOT + 1]).astype(np.float32),
+        target=root_centred(cam).astype(np.float32),
         up=truth.shot.up_in_camera[detection.frame_indices].astype(np.float32),
         occluded=self_occlusion(cam),
         confidence=confidence.astype(np.float32),
@@ -122,7 +121,7 @@ class RenderedSampler:
             batch["target"][mirrored] = flip_pose(batch["target"][mirrored])
             for key in ("occluded", "confidence"):
                 batch[key][mirrored] = batch[key][mirrored][..., FLIP_PERMUTATION]
-            batch["up"][mirrored] *= _MIRROR_X
+            batch["up"][mirrored] = flip_direction(batch["up"][mirrored])
         return batch
 
     def _window(self, shot: DetectedShot) -> dict[str, np.ndarray]:

@@ -29,7 +29,7 @@ import numpy as np
 from repose_core.camera import project, world_to_camera
 from repose_core.features import lifter_features
 from repose_core.rotations import axis_angle_matrix, frame_from_axes, normalize
-from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, ROOT, flip_pose
+from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, ROOT, flip_direction, flip_pose, root_centred
 
 from ..data.mocap import Clip, MotionLibrary
 from .cameras import WORLD_UP, CameraBatch, CameraConfig, sample_cameras
@@ -196,7 +196,7 @@ def synthesise(
         # principal point) with left and right swapped: one consistent 2D/3D pair.
         mirrored = rng.random(b) < 0.5
         cam[mirrored] = flip_pose(cam[mirrored])
-        up[mirrored, :, 0] *= -1
+        up[mirrored] = flip_direction(up[mirrored])
     c = cams.principal
     pixels = project(cam, cams.focal[:, None, None], cams.focal[:, None, None],
                      c[:, None, None, 0], c[:, None, None, 1])
@@ -207,7 +207,7 @@ def synthesise(
         pixels, confidence, occluded = simulate_detector(cam, pixels, cams, rng, occlusion)
     return {
         "inputs": _features(pixels, confidence, cams),
-        "target": (cam - cam[:, :, ROOT:ROOT + 1]).astype(np.float32),
+        "target": root_centred(cam).astype(np.float32),
         "occluded": occluded,
         "confidence": confidence.astype(np.float32),
         "up": up.astype(np.float32),
