@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python b
 from repose_core.metrics import bone_direction_errors_deg
 from repose_core.rotations import frame_from_axes, normalize
 from repose_core.skeleton import DIRECTION_BONES, JOINT_INDEX as J
-from train.checkpoint import load_for_evaluation
+from train.evaluate import load_for_evaluation
 from train.config import read_saved_config
 from train.dataset import load_libraries
 from train.evaluate import predict_windows

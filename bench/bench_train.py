@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python b
 from train.config import load_config, parse_overrides
 from train.threads import choose_threads
 from train.dataset import load_training_data
-from train.evaluate import format_table, frames_in_for, output_offset
-from train.loop import (autocast_dtype, build_loss, build_optimizer, build_scheduler, epoch_batches,
-                        precision_name, select_device, train_one_epoch)
+from train.device import autocast_dtype, precision_name, select_device
+from train.evaluate import format_table, frames_in_for
+from train.loop import build_loss, build_optimizer, build_scheduler, epoch_batches, train_one_epoch
 from repose_core.models import build_model
 
 LOSS_SETTINGS = {
@@ -95,7 +95,7 @@ def main() -> None:
     torch.manual_seed(0)
     model = build_model(cfg["model"]).to(device)
     frames_in = frames_in_for(model, train_cfg["frames_out"])
-    offset = output_offset(model)
+    offset = model.output_offset
     data = load_training_data(cfg, frames_in, log=lambda line: None)
     per_batch = train_cfg["batch_size"] * train_cfg["frames_out"]
     print(f"config {args.config}: {cfg['model']}, batch {train_cfg['batch_size']} windows x "
@@ -157,7 +157,7 @@ def main() -> None:
               f"{time.perf_counter() - start:.1f} s for {args.batches} batches with the workers' start")
 
     if args.run:
-        from train.checkpoint import evaluate_checkpoint
+        from train.evaluate import evaluate_checkpoint
 
         results, path = evaluate_checkpoint(args.run)
         print(f"\nvalidation of {path}:")

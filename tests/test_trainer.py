@@ -12,11 +12,12 @@ import pytest
 import torch
 
 from repose_core import load_lifter
-from train import loop
+from train import device, loop
 from train.__main__ import main
-from train.checkpoint import CheckpointError, evaluate_checkpoint, load_checkpoint
+from train.checkpoint import CheckpointError, load_checkpoint
 from train.config import CONFIG_DIR, ConfigError, load_config, parse_overrides, set_dotted
 from train.dataset import load_training_data
+from train.evaluate import evaluate_checkpoint
 
 TINY = CONFIG_DIR / "tiny.yaml"
 
@@ -500,13 +501,13 @@ def test_ablation_command_runs_end_to_end(tmp_path):
 
 # ----------------------------------------------------------------------------- shipped model
 def test_mixed_precision_is_float16_on_cuda_and_native_bf16_on_cpu(monkeypatch):
-    assert loop.autocast_dtype(torch.device("cuda"), amp=True) == torch.float16
-    assert loop.autocast_dtype(torch.device("cuda"), amp=False) is None
+    assert device.autocast_dtype(torch.device("cuda"), amp=True) == torch.float16
+    assert device.autocast_dtype(torch.device("cuda"), amp=False) is None
     for native, expected in ((True, torch.bfloat16), (False, None)):
         monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
         monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
-        assert loop.autocast_dtype(torch.device("cpu"), amp=True) == expected
-        assert loop.autocast_dtype(torch.device("cpu"), amp=False) is None
+        assert device.autocast_dtype(torch.device("cpu"), amp=True) == expected
+        assert device.autocast_dtype(torch.device("cpu"), amp=False) is None
 
 
 def test_shipped_default_model_is_trained_and_matches_its_config(shared_data):

@@ -77,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             command = "python -m train " + shlex.join(argv)
             run_ablation(load_config(args.config, overrides), args.out, command, seeds=args.seeds)
         elif args.command == "eval":
-            from .checkpoint import evaluate_checkpoint
-            from .evaluate import format_table
+            from .evaluate import evaluate_checkpoint, format_table
 
             results, path = evaluate_checkpoint(args.checkpoint, args.subjects)
             print(format_table(results))
@@ -86,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             out.write_text(json.dumps(results, indent=2))
             print(f"wrote {out}")
         elif args.command == "export":
-            from .checkpoint import export_checkpoint
+            from .export import export_checkpoint
 
             for path in export_checkpoint(args.checkpoint, args.out, args.finetune_out):
                 print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -2,7 +2,8 @@
 
 Thin glue over ``train.data`` (mocap libraries, cached) and ``train.synth`` (batches): it picks
 the sources, checks that training and validation share no subject, and gives each epoch its own
-seeded sampler so that an epoch's batches depend only on ``(seed, epoch)`` (exact resume).
+sampler seeded by ``train.seeds``, so that an epoch's batches depend only on ``(seed, epoch)``
+(exact resume).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .data import people
 from .data.h36m import h36m_library
 from .data.mocap import MotionLibrary, load_library
 from .data.rendered import DetectedShot, RenderedSampler, load_detected_shots
+from .seeds import epoch_seeds
 from .synth.cameras import CameraConfig
 from .synth.occlusion import OcclusionConfig
 from .synth.sampler import BodyConfig, SyntheticSampler, build_validation_set
@@ -143,16 +145,15 @@ class TrainingData:
         """The sampler of one epoch, seeded by ``(seed, epoch)`` alone, or of one of its worker
         processes (``train.workers``), seeded by ``(seed, epoch, worker)``."""
         synth = self.cfg["synth"]
-        key = [self.cfg["seed"], epoch] + ([] if worker is None else [worker])
-        seed = int(np.random.SeedSequence(key).generate_state(1)[0])
+        seeds = epoch_seeds(self.cfg["seed"], epoch, worker)
         batch_size = self.cfg["train"]["batch_size"]
         rendered_count = round(batch_size * self.cfg["data"]["rendered_fraction"]) if self.rendered else 0
         synthetic = SyntheticSampler(self.train, self.window, batch_size - rendered_count,
-                                     occlusion=occlusion_config(synth), seed=seed, flip=synth["flip"],
+                                     occlusion=occlusion_config(synth), seed=seeds.synthetic, flip=synth["flip"],
                                      body=body_config(synth), cameras=camera_config(synth),
                                      clip_weights=family_clip_weights(self.train, self.cfg["data"]["family_weights"]),
                                      pad_short_clips=synth["pad_short_clips"])
-        rendered = RenderedSampler(self.rendered, self.window, seed + 1, synth["flip"]) if rendered_count else None
+        rendered = RenderedSampler(self.rendered, self.window, seeds.rendered, synth["flip"]) if rendered_count else None
         return BatchSampler(synthetic, self.reads_world, rendered, rendered_count)
 
 

@@ -2,17 +2,24 @@
 
 The validation windows come from ``train.synth`` (unseen subjects, fixed cameras and occlusion,
 the same every run), so numbers are comparable across runs, epochs and the ablation.
+:func:`evaluate_checkpoint` scores a finished run (``python -m train eval``).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 import torch
 
 from repose_core import metrics
-from repose_core.features import mirror_features
-from repose_core.skeleton import flip_pose
+from repose_core.models import model_from_metadata
+from repose_core.runtime import flip_averaged
+
+from .checkpoint import load_checkpoint, resolve_checkpoint
+from .config import read_saved_config
+from .dataset import load_libraries, load_validation_sets
+from .device import evaluation_device
 
 # Order of the columns in tables and logs.
 METRIC_NAMES: tuple[str, ...] = (
@@ -35,21 +42,9 @@ METRIC_LABELS: dict[str, str] = {
 }
 
 
-def output_offset(model: torch.nn.Module) -> int:
-    """Index of the input frame that a model's first output frame corresponds to.
-
-    "valid" models (TCN) lose ``receptive_field - 1`` frames: half on each side, or all at the
-    start when causal. "window" models (transformer) map frame to frame.
-    """
-    if getattr(model, "output_mode", "valid") == "window":
-        return 0
-    rf = int(model.receptive_field)
-    return rf - 1 if getattr(model, "causal", False) else (rf - 1) // 2
-
-
 def frames_in_for(model: torch.nn.Module, frames_out: int) -> int:
     """Input window length that gives ``frames_out`` supervised output frames."""
-    if getattr(model, "output_mode", "valid") == "window":
+    if model.output_mode == "window":
         return int(model.window)
     return frames_out + int(model.receptive_field) - 1
 
@@ -57,21 +52,20 @@ def frames_in_for(model: torch.nn.Module, frames_out: int) -> int:
 @torch.no_grad()
 def predict(model: torch.nn.Module, inputs: np.ndarray, device: torch.device,
             batch_size: int = 64, flip: bool = False) -> np.ndarray:
-    """Run ``model`` on feature windows (N, T_in, 17, 3); returns (N, T_out, 17, 3) pelvis-relative.
+    """Run ``model`` on feature windows (N, T_in, 17, C); returns (N, T_out, 17, 3) pelvis-relative.
 
-    ``flip``: test-time flip augmentation as the runtime does it (average with the mirrored
-    input's mirrored output; features are pelvis-centred, so mirroring is ``mirror_features``).
+    ``flip``: test-time flip augmentation as the runtime does it (``runtime.flip_averaged``).
     """
     was_training = model.training
     model.eval()
+
+    def run(batch: np.ndarray) -> tuple[np.ndarray, None]:
+        return model(torch.from_numpy(np.ascontiguousarray(batch)).to(device)).float().cpu().numpy(), None
+
     outputs = []
     for start in range(0, len(inputs), batch_size):
-        chunk = np.ascontiguousarray(inputs[start:start + batch_size])
-        y = model(torch.from_numpy(chunk).to(device)).float().cpu().numpy()
-        if flip:
-            mirrored = model(torch.from_numpy(mirror_features(chunk)).to(device)).float().cpu().numpy()
-            y = 0.5 * (y + flip_pose(mirrored))
-        outputs.append(y - y[:, :, :1])
+        chunk = inputs[start:start + batch_size]
+        outputs.append((flip_averaged(run, chunk) if flip else run(chunk))[0])
     model.train(was_training)
     return np.concatenate(outputs, axis=0)
 
@@ -96,7 +90,7 @@ def predict_windows(model: torch.nn.Module, batch: Mapping[str, np.ndarray], dev
     """``(prediction, target, occluded mask)`` of one set of windows, target and mask cut to the
     frames the model outputs."""
     pred = predict(model, batch["inputs"], device, batch_size, flip=flip)
-    offset, t_out = output_offset(model), pred.shape[1]
+    offset, t_out = model.output_offset, pred.shape[1]
     target = batch["target"][:, offset:offset + t_out]
     occluded = batch["occluded"][:, offset:offset + t_out].astype(bool)
     return pred, target, occluded
@@ -123,7 +117,7 @@ def up_error_deg(model: torch.nn.Module, batch: Mapping[str, np.ndarray], device
     """Mean angle (degrees) between the predicted and the true up direction over the output frames."""
     was_training = model.training
     model.eval()
-    offset, errors = output_offset(model), []
+    offset, errors = model.output_offset, []
     for start in range(0, len(batch["inputs"]), batch_size):
         x = torch.from_numpy(np.ascontiguousarray(batch["inputs"][start:start + batch_size])).to(device)
         up = model.forward_with_up(x)[1].float().cpu().numpy()
@@ -131,6 +125,43 @@ def up_error_deg(model: torch.nn.Module, batch: Mapping[str, np.ndarray], device
         errors.append(np.degrees(np.arccos(np.clip((up * true).sum(-1), -1.0, 1.0))).ravel())
     model.train(was_training)
     return float(np.concatenate(errors).mean())
+
+
+def load_for_evaluation(path: str | Path, subjects: str = "val") -> tuple[torch.nn.Module, dict, torch.device, Path]:
+    """A checkpoint's model (on its run's device, or the CPU where this machine has no GPU for a
+    run trained on one) and the fixed windows it is scored on.
+
+    The windows are rebuilt from the run's ``config.yaml``: ``{"clean": batch, "occluded":
+    batch}`` of the validation people, or with ``subjects="train"`` of the training people.
+    Returns ``(model, windows, device, checkpoint path)``.
+    """
+    if subjects not in ("val", "train"):
+        raise ValueError(f"subjects must be 'val' or 'train', got {subjects!r}")
+    path = resolve_checkpoint(path)
+    cfg = read_saved_config(path.parent)
+    state = load_checkpoint(path)
+    model = model_from_metadata(state["metadata"], state["model"])
+    train, val = load_libraries(cfg)
+    windows = load_validation_sets(cfg, frames_in_for(model, cfg["train"]["frames_out"]),
+                                   train if subjects == "train" else val)
+    device = evaluation_device(cfg["train"]["device"])
+    return model.to(device), windows, device, path
+
+
+def evaluate_checkpoint(path: str | Path, subjects: str = "val") -> tuple[dict[str, dict[str, float]], Path]:
+    """Validation metrics of a checkpoint on its run's validation sets (rebuilt from config.yaml).
+
+    Sets "clean" and "occluded" as in training (no flip), and "clean+flip" / "occluded+flip"
+    with the runtime's test-time flip augmentation (what ``load_lifter`` users get).
+    ``subjects="train"`` scores the same kind of fixed windows on the training people instead:
+    next to the validation figures it tells fitting (both high) from generalising (only
+    validation high).
+    """
+    model, windows, device, path = load_for_evaluation(path, subjects)
+    results = evaluate(model, windows, device)
+    results.update({f"{name}+flip": values
+                    for name, values in evaluate(model, windows, device, flip=True).items()})
+    return results, path
 
 
 def format_table(results: Mapping[str, Mapping[str, float]]) -> str:

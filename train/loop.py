@@ -9,17 +9,15 @@ Why it is fast on a CPU:
   the GIL in their kernels, so both cores work); on a GPU, where one thread cannot keep up,
   ``train.workers`` processes make them instead.
 
-Determinism and resume: epoch ``e`` draws its batches from a sampler seeded with ``(seed, e)``
-(with workers: worker ``k`` from one seeded with ``(seed, e, k)``, its batches taken in turn)
-and seeds torch with the same pair, so a run resumed from the checkpoint written after epoch
+Determinism and resume: every random stream of epoch ``e`` (its batches, torch's dropout) is
+seeded from ``(seed, e)`` by ``train.seeds`` (with workers: worker ``k``'s batches from
+``(seed, e, k)``, taken in turn), so a run resumed from the checkpoint written after epoch
 ``e - 1`` replays epoch ``e`` exactly; nothing from a killed epoch is kept or lost.
 """
 from __future__ import annotations
 
 import json
 import math
-import queue
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -28,6 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from repose_core.background import BackgroundIterator
 from repose_core.losses import RePoseLoss
 from repose_core.models import build_model
 from repose_core.models.export import lifter_metadata
@@ -37,45 +36,14 @@ from .checkpoint import (CHECKPOINT_BEST, CHECKPOINT_LAST, load_checkpoint, reso
                          save_checkpoint)
 from .config import ConfigError, config_differences, read_saved_config, resolve_path, save_config
 from .dataset import TrainingData, load_training_data
+from .device import autocast_dtype, precision_name, select_device
+from .seeds import epoch_seeds
 from .threads import choose_threads
 
 HISTORY_FILE = "history.jsonl"
 
 
 # ----------------------------------------------------------------------------- building blocks
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("train.device is 'cuda' but torch sees no CUDA device")
-    return torch.device(name)
-
-
-def autocast_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
-    """The mixed-precision type of a run, or None for float32.
-
-    CUDA: float16 (with a GradScaler). CPU: bfloat16 where the CPU has native bf16 arithmetic
-    (AVX512-BF16 or AMX), which halves a TCN step's time (docs/benchmarks.md); float32 elsewhere,
-    where emulated bf16 would be slower than float32. Weights, loss and validation stay float32.
-    """
-    if not amp:
-        return None
-    if device.type == "cuda":
-        return torch.float16
-    if device.type == "cpu" and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()):
-        return torch.bfloat16
-    return None
-
-
-def precision_name(amp_dtype: torch.dtype | None) -> str:
-    """"float32", "bfloat16" or "float16": how a run's steps compute, for logs and benches."""
-    return "float32" if amp_dtype is None else str(amp_dtype).removeprefix("torch.")
-
-
-def seed_torch(seed: int, epoch: int) -> None:
-    torch.manual_seed(seed * 100_003 + epoch)
-
-
 # Model options a run may add to the network it starts from (train.init_from): more input
 # channels (MediaPipe's 3D beside the 2D) and the gravity head. The rest must match.
 GROWABLE_OPTIONS: tuple[str, ...] = ("in_channels", "predict_up")
@@ -149,58 +117,6 @@ def build_loss(loss_cfg: dict) -> RePoseLoss:
         raise ValueError(f"config 'loss': {error}") from error
 
 
-class Prefetcher:
-    """Makes ``count`` batches with ``make_batch`` in a background thread, ``depth`` ahead.
-
-    One producer keeps the batch order (and so the run) deterministic. An exception in the
-    producer is re-raised in the consumer rather than hanging it.
-    """
-
-    _DONE = object()
-
-    def __init__(self, make_batch: Callable[[], dict], count: int, depth: int):
-        self._queue: queue.Queue = queue.Queue(maxsize=max(depth, 1))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(make_batch, count), daemon=True)
-        self._thread.start()
-
-    def _run(self, make_batch: Callable[[], dict], count: int) -> None:
-        try:
-            for _ in range(count):
-                if self._stop.is_set():
-                    return
-                batch = make_batch()
-                item = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in batch.items()}
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            self._queue.put(exc)
-            return
-        self._queue.put(self._DONE)
-
-    def __iter__(self) -> Iterator[dict]:
-        while True:
-            item = self._queue.get()
-            if item is self._DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def close(self) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                pass
-            self._thread.join(timeout=0.05)
-
-
 class _WorkerBatches(torch.utils.data.IterableDataset):
     """Worker ``k`` of ``n`` makes batches ``k, k + n, k + 2n, ...`` of an epoch with its own
     sampler; the DataLoader takes the workers' batches in turn, so their order never depends on
@@ -237,7 +153,13 @@ def epoch_batches(data: TrainingData, epoch: int, train_cfg: dict, device: torch
     """The training batches of one epoch (an iterable with ``close``), per ``train.workers``."""
     count, depth = train_cfg["batches_per_epoch"], train_cfg["prefetch"]
     if train_cfg["workers"] == 0:
-        return Prefetcher(data.train_sampler(epoch).sample, count, depth)
+        sampler = data.train_sampler(epoch)
+
+        def tensors() -> Iterator[dict]:
+            for _ in range(count):
+                yield {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sampler.sample().items()}
+
+        return BackgroundIterator(tensors, depth, name="repose-prefetch")
     return WorkerPool(data, epoch, count, int(train_cfg["workers"]), depth,
                       pin_memory=device.type == "cuda")
 
@@ -267,7 +189,6 @@ def train_one_epoch(model: torch.nn.Module, loss_fn: RePoseLoss, optimizer: torc
             else:
                 pred = model(x)
         pred = pred.float()
-        pred = pred - pred[:, :, :1]
         frames = slice(offset, offset + pred.shape[1])
         target = batch["target"][:, frames].to(device, non_blocking=True)
         if up is not None:
@@ -342,12 +263,12 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
         threads, why = choose_threads(train_cfg["threads"], int(train_cfg["workers"]))
         torch.set_num_threads(threads)
         log(f"torch threads: {threads} ({why})")
-    seed_torch(cfg["seed"], -1)
+    torch.manual_seed(epoch_seeds(cfg["seed"], 0).weights)
 
     model = build_model(cfg["model"]).to(device)
     metadata = lifter_metadata(model)
     frames_in = evaluate.frames_in_for(model, train_cfg["frames_out"])
-    offset = evaluate.output_offset(model)
+    offset = model.output_offset
     data = load_training_data(cfg, frames_in, log=log)
 
     optimizer = build_optimizer(model, train_cfg)
@@ -380,7 +301,7 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
         f"device {device}, {precision}")
 
     for epoch in range(start_epoch, train_cfg["epochs"]):
-        seed_torch(cfg["seed"], epoch)
+        torch.manual_seed(epoch_seeds(cfg["seed"], epoch).torch)
         batches = epoch_batches(data, epoch, train_cfg, device)
         try:
             record: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}

@@ -1,13 +1,11 @@
 """Reading video with OpenCV: probing, rotation metadata, frame ranges, streaming decode.
 
-Frames are decoded in a background thread into a small bounded queue, so decoding overlaps
+Frames are decoded in a background thread a few frames ahead, so decoding overlaps
 with pose inference (OpenCV and MediaPipe both release the GIL) and the whole video is never
 held in memory. Frames come out as RGB, rotated upright per the container's rotation metadata.
 """
 from __future__ import annotations
 
-import queue
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -15,6 +13,7 @@ from typing import Iterator, Sequence
 import cv2
 import numpy as np
 
+from ..background import BackgroundIterator
 from .errors import VideoError
 
 # Longest frame side accepted: 8K UHD is 7680 wide and H.264/H.265 stop at 8192. Anything larger
@@ -144,7 +143,7 @@ def frame_range(info: VideoInfo, start: int = 0, end: int | None = None,
 
 class FrameStream:
     """Decode ``frames`` (increasing frame numbers, e.g. from :func:`frame_range`) in a
-    background thread.
+    background thread (``repose_core.background``).
 
     Use as a context manager and iterate. ``max_side`` downscales frames whose longer side is
     larger (pose models work at 256 px, so 4K frames only cost copying); ``None`` keeps the
@@ -157,53 +156,25 @@ class FrameStream:
         self.frames = frames
         self.max_side = max_side
         self.stopped_at: int | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=_PREFETCH)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._decode, name="repose-decode", daemon=True)
+        self._decoded: BackgroundIterator[Frame] | None = None
 
     def __enter__(self) -> "FrameStream":
-        self._thread.start()
+        self._decoded = BackgroundIterator(self._decode, _PREFETCH, name="repose-decode")
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def close(self) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            try:  # unblock a producer waiting on a full queue
-                self._queue.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        self._thread.join()
+        if self._decoded is not None:
+            self._decoded.close()
 
     def __iter__(self) -> Iterator[Frame]:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        if self._decoded is None:
+            raise RuntimeError("iterate a FrameStream inside its with block")
+        return iter(self._decoded)
 
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _decode(self) -> None:
-        try:
-            self._decode_frames()
-        except BaseException as error:  # handed to the consumer, raised there
-            self._put(error)
-        else:
-            self._put(None)
-
-    def _decode_frames(self) -> None:
+    def _decode(self) -> Iterator[Frame]:
         info = self.info
         capture = _open_capture(info.path)
         if not capture.isOpened():
@@ -215,8 +186,6 @@ class FrameStream:
                 scale = self.max_side / max(info.width, info.height)
             position = 0  # the frame the next grab() decodes
             for index in self.frames:
-                if self._stop.is_set():
-                    return
                 if index - position > _SEEK_AHEAD or index < position:
                     capture.set(cv2.CAP_PROP_POS_FRAMES, index)
                     position = index
@@ -236,9 +205,7 @@ class FrameStream:
                 if scale != 1.0:
                     size = (round(bgr.shape[1] * scale), round(bgr.shape[0] * scale))
                     bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
-                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                if not self._put(Frame(index, time, rgb)):
-                    return
+                yield Frame(index, time, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         finally:
             capture.release()
 
