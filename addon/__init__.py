@@ -1,9 +1,10 @@
 """RePOSE for Blender: the extension's UI (settings, the View3D > Sidebar > RePOSE panel, File > Import >
 Motion from Video, operators).
 
-Only UI lives here. The work is in submodules: ``pipeline`` (video -> motion, no bpy),
-``import_job`` (that analysis in a worker thread), ``import_setup`` (settings -> checked inputs),
-``import_apply`` (the one-go scene change), ``retarget``, ``bonemap``, ``camera_match``.
+Only UI lives here. The work is in submodules, in the order an import runs them:
+``import_setup`` (settings -> checked ``ImportOptions`` and ``ImportPlan``), ``pipeline`` (video
+-> detect -> lift -> motion, no bpy), ``import_job`` (that analysis in a worker thread),
+``import_apply`` (the one-go scene change: ``armature``, ``camera_match``, ``retarget``).
 """
 import traceback
 
@@ -14,12 +15,12 @@ from repose_core.detect.tracking import MAX_PEOPLE
 
 from . import bonemap
 from .import_apply import apply_import
-from .import_job import ImportJob
-from .import_setup import (SetupError, bone_map_for, import_options, import_plan, is_repose_armature, log_path,
+from .import_job import ImportJob, analyse_logged
+from .import_setup import (bone_map_for, import_options, import_plan, is_repose_armature, log_path,
                            retarget_target)
 from .motion.root_motion import DEFAULT_FOCAL_35MM
 from .pipeline import ImportCancelled
-from .retarget import RetargetError, retarget as retarget_onto  # keep addon.retarget the module
+from .retarget import retarget as retarget_onto  # keep addon.retarget the module
 
 # How often the modal operator polls the worker (seconds): smooth progress, negligible cost.
 POLL_INTERVAL: float = 0.1
@@ -102,17 +103,16 @@ class REPOSE_OT_import_video(bpy.types.Operator):
         return True
 
     def execute(self, context):
-        """Blocking import (scripts, background mode): the same steps the modal runs. Also where
-        File > Import's file browser returns, with the chosen video: that import runs modal."""
+        """Blocking import (scripts, background mode): the same steps the modal runs, here on the
+        main thread. Also where File > Import's file browser returns, with the chosen video: that
+        import runs modal."""
         if self.filepath:
             context.scene.repose.video_path = self.filepath
         if self.browse:
             return self._run_modal(context)
         if not self._prepare(context):
             return {"CANCELLED"}
-        job = ImportJob(self._options, log_path=log_path()).start()
-        job.wait()
-        return self._finish(context, job)
+        return self._finish(context, lambda: analyse_logged(self._options, log_path()))
 
     def invoke(self, context, event):
         if self.browse:
@@ -156,13 +156,14 @@ class REPOSE_OT_import_video(bpy.types.Operator):
         if job.cancelled:
             self.report({"INFO"}, "RePOSE import cancelled; nothing was changed")
             return {"CANCELLED"}
-        return self._finish(context, job)
+        return self._finish(context, job.result)
 
-    def _finish(self, context, job):
+    def _finish(self, context, analysis):
+        """Apply what ``analysis()`` returns (the analysis itself, or the worker's result)."""
         # The operator is where errors reach the user: report every failure as a message (with
         # the file and the problem) rather than a traceback; the console keeps the traceback.
         try:
-            result = job.result()
+            result = analysis()
         except ImportCancelled:
             self.report({"INFO"}, "RePOSE import cancelled; nothing was changed")
             return {"CANCELLED"}
@@ -214,7 +215,7 @@ class REPOSE_OT_retarget(bpy.types.Operator):
         try:
             target = retarget_target(context)
             action = retarget_onto(sources[0], target, bone_map_for(context.scene.repose, target))
-        except (SetupError, RetargetError) as error:
+        except ValueError as error:  # SetupError, RetargetError, BoneMapError
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         self.report({"INFO"}, f"RePOSE: new action {action.name!r} on {target.name!r}")

@@ -17,11 +17,23 @@ import numpy as np
 from mathutils import Matrix
 
 from .motion.rig import BONE_NAMES, BONE_PARENTS, RestSkeleton
+from .pipeline import Motion
 
 # Slotted actions (channelbags) arrived in Blender 4.4.
 SLOTTED_ACTIONS = bpy.app.version >= (4, 4, 0)
 # Keyframe.interpolation as the integer foreach_set takes (Blender's BEZT_IPO_LIN).
 _INTERPOLATION_LINEAR = 1
+
+
+def build_armature(scene: bpy.types.Scene, motion: Motion, name: str = "RePOSE") -> bpy.types.Object:
+    """The generated armature keyed with ``motion`` in ``scene``, on frames 1.. (a new action;
+    Blender picks a fresh name if ``name`` is taken); the scene's frame rate and frame range
+    become the motion's. Returns the armature object."""
+    obj = create_armature(scene, name, motion.rest)
+    write_bone_keys(obj, bpy.data.actions.new(f"{name}Action"), motion.bone_rotations(), motion.bone_locations(),
+                    frame_start=1)
+    set_scene_timing(scene, motion.fps, frame_start=1, frame_count=motion.num_frames)
+    return obj
 
 
 def create_armature(scene: bpy.types.Scene, name: str, rest: RestSkeleton) -> bpy.types.Object:
@@ -86,16 +98,16 @@ def write_bone_keys(
     for prop, mapping, width in (("rotation_quaternion", rotations, 4), ("location", locations, 3)):
         for bone_name, values in mapping.items():
             if bone_name not in obj.pose.bones:
-                raise ValueError(f"write_action: armature {obj.name!r} has no bone {bone_name!r}")
+                raise ValueError(f"write_bone_keys: armature {obj.name!r} has no bone {bone_name!r}")
             values = np.asarray(values, dtype=np.float32)
             if values.ndim != 2 or values.shape[1] != width:
-                raise ValueError(f"write_action: {prop} of {bone_name!r} must be (T, {width}), got {values.shape}")
+                raise ValueError(f"write_bone_keys: {prop} of {bone_name!r} must be (T, {width}), got {values.shape}")
             counts.add(len(values))
             channels.append((bone_name, prop, values))
     if len(counts) > 1:
-        raise ValueError(f"write_action: all channels need the same number of frames, got {sorted(counts)}")
+        raise ValueError(f"write_bone_keys: all channels need the same number of frames, got {sorted(counts)}")
     if not channels:
-        raise ValueError("write_action: nothing to key")
+        raise ValueError("write_bone_keys: nothing to key")
     count = counts.pop()
 
     animation = obj.animation_data or obj.animation_data_create()

@@ -50,7 +50,7 @@ from repose_core.detect.tracking import MAX_PEOPLE
 from .console import OutputToLog
 from .export import FORMATS, export_files, output_path, parse_formats, safe_name
 from .motion.root_motion import DEFAULT_FOCAL_35MM
-from .pipeline import ImportOptions, MotionResult, analyse, build_armature
+from .pipeline import ImportOptions, MotionResult, analyse
 
 SUMMARY_NAME = "summary.json"
 LOG_NAME = "batch.log"
@@ -131,14 +131,11 @@ def _check_rig(args: argparse.Namespace) -> None:
 
 
 def _check_model(model: Path | None) -> None:
-    if model is None:
-        return
-    from repose_core import load_lifter
+    """A ``--model`` that does not load raises LifterLoadError naming the file."""
+    if model is not None:
+        from repose_core import load_lifter
 
-    try:
         load_lifter(model)
-    except ImportError as error:  # a .pt checkpoint where torch is not installed
-        raise ValueError(f"--model {model}: {error}") from error
 
 
 def import_options(video: Path, args: argparse.Namespace) -> ImportOptions:
@@ -316,20 +313,25 @@ def process_video(job: Job, out_dir: Path, args: argparse.Namespace, settings: d
 
 
 def _animate_and_save(result: MotionResult, name: str, out_dir: Path, args, timings: dict) -> dict:
+    """The panel's apply step (``import_apply.apply_import``) in an empty file, onto ``--rig``
+    when given, then the files."""
     import bpy
 
-    start = time.perf_counter()
+    from .import_apply import apply_import
+    from .import_plan import ImportPlan
+
     bpy.ops.wm.read_factory_settings(use_empty=True)  # each output holds only this video's motion
     scene = bpy.context.scene
-    obj = build_armature(result, scene, name=name)
-    timings["armature"] = round(time.perf_counter() - start, 3)
-    exported = obj
+    plan, target = ImportPlan(armature_name=name), None
     if args.rig is not None:
         start = time.perf_counter()
-        exported = _retarget_onto_rig(obj, args.rig, args.bone_map, scene)
-        timings["retarget"] = round(time.perf_counter() - start, 3)
+        target, bone_map = _load_rig(args.rig, args.bone_map, scene)
+        plan = ImportPlan(armature_name=name, target_name=target.name, bone_map=bone_map)
+        timings["rig"] = round(time.perf_counter() - start, 3)
+    outcome = apply_import(scene, result, plan)
+    timings.update({step: round(seconds, 3) for step, seconds in outcome.timings.items()})
     start = time.perf_counter()
-    written = export_files(exported, out_dir, name, args.formats, bvh_up=args.bvh_up)
+    written = export_files(target or outcome.armature, out_dir, name, args.formats, bvh_up=args.bvh_up)
     timings["save"] = round(time.perf_counter() - start, 3)
     return {fmt: str(path) for fmt, path in written.items()}
 
@@ -348,16 +350,12 @@ def _write_preview(result: MotionResult, name: str, out_dir: Path, entry: dict) 
     entry["timings"]["preview"] = round(time.perf_counter() - start, 3)
 
 
-def _retarget_onto_rig(source, rig_path: Path, bone_map_choice: str, scene):
-    """Load the user's rig into ``scene``, put ``source``'s motion on it, return its armature.
-    ``source`` is hidden afterwards, as the panel does: the character carries the motion."""
+def _load_rig(rig_path: Path, bone_map_choice: str, scene):
+    """Load the user's rig into ``scene``: its armature, and the bone map that fits it."""
     import bpy
 
-    try:
-        from .bonemap import resolve_bone_map
-        from .retarget import retarget
-    except ImportError as error:
-        raise RuntimeError(f"--rig is not available in this build: {error}") from error
+    from .bonemap import resolve_bone_map
+
     before = set(bpy.data.objects)
     suffix = rig_path.suffix.lower()
     if suffix == ".blend":
@@ -374,19 +372,17 @@ def _retarget_onto_rig(source, rig_path: Path, bone_map_choice: str, scene):
     if len(armatures) != 1:
         raise ValueError(f"--rig {rig_path}: expected one armature, found {len(armatures)}")
     target = armatures[0]
-    bone_map = resolve_bone_map(bone_map_choice, target.data.bones.keys(), target.name)
-    retarget(source, target, bone_map)
-    source.hide_set(True)
-    return target
+    return target, resolve_bone_map(bone_map_choice, target.data.bones.keys(), target.name)
 
 
 def _result_fields(result: MotionResult) -> dict:
     def finite(value: float) -> float | None:
         return None if value is None or not math.isfinite(value) else round(float(value), 3)
 
-    return {"frames": result.num_frames, "fps": result.fps, "detection_rate": round(result.detection_rate, 4),
-            "foot_skate_before_mm": finite(result.foot_skate_before),
-            "foot_skate_after_mm": finite(result.foot_skate_after),
+    motion = result.motion
+    return {"frames": result.num_frames, "fps": motion.fps, "detection_rate": round(result.detection_rate, 4),
+            "foot_skate_before_mm": finite(motion.foot_skate_before),
+            "foot_skate_after_mm": finite(motion.foot_skate_after),
             "timings": {stage: round(seconds, 3) for stage, seconds in result.timings.items()}}
 
 

@@ -1,19 +1,23 @@
-"""Put a finished analysis into the scene, all in one go (main thread, bpy).
+"""Put a finished analysis into the scene, all in one go (main thread, bpy): the one apply step
+of the panel's import and of the batch tool.
 
-This is the end of "Import Motion from Video": everything the import changes in the file happens
-here, after the worker thread is done, so that a cancelled import changes nothing and a finished
-one is a single undo step. If any part fails, what this call created is removed again and the
-scene timing restored, so a failed import also leaves the file as it was.
+Everything an import changes in the file happens here, after the analysis is done, so that a
+cancelled import changes nothing and a finished one is a single undo step. If any part fails,
+what this call created is removed again and the scene timing restored, so a failed import also
+leaves the file as it was.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import bpy
 
-from .bonemap import BoneMap
-from .pipeline import MotionResult, build_armature
-from .retarget import retarget
+from .armature import build_armature
+from .camera_match import add_matching_camera
+from .import_plan import ImportPlan
+from .pipeline import MotionResult
+from .retarget import retarget_motion
 
 # ID collections an import may add to; a failed import removes what it added to each.
 _TRACKED = ("objects", "armatures", "actions", "cameras", "movieclips")
@@ -24,28 +28,18 @@ _SCENE_SETTINGS = ("render.fps", "render.fps_base", "frame_start", "frame_end", 
 
 
 @dataclass(frozen=True)
-class ImportPlan:
-    """Main-thread decisions taken before the analysis starts (so mistakes show up front)."""
-
-    armature_name: str = "RePOSE"
-    # Retarget onto this armature (by name: the user may delete it while the worker runs), or None.
-    target_name: str | None = None
-    bone_map: BoneMap | None = None
-    add_camera: bool = False
-
-
-@dataclass(frozen=True)
 class ImportOutcome:
     armature: bpy.types.Object           # the generated armature
-    target_action: bpy.types.Action | None
     camera: bpy.types.Object | None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: "armature", "retarget"
 
     def summary(self, result: MotionResult) -> str:
-        text = (f"{result.num_frames} frames at {result.fps:g} fps, person found in "
+        motion = result.motion
+        text = (f"{result.num_frames} frames at {motion.fps:g} fps, person found in "
                 f"{100 * result.detection_rate:.0f}% of them")
-        if result.foot_skate_before == result.foot_skate_before:  # not NaN: there were contacts
-            text += (f"; foot skate {result.foot_skate_before:.1f} -> "
-                     f"{result.foot_skate_after:.1f} mm/frame")
+        if motion.foot_skate_before == motion.foot_skate_before:  # not NaN: there were contacts
+            text += (f"; foot skate {motion.foot_skate_before:.1f} -> "
+                     f"{motion.foot_skate_after:.1f} mm/frame")
         return text
 
 
@@ -72,7 +66,8 @@ def _restore_scene_settings(scene: bpy.types.Scene, settings: dict[str, object])
 
 def apply_import(scene: bpy.types.Scene, result: MotionResult, plan: ImportPlan) -> ImportOutcome:
     """Create the keyed armature (scene frame rate and range follow the video), optionally the
-    matching camera, and optionally retarget onto ``plan.target_name`` as a new action."""
+    matching camera, and optionally put the motion on ``plan.target_name`` as a new action (the
+    generated armature is hidden then: the user's character carries the motion)."""
     before = _snapshot()
     settings = _scene_settings(scene)
     view_layer = bpy.context.view_layer
@@ -82,16 +77,26 @@ def apply_import(scene: bpy.types.Scene, result: MotionResult, plan: ImportPlan)
         target = bpy.data.objects.get(plan.target_name)
         if target is None or target.type != "ARMATURE":
             raise ValueError(f"armature {plan.target_name!r} was removed or replaced during the import")
+        if plan.bone_map is None:
+            raise ValueError("retargeting needs a bone map")
+    if plan.add_camera and result.motion.camera is None:
+        raise ValueError("a matching camera needs root motion (the camera is fixed only then)")
     target_state = _target_state(target) if target is not None else None
+    timings = {}
     try:
-        armature = build_armature(result, scene, name=plan.armature_name)
-        camera = _add_camera(scene, result) if plan.add_camera else None
-        action = None
+        start = time.perf_counter()
+        armature = build_armature(scene, result.motion, name=plan.armature_name)
+        camera = None
+        if plan.add_camera:
+            camera = add_matching_camera(scene, "RePOSE Camera", result.motion.camera, result.image_size,
+                                         result.video, video_start=int(result.frame_indices[0]), frame_start=1)
+        timings["armature"] = time.perf_counter() - start
         if target is not None:
-            if plan.bone_map is None:
-                raise ValueError("retargeting needs a bone map")
-            action = retarget(armature, target, plan.bone_map)
-            armature.hide_set(True)  # the user's character now carries the motion
+            start = time.perf_counter()
+            retarget_motion(armature, result.motion.rotations, result.motion.root_location, target,
+                            plan.bone_map, frame_start=1)
+            armature.hide_set(True)
+            timings["retarget"] = time.perf_counter() - start
     except BaseException:
         if target_state is not None:
             _restore_target(target, target_state)
@@ -106,7 +111,7 @@ def apply_import(scene: bpy.types.Scene, result: MotionResult, plan: ImportPlan)
         obj.select_set(False)
     active.select_set(True)
     view_layer.objects.active = active
-    return ImportOutcome(armature=armature, target_action=action, camera=camera)
+    return ImportOutcome(armature=armature, camera=camera, timings=timings)
 
 
 def _target_state(target: bpy.types.Object) -> dict:
@@ -130,12 +135,3 @@ def _restore_target(target: bpy.types.Object, state: dict) -> None:
             state["action"].use_fake_user = state["fake_user"]
     for name, mode in state["rotation_modes"].items():
         target.pose.bones[name].rotation_mode = mode
-
-
-def _add_camera(scene: bpy.types.Scene, result: MotionResult) -> bpy.types.Object:
-    from .camera_match import add_matching_camera
-
-    if result.camera is None:
-        raise ValueError("a matching camera needs root motion (the camera is fixed only then)")
-    return add_matching_camera(scene, "RePOSE Camera", result.camera, result.image_size, result.video,
-                               video_start=int(result.frame_indices[0]), frame_start=1)

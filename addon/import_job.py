@@ -4,8 +4,8 @@ The modal operator starts an :class:`ImportJob`, polls :meth:`ImportJob.progress
 (Blender's API may only be touched from the main thread, so the worker never calls it) and takes
 :meth:`ImportJob.result` once :attr:`ImportJob.finished`. Cancelling sets a flag that
 ``analyse`` checks every frame; the worker then ends with ``ImportCancelled``. Given a log
-file, what the libraries print while the job runs (MediaPipe, FFmpeg) goes there instead of the
-terminal (see :mod:`.console`).
+file, what the libraries print during the analysis (MediaPipe, FFmpeg) goes there instead of
+the terminal (:func:`analyse_logged`, which a blocking import calls directly).
 """
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from repose_core.progress import Progress
 
 from .console import OutputToLog
 from .pipeline import STAGES, ImportOptions, MotionResult, analyse
@@ -48,6 +50,13 @@ class JobProgress:
         return text
 
 
+def analyse_logged(options: ImportOptions, log_path: Path | None, progress: Progress | None = None,
+                   cancel: Callable[[], bool] | None = None) -> MotionResult:
+    """``analyse`` with what the libraries print sent to ``log_path`` (None: the terminal)."""
+    with nullcontext() if log_path is None else OutputToLog(log_path):
+        return analyse(options, progress=progress, cancel=cancel)
+
+
 def format_seconds(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     if seconds < 60:
@@ -68,11 +77,9 @@ def overall_fraction(stage: str, done: int, total: int) -> float:
 class ImportJob:
     """One ``analyse`` run in a daemon thread; every public method is safe from the main thread."""
 
-    def __init__(self, options: ImportOptions,
-                 analyse_fn: Callable[..., MotionResult] = analyse, log_path: Path | None = None):
+    def __init__(self, options: ImportOptions, log_path: Path | None = None):
         self.options = options
         self.log_path = log_path
-        self._analyse = analyse_fn
         self._cancel = threading.Event()
         self._state = ("start", 0, 0)  # replaced whole (one reference swap), never mutated
         self._result: MotionResult | None = None
@@ -90,9 +97,8 @@ class ImportJob:
 
     def _run(self) -> None:
         try:
-            with nullcontext() if self.log_path is None else OutputToLog(self.log_path):
-                self._result = self._analyse(self.options, progress=self._report,
-                                             cancel=self._cancel.is_set)
+            self._result = analyse_logged(self.options, self.log_path, progress=self._report,
+                                          cancel=self._cancel.is_set)
         except BaseException as error:  # handed to the main thread, which reports it
             self._error = error
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import bpy
 
 from .bonemap import BoneMap, BoneMapError, resolve_bone_map
-from .import_apply import ImportPlan
+from .import_plan import ImportPlan
 from .motion.rig import BONE_NAMES
 from .pipeline import ImportOptions
 
@@ -52,14 +52,12 @@ def log_path() -> Path | None:
 
 
 def import_options(settings) -> ImportOptions:
-    """``ImportOptions`` from the scene's RePOSE settings (``addon.RePoseSettings``)."""
+    """``ImportOptions`` from the scene's RePOSE settings (``addon.RePoseSettings``); ValueError
+    (a SetupError, or ImportOptions' own checks) for settings an import cannot run with."""
     video = _file(settings.video_path, "video file")
     model = _file(settings.model_path, "custom model", (".onnx",)) if settings.model == "CUSTOM" else None
-    end = settings.frame_end if settings.frame_end > 0 else None
-    if end is not None and end <= settings.frame_start:
-        raise SetupError(f"end frame {end} must be after start frame {settings.frame_start} (0 = to the end)")
     return ImportOptions(
-        video=video, start=settings.frame_start, end=end, model_path=model,
+        video=video, start=settings.frame_start, end=settings.frame_end or None, model_path=model,
         smoothing=settings.smoothing, root_motion=settings.root_motion,
         foot_lock=settings.foot_lock, cache_dir=detection_cache_dir(),
         focal_35mm=settings.lens_35mm, person=settings.person if settings.choose_person else None,

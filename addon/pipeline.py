@@ -1,9 +1,11 @@
-"""One import, start to end: video -> detect -> lift -> motion -> (main thread) armature.
+"""One import's analysis: video -> detect -> lift -> motion, in numpy (no bpy).
 
-:func:`analyse` is pure Python/numpy (no bpy), so the add-on's modal operator can run it in a
-worker thread while Blender stays responsive; :func:`build_armature` then turns its result into
-a keyed armature on the main thread. The batch tool (``python -m addon.batch``) calls the same
-two functions.
+:func:`analyse` runs detection, lifting and :func:`animate`, the motion step, and returns a
+:class:`MotionResult`: the :class:`Motion` an armature is keyed with (its rotations, and the
+camera it was placed by) and what it came from (the video's frames, the 2D detection). The
+add-on's operator runs it in a worker thread while Blender stays responsive; the scene is then
+changed in one go by ``import_apply.apply_import``, which the batch tool (``python -m
+addon.batch``) calls too.
 """
 from __future__ import annotations
 
@@ -15,13 +17,13 @@ from typing import Callable
 import numpy as np
 
 from repose_core.camera import Intrinsics
+from repose_core.progress import Progress
 
 from .camera_match import FootageCamera
 from .motion import fit, foot_lock, rig, root_motion, rotations, smoothing, world
 from .motion.root_motion import DEFAULT_FOCAL_35MM
 
-# progress(stage, done, total): stage is one of STAGES.
-ProgressCallback = Callable[[str, int, int], None]
+# The stages an import reports progress for, in order.
 STAGES: tuple[str, ...] = ("detect", "lift", "animate")
 
 
@@ -58,7 +60,7 @@ class ImportOptions:
         if self.start < 0:
             raise ValueError(f"start frame must be >= 0, got {self.start}")
         if self.end is not None and self.end <= self.start:
-            raise ValueError(f"end frame ({self.end}) must be after start frame ({self.start})")
+            raise ValueError(f"end frame {self.end} must be after start frame {self.start}")
         if self.stride < 1:
             raise ValueError(f"stride must be >= 1, got {self.stride}")
         if not 0.0 <= self.smoothing <= 1.0:
@@ -69,15 +71,11 @@ class ImportOptions:
             raise ValueError(f"person must be >= 0 (0 = the leftmost), got {self.person}")
 
 
-@dataclass
-class MotionResult:
-    """Everything an armature needs, in Blender's world frame (Z up, metres)."""
+@dataclass(frozen=True)
+class Motion:
+    """The motion an armature is keyed with, in Blender's world frame (Z up, metres)."""
 
-    video: str
-    fps: float                      # of the keyed motion: the video's rate / stride
-    frame_indices: np.ndarray       # (T,) video frame of each keyed frame
-    image_size: tuple[int, int]
-    detection_rate: float
+    fps: float                      # keys per second
     joints: np.ndarray              # (T, 17, 3) float32 final joints (fitted, placed, locked)
     rest: rig.RestSkeleton
     rotations: np.ndarray           # (T, 17, 4) float32 local quaternions, rig.BONE_NAMES order
@@ -85,18 +83,12 @@ class MotionResult:
     contacts: np.ndarray            # (T, 2) bool, left and right foot on the ground
     foot_skate_before: float        # mm/frame during contacts, before foot lock (NaN: no contact)
     foot_skate_after: float         # the same after foot lock (equal to before when it is off)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per STAGES entry
-    camera: FootageCamera | None = None  # the video's camera in the world (root motion only)
-    up: np.ndarray | None = None    # (3,) the world's up in the camera frame, levelled by (None: assumed level)
-    # The 2D detection behind the motion (for previews): (T, 17, 2) pixels, (T, 17), (T,) bool.
-    keypoints: np.ndarray | None = None
-    confidence: np.ndarray | None = None
-    found: np.ndarray | None = None
-    warnings: tuple[str, ...] = ()  # what the user should know (a truncated video, resampling)
+    camera: FootageCamera | None    # the video's camera the motion was placed by (root motion only)
+    up: np.ndarray | None           # (3,) the world's up in the camera frame, levelled by (None: assumed level)
 
     @property
     def num_frames(self) -> int:
-        return len(self.frame_indices)
+        return len(self.joints)
 
     def bone_rotations(self) -> dict[str, np.ndarray]:
         """Bone name -> (T, 4) quaternions, the form ``armature.write_bone_keys`` takes."""
@@ -107,12 +99,30 @@ class MotionResult:
         return {rig.ROOT_BONE: self.root_location}
 
 
-def analyse(
-    options: ImportOptions,
-    progress: ProgressCallback | None = None,
-    cancel: Callable[[], bool] | None = None,
-) -> MotionResult:
-    """Run detection, lifting and motion processing. Thread-safe: no bpy.
+@dataclass(frozen=True)
+class MotionResult:
+    """An import's analysis: the motion and what it was made from."""
+
+    video: str
+    frame_indices: np.ndarray       # (T,) video frame of each keyed frame
+    image_size: tuple[int, int]
+    detection_rate: float
+    motion: Motion
+    # The 2D detection behind the motion (for previews): (T, 17, 2) pixels, (T, 17), (T,) bool.
+    keypoints: np.ndarray
+    confidence: np.ndarray
+    found: np.ndarray
+    warnings: tuple[str, ...] = ()  # what the user should know (a truncated video, resampling)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per STAGES entry
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_indices)
+
+
+def analyse(options: ImportOptions, progress: Progress | None = None,
+            cancel: Callable[[], bool] | None = None) -> MotionResult:
+    """Run detection, lifting and the motion step. Thread-safe: no bpy.
 
     Raises :class:`ImportCancelled` when ``cancel()`` turns True, ``repose_core.detect.VideoError``
     for an unusable video, :class:`NoPersonError` when nobody is found,
@@ -130,11 +140,9 @@ def analyse(
 
     start_time = time.perf_counter()
     try:
-        detection = detect_video(
-            options.video, start=options.start, end=options.end, stride=options.stride,
-            cache_dir=options.cache_dir, person=options.person,
-            progress=lambda done, total, fps: report("detect", done, total), cancel=cancel,
-        )
+        detection = detect_video(options.video, start=options.start, end=options.end, stride=options.stride,
+                                 cache_dir=options.cache_dir, person=options.person, progress=report,
+                                 cancel=cancel)
     except DetectionCancelled as error:
         raise ImportCancelled(f"import of {options.video} cancelled") from error
     timings["detect"] = time.perf_counter() - start_time
@@ -147,23 +155,21 @@ def analyse(
 
     start_time = time.perf_counter()
     report("lift", 0, 1)
-    lifter = load_lifter(options.model_path)
-    lifted = lifter.lift(detection.keypoints, image_size=detection.image_size, confidence=detection.confidence,
-                         world=detection.world_joints)
+    lifted = load_lifter(options.model_path).lift(detection.keypoints, image_size=detection.image_size,
+                                                  confidence=detection.confidence, world=detection.world_joints)
     report("lift", 1, 1)
     timings["lift"] = time.perf_counter() - start_time
     check_cancel()
 
     start_time = time.perf_counter()
-    fps = detection.fps / options.stride
-    result = animate(lifted.pose, detection.keypoints, detection.confidence, detection.found, detection.image_size,
-                     fps, options, progress=lambda done, total: report("animate", done, total), up=lifted.up)
+    motion = animate(lifted.pose, detection.keypoints, detection.confidence, detection.found, detection.image_size,
+                     detection.fps / options.stride, options, progress=report, up=lifted.up)
     timings["animate"] = time.perf_counter() - start_time
     return MotionResult(
-        video=str(options.video), fps=fps, frame_indices=detection.frame_indices,
-        image_size=tuple(detection.image_size), detection_rate=detection.detection_rate,
-        timings=timings, keypoints=detection.keypoints, confidence=detection.confidence,
-        found=detection.found, warnings=detection.warnings, **result,
+        video=str(options.video), frame_indices=detection.frame_indices,
+        image_size=tuple(detection.image_size), detection_rate=detection.detection_rate, motion=motion,
+        keypoints=detection.keypoints, confidence=detection.confidence, found=detection.found,
+        warnings=detection.warnings, timings=timings,
     )
 
 
@@ -175,60 +181,42 @@ def animate(
     image_size: tuple[int, int],
     fps: float,
     options: ImportOptions,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     up: np.ndarray | None = None,
-) -> dict:
-    """Lifted camera-frame poses (T, 17, 3) -> the motion fields of :class:`MotionResult`.
+) -> Motion:
+    """The motion step: lifted camera-frame poses (T, 17, 3) -> the :class:`Motion` to key.
 
     smooth -> fit bone lengths -> level by ``up`` (the lifter's (T, 3) up directions; None
     assumes a level camera) -> root motion -> feet on the floor -> foot lock -> rotations.
     """
-    report = progress or (lambda done, total: None)
+    report = progress or (lambda stage, done, total: None)
     steps = 5
     smoothed = smoothing.smooth_joints(np.asarray(pose, dtype=np.float64), options.smoothing, fps)
-    report(1, steps)
+    report("animate", 1, steps)
     lengths = fit.bone_lengths(smoothed, weights=found)
     fitted = fit.apply_bone_lengths(smoothed, lengths)
-    report(2, steps)
-    trajectory = None
-    if options.root_motion:
-        trajectory = root_motion.root_trajectory(fitted, keypoints, confidence, image_size, fps,
-                                                 options.focal_35mm)
+    report("animate", 2, steps)
     clip_up = None if up is None else world.clip_up(up, found)
     level = None if clip_up is None else world.levelling_rotation(clip_up)
-    placed = root_motion.place_in_world(fitted, fps, trajectory, level)
-    joints = placed.joints
     camera = None
-    if trajectory is not None:  # only then is the camera fixed in the world
-        focal_px = Intrinsics.from_focal_35mm(int(image_size[0]), int(image_size[1]), options.focal_35mm).fx
-        camera = FootageCamera(placed.camera_rotation, placed.camera_location, focal_px)
-        joints = root_motion.stand_on_floor(joints, fps)
-    report(3, steps)
+    if options.root_motion:
+        intrinsics = Intrinsics.from_focal_35mm(int(image_size[0]), int(image_size[1]), options.focal_35mm)
+        trajectory = root_motion.root_trajectory(fitted, keypoints, confidence, intrinsics, fps)
+        placed = root_motion.place_in_world(fitted, fps, trajectory, level)
+        camera = FootageCamera(placed.camera_rotation, placed.camera_location, intrinsics.fx)
+        joints = root_motion.stand_on_floor(placed.joints, fps)
+    else:
+        joints = root_motion.place_in_world(fitted, fps, level=level).joints
+    report("animate", 3, steps)
     contacts = foot_lock.detect_contacts(joints, fps)
     skate_before = foot_lock.foot_skate(joints, contacts)
     if options.foot_lock:
         joints = foot_lock.lock_feet(joints, contacts, fps)
     skate_after = foot_lock.foot_skate(joints, contacts)
-    report(4, steps)
+    report("animate", 4, steps)
     rest = rig.build_rest_skeleton(lengths)
     quaternions, root_location = rotations.pose_from_joints(joints, rest)
-    report(5, steps)
-    return dict(joints=joints.astype(np.float32), rest=rest, rotations=quaternions,
-                root_location=root_location, contacts=contacts,
-                foot_skate_before=skate_before, foot_skate_after=skate_after, camera=camera, up=clip_up)
-
-
-def build_armature(result: MotionResult, scene, name: str = "RePOSE"):
-    """Create the keyed armature for ``result`` in ``scene`` (main thread; needs bpy).
-
-    Sets the scene's frame rate and frame range to the motion's. Returns the armature object.
-    """
-    import bpy
-
-    from . import armature
-
-    obj = armature.create_armature(scene, name, result.rest)
-    action = bpy.data.actions.new(f"{name}Action")  # Blender picks a fresh name if it is taken
-    armature.write_bone_keys(obj, action, result.bone_rotations(), result.bone_locations(), frame_start=1)
-    armature.set_scene_timing(scene, result.fps, frame_start=1, frame_count=result.num_frames)
-    return obj
+    report("animate", 5, steps)
+    return Motion(fps=fps, joints=joints.astype(np.float32), rest=rest, rotations=quaternions,
+                  root_location=root_location, contacts=contacts, foot_skate_before=skate_before,
+                  foot_skate_after=skate_after, camera=camera, up=clip_up)

@@ -60,11 +60,8 @@ def preview_size(image_size: tuple[int, int], columns: int) -> tuple[int, int]:
 
 def write_preview(result: "MotionResult", path: str | Path, count: int = FRAMES) -> Path:
     """Write the preview of an :func:`addon.pipeline.analyse` result to ``path`` (PNG, atomic)."""
-    if result.keypoints is None or result.confidence is None:
-        raise ValueError("this result carries no 2D detection to draw")
-    found = result.found if result.found is not None else np.ones(result.num_frames, bool)
     return write_preview_arrays(path, result.video, result.frame_indices, result.keypoints,
-                                result.confidence, found, result.joints, result.image_size,
+                                result.confidence, result.found, result.motion.joints, result.image_size,
                                 count=count)
 
 

@@ -16,8 +16,10 @@ The method, per mapped bone pair (source bone s of the generated armature, targe
 4. World targets become local pose-bone values by walking the target hierarchy; unmapped bones
    between mapped ones are keyed at rest so the result does not depend on what they held before.
 
-The source motion is read from the source action's F-curves (evaluated at every frame), so any
-action on a RePOSE armature works, including one an animator has edited.
+An import hands :func:`retarget_motion` the rotations it computed (``pipeline.Motion``);
+:func:`retarget`, the Retarget operator's, reads them from the source armature's action (its
+F-curves evaluated at every frame), so any action on a RePOSE armature works, including one an
+animator has edited.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from repose_core.rotations import (
 )
 
 from .armature import action_fcurves, write_bone_keys
-from .bonemap import BoneMap
+from .bonemap import BoneMap, check_against
 from .motion.rig import BONE_NAMES, ROOT_BONE
 
 # Along each chain, the generated bone whose head is where this bone's segment ends. Chest ends
@@ -110,7 +112,7 @@ class _Rig:
         return sorted(range(len(self.names)), key=depth)
 
 
-def _check_source(source: bpy.types.Object) -> bpy.types.Action:
+def _check_source(source: bpy.types.Object) -> None:
     if source is None or source.type != "ARMATURE":
         raise RetargetError(f"source {getattr(source, 'name', source)!r} is not an armature object")
     missing = [b for b in BONE_NAMES if b not in source.data.bones]
@@ -118,10 +120,6 @@ def _check_source(source: bpy.types.Object) -> bpy.types.Action:
         raise RetargetError(
             f"source armature {source.name!r} is not a RePOSE armature: it lacks bones {missing}"
         )
-    action = source.animation_data.action if source.animation_data else None
-    if action is None:
-        raise RetargetError(f"source armature {source.name!r} has no action to retarget")
-    return action
 
 
 def _check_target(target: bpy.types.Object, source: bpy.types.Object, bone_map: BoneMap) -> None:
@@ -132,33 +130,34 @@ def _check_target(target: bpy.types.Object, source: bpy.types.Object, bone_map: 
         )
     if target == source:
         raise RetargetError(f"source and target are the same armature {source.name!r}")
-    missing = bone_map.missing_on(target.data.bones.keys())
-    if missing:
-        raise RetargetError(
-            f"armature {target.name!r} lacks bones that bone map {bone_map.name!r} needs: {missing}"
-        )
+    check_against(bone_map, target.data.bones.keys(), target.name)
 
 
-def sample_source_motion(source: bpy.types.Object, action: bpy.types.Action,
-                         frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame local pose of the generated bones: quaternions (T, 17, 4) and the root's
-    location (T, 3), evaluated from the action's F-curves (rest values where a curve is absent)."""
+def sample_source_motion(source: bpy.types.Object) -> tuple[np.ndarray, np.ndarray, int]:
+    """The motion of a RePOSE armature's action, one frame per key of its range: local
+    quaternions (T, 17, 4), the root's location (T, 3) (rest values where a curve is absent),
+    and the first frame."""
+    action = source.animation_data.action if source.animation_data else None
+    if action is None:
+        raise RetargetError(f"source armature {source.name!r} has no action to retarget")
+    start, end = (int(round(f)) for f in action.frame_range)
+    frames = np.arange(start, end + 1, dtype=np.float64)
     curves = {(fc.data_path, fc.array_index): fc for fc in action_fcurves(action, source)}
     quats = np.zeros((len(frames), len(BONE_NAMES), 4))
     quats[..., 0] = 1.0
     location = np.zeros((len(frames), 3))
 
-    def fill(out: np.ndarray, path: str, index: int) -> None:
-        fc = curves.get((path, index))
+    def fill(out: np.ndarray, bone: str, prop: str, index: int) -> None:
+        fc = curves.get((f'pose.bones["{bpy.utils.escape_identifier(bone)}"].{prop}', index))
         if fc is not None:
             out[:] = [fc.evaluate(f) for f in frames]
 
     for b, name in enumerate(BONE_NAMES):
         for i in range(4):
-            fill(quats[:, b, i], f'pose.bones["{name}"].rotation_quaternion', i)
+            fill(quats[:, b, i], name, "rotation_quaternion", i)
     for i in range(3):
-        fill(location[:, i], f'pose.bones["{ROOT_BONE}"].location', i)
-    return normalize(quats), location
+        fill(location[:, i], ROOT_BONE, "location", i)
+    return normalize(quats), location, start
 
 
 def _forward_kinematics(rig: _Rig, order: list[int], quats: dict[int, np.ndarray],
@@ -312,45 +311,59 @@ def _lowest_common_ancestor(parents: list[int], bones: list[int]) -> int:
 
 
 def retarget_rotations(source: bpy.types.Object, target: bpy.types.Object, bone_map: BoneMap,
-                       frames: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Local pose values for the target: ``{bone: (T, 4) quaternions}`` for every keyed bone and
+                       rotations: np.ndarray, root_location: np.ndarray
+                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Local pose values for the target from the generated armature's local quaternions
+    (T, 17, 4) and root location (T, 3): ``{bone: (T, 4) quaternions}`` for every keyed bone and
     ``{bone: (T, 3) locations}`` for the pelvis-mapped bone and its unmapped ancestors.
 
-    Frames are solved in chunks of CHUNK_FRAMES, so memory stays bounded for long actions."""
-    action = _check_source(source)
-    _check_target(target, source, bone_map)
+    Frames are solved in chunks of CHUNK_FRAMES, so memory stays bounded for long motions."""
     plan = _Plan(source, target, bone_map)
-    quats, root_location = sample_source_motion(source, action, frames)
-
+    count = len(rotations)
     names = [plan.tgt.names[i] for i in plan.order]
-    out_quats = {name: np.empty((len(frames), 4)) for name in names}
+    out_quats = {name: np.empty((count, 4)) for name in names}
     root_name, move_name = plan.tgt.names[plan.t_root], plan.tgt.names[plan.t_move]
-    out_locs = {name: np.zeros((len(frames), 3)) for name in names
+    out_locs = {name: np.zeros((count, 3)) for name in names
                 if name not in bone_map.bones.values() or name in (root_name, move_name)}
-    for begin in range(0, len(frames), CHUNK_FRAMES):
+    for begin in range(0, count, CHUNK_FRAMES):
         chunk = slice(begin, begin + CHUNK_FRAMES)
-        rotations, root_basis_location = plan.solve(quats[chunk], root_location[chunk])
-        for i, matrices in rotations.items():
+        solved, root_basis_location = plan.solve(np.asarray(rotations[chunk], dtype=np.float64),
+                                                 np.asarray(root_location[chunk], dtype=np.float64))
+        for i, matrices in solved.items():
             out_quats[plan.tgt.names[i]][chunk] = matrix_to_quaternion(matrices)
         out_locs[move_name][chunk] = root_basis_location
     return {name: make_continuous(q) for name, q in out_quats.items()}, out_locs
 
 
-def retarget(source_armature: bpy.types.Object, target_armature: bpy.types.Object,
-             bone_map: BoneMap) -> bpy.types.Action:
-    """Put the source's motion on ``target_armature`` as a new action, and return it.
+def retarget_motion(source: bpy.types.Object, rotations: np.ndarray, root_location: np.ndarray,
+                    target: bpy.types.Object, bone_map: BoneMap, frame_start: int = 1) -> bpy.types.Action:
+    """Put a motion of the generated armature ``source`` (its local quaternions (T, 17, 4) and
+    root location (T, 3), as ``pipeline.Motion`` holds them) on ``target`` as a new action keyed
+    from ``frame_start``, and return the action.
 
     The target's current action (if any) is kept in the file (fake user) and left unchanged; the
     new action is named after the target and assigned to it. Keyed bones are switched to
     quaternion rotation mode, the only change made to the target's pose settings.
     """
-    action = _check_source(source_armature)
-    start, end = (int(round(f)) for f in action.frame_range)
-    frames = np.arange(start, end + 1, dtype=np.float64)
-    quats, locations = retarget_rotations(source_armature, target_armature, bone_map, frames)
+    _check_source(source)
+    return _put_on(source, rotations, root_location, target, bone_map, frame_start)
 
-    anim = target_armature.animation_data or target_armature.animation_data_create()
+
+def retarget(source_armature: bpy.types.Object, target_armature: bpy.types.Object,
+             bone_map: BoneMap) -> bpy.types.Action:
+    """Put the motion of a RePOSE armature's action (edited or not) on ``target_armature`` as a
+    new action over the same frames, as :func:`retarget_motion` does, and return it."""
+    _check_source(source_armature)
+    rotations, root_location, start = sample_source_motion(source_armature)
+    return _put_on(source_armature, rotations, root_location, target_armature, bone_map, start)
+
+
+def _put_on(source: bpy.types.Object, rotations: np.ndarray, root_location: np.ndarray,
+            target: bpy.types.Object, bone_map: BoneMap, frame_start: int) -> bpy.types.Action:
+    _check_target(target, source, bone_map)
+    quats, locations = retarget_rotations(source, target, bone_map, rotations, root_location)
+    anim = target.animation_data or target.animation_data_create()
     if anim.action is not None:
         anim.action.use_fake_user = True  # the user's action stays in the file, untouched
-    new_action = bpy.data.actions.new(f"{target_armature.name}_RePOSE")
-    return write_bone_keys(target_armature, new_action, quats, locations, frame_start=start)
+    new_action = bpy.data.actions.new(f"{target.name}_RePOSE")
+    return write_bone_keys(target, new_action, quats, locations, frame_start=frame_start)

@@ -26,8 +26,9 @@ import bpy  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from addon.armature import build_armature  # noqa: E402
 from addon.export import export_files  # noqa: E402
-from addon.pipeline import ImportOptions, build_armature, analyse  # noqa: E402
+from addon.pipeline import ImportOptions, analyse  # noqa: E402
 
 SOURCE = ROOT.parent / "shared" / "data" / "videos" / "sports2d_jump_walk.mp4"
 
@@ -68,7 +69,7 @@ def main() -> None:
 
         bpy.ops.wm.read_factory_settings(use_empty=True)
         start = time.perf_counter()
-        obj = build_armature(result, bpy.context.scene, name="Bench")
+        obj = build_armature(bpy.context.scene, result.motion, name="Bench")
         timings["animate"] += time.perf_counter() - start
 
         start = time.perf_counter()

@@ -25,7 +25,8 @@ os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="repose-
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
-from addon.pipeline import ImportOptions, MotionResult, animate, build_armature  # noqa: E402
+from addon.armature import build_armature  # noqa: E402
+from addon.pipeline import ImportOptions, animate  # noqa: E402
 from repose_core.camera import Intrinsics, look_at, project, world_to_camera  # noqa: E402
 from train.data.mocap import load_clip  # noqa: E402
 
@@ -55,14 +56,12 @@ def main() -> None:
     before = peak_mb()
 
     start = time.perf_counter()
-    fields = animate(pose, keypoints, confidence, found, IMAGE_SIZE, FPS, ImportOptions(video=Path("bench.mp4")))
+    motion = animate(pose, keypoints, confidence, found, IMAGE_SIZE, FPS, ImportOptions(video=Path("bench.mp4")))
     motion_seconds = time.perf_counter() - start
     after_motion = peak_mb()
-    result = MotionResult(video="bench.mp4", fps=FPS, frame_indices=np.arange(args.frames), image_size=IMAGE_SIZE,
-                          detection_rate=1.0, **fields)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     start = time.perf_counter()
-    build_armature(result, bpy.context.scene, name="Long")
+    build_armature(bpy.context.scene, motion, name="Long")
     keys_seconds = time.perf_counter() - start
     after_keys = peak_mb()
 

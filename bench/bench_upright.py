@@ -34,10 +34,11 @@ def lean_from_vertical_deg(vectors: np.ndarray) -> np.ndarray:
 
 def standing_leans(video: Path, model: Path | None) -> dict[str, float]:
     result = analyse(ImportOptions(video=video, model_path=model, cache_dir=ROOT / ".cache" / "detect"))
-    standing = result.contacts.any(-1) & result.found
-    joints = result.joints[standing]
+    motion = result.motion
+    standing = motion.contacts.any(-1) & result.found
+    joints = motion.joints[standing]
     ankles = 0.5 * (joints[:, J["l_ankle"]] + joints[:, J["r_ankle"]])
-    pitch = float("nan") if result.up is None else float(np.degrees(np.arcsin(-result.up[2])))
+    pitch = float("nan") if motion.up is None else float(np.degrees(np.arcsin(-motion.up[2])))
     return {
         "frames": float(standing.sum()),
         "torso": float(np.median(lean_from_vertical_deg(joints[:, J["thorax"]] - joints[:, J["pelvis"]]))),

@@ -14,6 +14,8 @@ os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="repose-
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# The bundled clip (the same file as shared/data/videos/pose2sim_balancing_cam01.mp4): every
+# test of the single-person clip uses this one, whole, so that it is detected once a session.
 EXAMPLE_VIDEO = REPO_ROOT / "examples" / "pose2sim_balancing_cam01.mp4"
 
 
@@ -28,6 +30,21 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def example_video() -> Path:
     return EXAMPLE_VIDEO
+
+
+@pytest.fixture(scope="session")
+def detection_cache(tmp_path_factory) -> Path:
+    """The one detection cache of a session: each clip and setting is detected once, whichever
+    test (or batch subprocess given --cache-dir) asks first."""
+    return tmp_path_factory.mktemp("detections")
+
+
+@pytest.fixture(scope="session")
+def example_detection(example_video, detection_cache):
+    """The whole bundled clip (a man balancing on one leg, 100 frames, 1080x1920 portrait)."""
+    from repose_core.detect import detect_video
+
+    return detect_video(example_video, cache_dir=detection_cache)
 
 
 # --- lifter models (repose_core.models / runtime) ------------------------------------------------
@@ -67,23 +84,12 @@ def cmu_dance_camera(shared_data) -> "np.ndarray":
 
 
 # ---- add-on engine (pipeline, armature, batch) -------------------------------------------------
-EXAMPLE_FRAMES = 40  # the first 40 frames (2/3 s) of the bundled clip: enough motion, quick to detect
-
-
-@pytest.fixture(scope="session")
-def detection_cache(tmp_path_factory) -> Path:
-    """One detection cache for the session, so the example clip is detected once."""
-    return tmp_path_factory.mktemp("detections")
-
-
 @pytest.fixture(scope="session")
 def example_motion(example_video, tiny_lifter_onnx, detection_cache):
-    """addon.pipeline.analyse on the bundled clip's first EXAMPLE_FRAMES frames (tiny lifter)."""
+    """addon.pipeline.analyse on the bundled clip (tiny lifter): a MotionResult of 100 frames."""
     from addon.pipeline import ImportOptions, analyse
 
-    options = ImportOptions(video=example_video, end=EXAMPLE_FRAMES, model_path=tiny_lifter_onnx,
-                            cache_dir=detection_cache)
-    return analyse(options)
+    return analyse(ImportOptions(video=example_video, model_path=tiny_lifter_onnx, cache_dir=detection_cache))
 
 
 # ---- training data (train.data / train.synth) ---------------------------------------------------
@@ -101,26 +107,12 @@ def small_mocap(shared_data):
 
 # ---- detection (repose_core.detect) --------------------------------------------------------------
 @pytest.fixture(scope="session")
-def detect_cache_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("detect-cache")
-
-
-@pytest.fixture(scope="session")
-def balancing_detection(shared_data, detect_cache_dir):
-    """The whole single-person Pose2Sim clip (100 frames, 1080x1920 portrait), cached."""
-    from repose_core.detect import detect_video
-
-    return detect_video(shared_data / "videos" / "pose2sim_balancing_cam01.mp4",
-                        cache_dir=detect_cache_dir)
-
-
-@pytest.fixture(scope="session")
-def jump_walk_detection(shared_data):
+def jump_walk_detection(shared_data, detection_cache):
     """The two-person Sports2D clip, every other frame: a man on a box jumps down while a woman
     walks past below him."""
     from repose_core.detect import detect_video
 
-    return detect_video(shared_data / "videos" / "sports2d_jump_walk.mp4", stride=2)
+    return detect_video(shared_data / "videos" / "sports2d_jump_walk.mp4", stride=2, cache_dir=detection_cache)
 
 
 # ---- two people in view from the first frame (repose_core.detect, addon person choice) ---------

@@ -1,4 +1,6 @@
-"""The generated armature in headless Blender, keyed from the bundled clip (bpy module)."""
+"""The generated armature in headless Blender, keyed from the bundled clip (bpy module).
+
+The keyed tests are slow: the clip is detected (once a session, shared with the other tests)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,15 +9,17 @@ import pytest
 import bpy  # required: the add-on tests must never be skipped silently
 
 from addon import armature  # noqa: E402
-from addon.motion.rig import BONE_HEAD_JOINT, BONE_INDEX, BONE_NAMES, BONE_TAIL_JOINT, ROOT_BONE  # noqa: E402
-from addon.pipeline import build_armature  # noqa: E402
+from addon.motion.rig import (BONE_HEAD_JOINT, BONE_INDEX, BONE_NAMES, BONE_TAIL_JOINT, ROOT_BONE,  # noqa: E402
+                              build_rest_skeleton)
+
+keyed = pytest.mark.slow
 
 
 @pytest.fixture()
 def built(example_motion):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    obj = build_armature(example_motion, scene, name="Performer")
+    obj = armature.build_armature(scene, example_motion.motion, name="Performer")
     return scene, obj
 
 
@@ -40,6 +44,7 @@ def _curve_values(fcurve) -> np.ndarray:
     return co.reshape(-1, 2)
 
 
+@keyed
 def test_keys_on_every_frame_and_every_bone(built, example_motion):
     scene, obj = built
     count = example_motion.num_frames
@@ -54,16 +59,18 @@ def test_keys_on_every_frame_and_every_bone(built, example_motion):
     for index in range(3):
         assert len(by_path[(f'pose.bones["{ROOT_BONE}"].location', index)].keyframe_points) == count
     assert (scene.frame_start, scene.frame_end) == (1, count)
-    assert scene.render.fps / scene.render.fps_base == pytest.approx(example_motion.fps)
+    assert scene.render.fps / scene.render.fps_base == pytest.approx(example_motion.motion.fps)
 
 
+@keyed
 def test_blender_fk_reproduces_the_fitted_joints(built, example_motion):
     scene, obj = built
-    errors = [np.abs(_posed_joints(scene, obj, f + 1) - example_motion.joints[f]).max()
+    errors = [np.abs(_posed_joints(scene, obj, f + 1) - example_motion.motion.joints[f]).max()
               for f in range(example_motion.num_frames)]
     assert max(errors) < 1e-3  # metres
 
 
+@keyed
 def test_bone_lengths_constant_and_quaternions_continuous(built, example_motion):
     scene, obj = built
     rest_lengths = {bone.name: bone.length for bone in obj.data.bones}
@@ -78,9 +85,10 @@ def test_bone_lengths_constant_and_quaternions_continuous(built, example_motion)
         assert (q[1:] * q[:-1]).sum(-1).min() >= 0.0, name
 
 
+@keyed
 def test_rest_pose_is_upright_and_matches_the_fit(built, example_motion):
     _, obj = built
-    rest = example_motion.rest
+    rest = example_motion.motion.rest
     for b, name in enumerate(BONE_NAMES):
         bone = obj.data.bones[name]
         matrix = np.array(bone.matrix_local)
@@ -94,11 +102,12 @@ def test_rest_pose_is_upright_and_matches_the_fit(built, example_motion):
     assert bones[ROOT_BONE].parent is None and bones["thigh.L"].parent.name == "hip.L"
 
 
+@keyed
 def test_new_action_leaves_the_existing_one_untouched(built, example_motion):
     _, obj = built
     first = obj.animation_data.action
     before = {(fc.data_path, fc.array_index): _curve_values(fc).copy() for fc in armature.action_fcurves(first, obj)}
-    second = armature.write_bone_keys(obj, bpy.data.actions.new("Second"), {"head": example_motion.rotations[:, BONE_INDEX["head"]]})
+    second = armature.write_bone_keys(obj, bpy.data.actions.new("Second"), {"head": example_motion.motion.rotations[:, BONE_INDEX["head"]]})
     assert obj.animation_data.action == second and second != first
     after = {(fc.data_path, fc.array_index): _curve_values(fc) for fc in armature.action_fcurves(first, obj)}
     assert before.keys() == after.keys()
@@ -106,9 +115,11 @@ def test_new_action_leaves_the_existing_one_untouched(built, example_motion):
         np.testing.assert_array_equal(before[key], after[key])
 
 
-def test_write_bone_keys_rejects_bad_input(built):
-    _, obj = built
-    with pytest.raises(ValueError, match="no bone 'tail'"):
+def test_write_bone_keys_rejects_bad_input():
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    lengths = np.array([0, .13, .45, .44, .13, .45, .44, .24, .25, .12, .12, .15, .28, .25, .15, .28, .25])
+    obj = armature.create_armature(bpy.context.scene, "Rest", build_rest_skeleton(lengths))
+    with pytest.raises(ValueError, match="write_bone_keys: armature 'Rest' has no bone 'tail'"):
         armature.write_bone_keys(obj, bpy.data.actions.new("Bad"), {"tail": np.ones((3, 4))})
     with pytest.raises(ValueError, match="same number of frames"):
         armature.write_bone_keys(obj, bpy.data.actions.new("Bad"), {"head": np.ones((3, 4)), "neck": np.ones((4, 4))})

@@ -1,4 +1,7 @@
-"""python -m addon.batch end to end on the bundled clip (headless bpy), plus its bad-input paths."""
+"""python -m addon.batch end to end on the bundled clip (headless bpy), plus its bad-input paths.
+
+The end-to-end run uses the shipped lifter on the whole clip: its files, opened or imported
+again, must put every joint where the import computed it."""
 from __future__ import annotations
 
 import hashlib
@@ -17,10 +20,12 @@ import bpy  # required: the add-on tests must never be skipped silently
 from mathutils import Matrix  # noqa: E402
 
 from addon import batch, export  # noqa: E402
-from addon.motion.rig import BONE_NAMES  # noqa: E402
+from addon.armature import build_armature  # noqa: E402
+from addon.motion.rig import BONE_HEAD_JOINT, BONE_NAMES, BONE_TAIL_JOINT  # noqa: E402
+from rig_checks import QUATERNIUS_SEGMENTS, segment_angles  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FRAMES = 30
+FRAMES = 100  # the whole clip, detected once a session into the shared cache
 
 
 def _write_blank_video(path: Path, frames: int = 12) -> Path:
@@ -35,8 +40,9 @@ def _write_blank_video(path: Path, frames: int = 12) -> Path:
 
 
 @pytest.fixture(scope="module")
-def batch_run(tmp_path_factory, example_video, tiny_lifter_onnx):
-    """One CLI run: the example clip, a file that is not a video, and a video with nobody in it."""
+def batch_run(tmp_path_factory, example_video, detection_cache):
+    """One CLI run with the shipped lifter: the example clip, a file that is not a video, and a
+    video with nobody in it, written as .blend, .bvh and .fbx."""
     work = tmp_path_factory.mktemp("batch_work")
     inputs = tmp_path_factory.mktemp("batch_inputs")
     not_video = inputs / "notes.mp4"
@@ -45,14 +51,15 @@ def batch_run(tmp_path_factory, example_video, tiny_lifter_onnx):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT),
                BLENDER_USER_RESOURCES=str(tmp_path_factory.mktemp("blender_user")))
     command = [sys.executable, "-m", "addon.batch", str(example_video), str(not_video), str(blank),
-               "-o", "out", "--formats", "blend,bvh,fbx", "--model", str(tiny_lifter_onnx),
-               "--end", str(FRAMES)]
+               "-o", "out", "--formats", "blend,bvh,fbx", "--cache-dir", str(detection_cache)]
     process = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=600)
     return work, process
 
 
 @pytest.mark.slow
-def test_batch_continues_past_bad_files_and_fails_overall(batch_run, example_video, tiny_lifter_onnx):
+def test_batch_continues_past_bad_files_and_fails_overall(batch_run, example_video):
+    from repose_core.runtime import DEFAULT_LIFTER_PATH
+
     work, process = batch_run
     assert process.returncode == 1, process.stderr[-2000:]
     summary = json.loads((work / "out" / "summary.json").read_text())
@@ -60,6 +67,7 @@ def test_batch_continues_past_bad_files_and_fails_overall(batch_run, example_vid
     good, not_video, blank = summary["videos"]
     assert good["status"] == "ok" and good["frames"] == FRAMES and good["detection_rate"] == 1.0
     assert set(good["timings"]) >= {"detect", "lift", "animate", "armature", "save"}
+    assert good["fps"] == 60.0 and good["warnings"] == []
     assert good["foot_skate_before_mm"] is None or good["foot_skate_after_mm"] <= good["foot_skate_before_mm"]
     assert not_video["status"] == "error" and "notes.mp4" in not_video["error"]
     assert blank["status"] == "error" and "no person found" in blank["error"]
@@ -68,8 +76,8 @@ def test_batch_continues_past_bad_files_and_fails_overall(batch_run, example_vid
     assert "[2/3] notes.mp4: FAILED" in process.stderr
     # The model each video was imported with (issue 15 item 10).
     model = good["settings"]["model"]
-    assert model["path"] == str(tiny_lifter_onnx)
-    assert model["sha256"] == hashlib.sha256(tiny_lifter_onnx.read_bytes()).hexdigest()
+    assert model["path"] == str(DEFAULT_LIFTER_PATH)
+    assert model["sha256"] == hashlib.sha256(DEFAULT_LIFTER_PATH.read_bytes()).hexdigest()
 
 
 @pytest.mark.slow
@@ -95,34 +103,47 @@ def test_batch_writes_only_inside_the_output_folder(batch_run, example_video):
                               f"out/{stem}_preview.png", "out/summary.json", "out/batch.log"])
 
 
-@pytest.mark.slow
-def test_exports_reimport_with_the_same_frame_count(batch_run, example_video):
-    work, _ = batch_run
-    out = work / "out"
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.ops.import_anim.bvh(filepath=str(out / f"{example_video.stem}.bvh"))
-    bvh_armature = bpy.context.object
-    start, end = bvh_armature.animation_data.action.frame_range
-    assert int(round(end - start)) + 1 == FRAMES
-    assert {b.name for b in bvh_armature.data.bones} == set(BONE_NAMES)
-
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.ops.import_scene.fbx(filepath=str(out / f"{example_video.stem}.fbx"))
-    fbx_armature = next(o for o in bpy.context.scene.objects if o.type == "ARMATURE")
-    start, end = fbx_armature.animation_data.action.frame_range
-    assert int(round(end - start)) + 1 == FRAMES
-    assert set(BONE_NAMES) <= {b.name for b in fbx_armature.data.bones}
-
-
-@pytest.mark.slow
-def test_blend_output_holds_the_keyed_armature(batch_run, example_video):
-    work, _ = batch_run
-    bpy.ops.wm.open_mainfile(filepath=str(work / "out" / f"{example_video.stem}.blend"))
-    armatures = [o for o in bpy.data.objects if o.type == "ARMATURE"]
-    assert len(armatures) == 1 and len(armatures[0].data.bones) == len(BONE_NAMES)
+def _posed_joints(obj, rest, frames) -> np.ndarray:
+    """(frames, 17, 3) world joints of a generated armature as Blender poses it: each bone's
+    head, and its tail along the bone's own Y axis at the rest length (files that do not keep
+    bone lengths, as FBX, still say where each bone points)."""
     scene = bpy.context.scene
-    assert (scene.frame_start, scene.frame_end) == (1, FRAMES)
-    assert armatures[0].animation_data.action is not None
+    joints = np.zeros((len(frames), 17, 3))
+    for k, frame in enumerate(frames):
+        scene.frame_set(frame)
+        for b, name in enumerate(BONE_NAMES):
+            matrix = np.array(obj.matrix_world @ obj.pose.bones[name].matrix)
+            head, y_axis = matrix[:3, 3], matrix[:3, 1] / np.linalg.norm(matrix[:3, 1])
+            joints[k, BONE_HEAD_JOINT[b]] = head
+            if BONE_TAIL_JOINT[b] >= 0:
+                joints[k, BONE_TAIL_JOINT[b]] = head + y_axis * rest.bone_lengths[b]
+    return joints
+
+
+@pytest.mark.slow
+def test_every_file_reimports_with_the_joints_the_import_computed(batch_run, example_video, detection_cache):
+    """The .blend (opened), the .bvh (Blender's importer, its defaults: Y up in) and the .fbx,
+    at every 7th frame: each joint within a millimetre of the motion the import computed. Not
+    frame counts: a file of rest poses or zero rotations fails here."""
+    from addon.pipeline import ImportOptions, analyse
+
+    work, _ = batch_run
+    motion = analyse(ImportOptions(video=example_video, cache_dir=detection_cache)).motion
+    frames = list(range(1, FRAMES + 1, 7))
+    expected = motion.joints[[f - 1 for f in frames]]
+    assert np.linalg.norm(expected - motion.rest.joints, axis=-1).max() > 0.2  # it moves off its rest pose
+    out = work / "out" / example_video.stem
+    load = {"blend": lambda: bpy.ops.wm.open_mainfile(filepath=f"{out}.blend"),
+            "bvh": lambda: bpy.ops.import_anim.bvh(filepath=f"{out}.bvh"),
+            "fbx": lambda: bpy.ops.import_scene.fbx(filepath=f"{out}.fbx")}
+    for fmt, reads in load.items():
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        reads()
+        (armature,) = [o for o in bpy.data.objects if o.type == "ARMATURE"]
+        assert set(BONE_NAMES) <= set(armature.data.bones.keys()), fmt
+        assert bpy.context.scene.frame_start == 1 or fmt == "bvh", fmt
+        error = np.linalg.norm(_posed_joints(armature, motion.rest, frames) - expected, axis=-1)
+        assert error.max() < 1e-3, (fmt, error.max())  # metres
     bpy.ops.wm.read_factory_settings(use_empty=True)
 
 
@@ -143,11 +164,11 @@ def character_rigs(tmp_path_factory, shared_data) -> dict[str, Path]:
 def test_batch_puts_the_motion_on_a_rig(tmp_path, example_video, tiny_lifter_onnx, detection_cache,
                                         character_rigs, kind):
     code = batch.main([str(example_video), "-o", str(tmp_path / "out"), "--formats", "blend",
-                       "--model", str(tiny_lifter_onnx), "--end", "40", "--cache-dir", str(detection_cache),
+                       "--model", str(tiny_lifter_onnx), "--cache-dir", str(detection_cache),
                        "--rig", str(character_rigs[kind])])
     assert code == 0
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert "retarget" in summary["videos"][0]["timings"]
+    assert {"rig", "armature", "retarget"} <= set(summary["videos"][0]["timings"])
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "out" / f"{example_video.stem}.blend"))
     armatures = {o.name: o for o in bpy.data.objects if o.type == "ARMATURE"}
     assert len(armatures) == 2  # the generated performer and the character
@@ -156,6 +177,7 @@ def test_batch_puts_the_motion_on_a_rig(tmp_path, example_video, tiny_lifter_onn
     assert character.animation_data.action is not None
     # As after the panel's import: the character carries the motion, its source is hidden.
     assert character.visible_get() and not performer.visible_get()
+    assert segment_angles(performer, character, QUATERNIUS_SEGMENTS, range(1, FRAMES + 1, 9)).max() < 1.0
     bpy.ops.wm.read_factory_settings(use_empty=True)
 
 
@@ -171,7 +193,7 @@ def test_bad_arguments_exit_with_status_2(tmp_path, example_video):
 
 @pytest.mark.parametrize("arguments, message", [
     (["--smoothing", "3"], "smoothing must be in"),
-    (["--start", "10", "--end", "5"], r"end frame \(5\) must be after start frame \(10\)"),
+    (["--start", "10", "--end", "5"], "end frame 5 must be after start frame 10"),
     (["--stride", "0"], "stride must be >= 1"),
     (["--start", "-1"], "start frame must be >= 0"),
     (["--person", "4"], r"--person: must be 0\.\.3 \(0 = the leftmost\), got 4"),
@@ -198,7 +220,7 @@ def test_bad_settings_stop_the_batch_before_any_video(tmp_path, example_video, c
 def named_run(tmp_path_factory, example_video, tiny_lifter_onnx, detection_cache):
     """python -m addon.batch on copies of the example clip with the names a first batch got
     wrong: two in CJK only, one mixing scripts and spaces, one named as another from another
-    folder. 8 frames each, .bvh and the preview."""
+    folder. .bvh and the preview of each (one detection: they are the same clip)."""
     work = tmp_path_factory.mktemp("names")
     names = ["in/中国.mp4", "in/日本.mp4", "in/mein Video ü 日本.mp4", "other/中国.mp4"]
     for name in names:
@@ -206,8 +228,7 @@ def named_run(tmp_path_factory, example_video, tiny_lifter_onnx, detection_cache
         shutil.copy(example_video, work / name)
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT),
                BLENDER_USER_RESOURCES=str(tmp_path_factory.mktemp("blender_user")))
-    common = ["--formats", "bvh", "--model", str(tiny_lifter_onnx), "--end", "8",
-              "--cache-dir", str(detection_cache)]
+    common = ["--formats", "bvh", "--model", str(tiny_lifter_onnx), "--cache-dir", str(detection_cache)]
     process = subprocess.run([sys.executable, "-m", "addon.batch", *names, "-o", "out", *common],
                              cwd=work, env=env, capture_output=True, text=True, timeout=600)
     return work, process, common
@@ -281,38 +302,29 @@ def test_names_keep_every_script_and_drop_only_what_file_systems_forbid():
     assert batch._unique_name("Clip", {"clip"}) == "Clip_2"  # case-insensitive file systems
 
 
-def _joint_positions(obj, frames) -> np.ndarray:
-    """(frames, bones, 3) world positions of every bone's head, bones by name."""
-    scene = bpy.context.scene
-    positions = []
-    for frame in frames:
-        scene.frame_set(frame)
-        positions.append([obj.matrix_world @ obj.pose.bones[name].head for name in BONE_NAMES])
-    return np.array(positions)
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("up, axes", [("Y", {}), ("Z", {"axis_forward": "Y", "axis_up": "Z"})])
 def test_bvh_reimports_onto_the_blend_pose(tmp_path, example_motion, up, axes):
     """Y up by default: Blender's own importer with its defaults (Y up in, Z up in Blender) puts
     every joint where the .blend has it, also for an armature object that is turned, scaled and
     moved (as imported rigs are). --bvh-up Z writes Blender's axes, for an import that says so."""
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    from addon.pipeline import build_armature
-
-    obj = build_armature(example_motion, bpy.context.scene, name="clip")
+    rest = example_motion.motion.rest
+    obj = build_armature(bpy.context.scene, example_motion.motion, name="clip")
     obj.rotation_euler, obj.scale, obj.location = (0.3, 0.0, 0.7), (0.5, 0.5, 0.5), (1.0, 2.0, 0.0)
     if up == "Z":
         obj.matrix_world = Matrix.Identity(4)  # Blender's axes: the armature's own space
     frames = [1, len(example_motion.frame_indices) // 2, len(example_motion.frame_indices)]
-    expected = _joint_positions(obj, frames)
+    expected = _posed_joints(obj, rest, frames)
     path = export.export_files(obj, tmp_path, "clip", "bvh", bvh_up=up)["bvh"]
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.ops.import_anim.bvh(filepath=str(path), **axes)
     imported = bpy.context.object
     assert imported.animation_data.action.frame_range[0] == 1.0
-    np.testing.assert_allclose(_joint_positions(imported, frames), expected, atol=1e-4)
+    np.testing.assert_allclose(_posed_joints(imported, rest, frames), expected, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_fbx_keys_start_at_the_first_frame_and_keep_the_videos_times(tmp_path, example_motion):
     """The FBX's first key is at time 0, so Blender's importer (time 0 = frame 1) puts it on the
     scene's first frame; key times are the video's, also at 23.976 fps."""
@@ -321,11 +333,9 @@ def test_fbx_keys_start_at_the_first_frame_and_keep_the_videos_times(tmp_path, e
     from io_scene_fbx import parse_fbx
     from io_scene_fbx.fbx_utils import FBX_KTIME_V7
 
-    from addon.pipeline import build_armature
-
     fps = 24000 / 1001
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    obj = build_armature(replace(example_motion, fps=fps), bpy.context.scene, name="clip")
+    obj = build_armature(bpy.context.scene, replace(example_motion.motion, fps=fps), name="clip")
     path = export.export_files(obj, tmp_path, "clip", "fbx")["fbx"]
     assert bpy.context.scene.frame_start == 1  # the export leaves the scene as it was
     assert obj.animation_data.action.frame_range[0] == 1.0
@@ -352,11 +362,11 @@ def test_fbx_keys_start_at_the_first_frame_and_keep_the_videos_times(tmp_path, e
 def test_variable_frame_rate_footage_is_keyed_at_the_frames_real_times(vfr_clip, tiny_lifter_onnx):
     """12 frames over 8/30 s, the first six 1/60 s apart: 11 keys 1/40 s apart (the clip's mean
     rate), each pose the detection at that key's time, not one key per frame."""
-    from addon.pipeline import ImportOptions, analyse, build_armature
+    from addon.pipeline import ImportOptions, analyse
     from repose_core.detect import detect_video
 
     result = analyse(ImportOptions(video=vfr_clip, model_path=tiny_lifter_onnx, root_motion=False))
-    assert (result.num_frames, result.fps) == (11, pytest.approx(40.0))
+    assert (result.num_frames, result.motion.fps) == (11, pytest.approx(40.0))
     raw = detect_video(vfr_clip)
     times = np.arange(11) / 40.0
     flat = raw.keypoints.reshape(len(raw), -1)
@@ -365,7 +375,7 @@ def test_variable_frame_rate_footage_is_keyed_at_the_frames_real_times(vfr_clip,
     assert "variable frame rate" in result.warnings[-1]
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    obj = build_armature(result, scene)
+    obj = build_armature(scene, result.motion)
     assert (scene.frame_start, scene.frame_end) == (1, 11)
     assert scene.render.fps / scene.render.fps_base == pytest.approx(40.0)
     assert obj.animation_data.action.frame_range[:] == pytest.approx((1.0, 11.0))
@@ -401,7 +411,9 @@ def test_argv_after_double_dash_is_used_under_blender(monkeypatch, tmp_path):
     assert args.videos == [Path("clip.mp4")] and args.out == tmp_path and args.formats == ("blend", "bvh")
 
 
-def test_batch_follows_the_chosen_person_with_the_given_lens(tmp_path, shared_data, tiny_lifter_onnx):
+@pytest.mark.slow
+def test_batch_follows_the_chosen_person_with_the_given_lens(tmp_path, shared_data, tiny_lifter_onnx,
+                                                            detection_cache):
     """--person 1 on the two-person clip follows the woman (second from the left, walking in
     from frame ~40), not the man on the box; --focal-35mm reaches the root motion's camera."""
     from addon.pipeline import analyse
@@ -409,42 +421,50 @@ def test_batch_follows_the_chosen_person_with_the_given_lens(tmp_path, shared_da
 
     video = shared_data / "videos" / "sports2d_jump_walk.mp4"
     args = batch.parse_args([str(video), "-o", str(tmp_path), "--end", "126", "--stride", "6",
-                             "--model", str(tiny_lifter_onnx), "--person", "1", "--focal-35mm", "50"])
+                             "--model", str(tiny_lifter_onnx), "--person", "1", "--focal-35mm", "50",
+                             "--cache-dir", str(detection_cache)])
     options = batch.import_options(video, args)
     assert (options.person, options.focal_35mm) == (1, 50.0)
     result = analyse(options)
     assert result.frame_indices[result.found][0] >= 35  # not before she walks in
     width, height = result.image_size
-    assert result.camera.focal_px == pytest.approx(Intrinsics.from_focal_35mm(width, height, 50.0).fx)
+    assert result.motion.camera.focal_px == pytest.approx(Intrinsics.from_focal_35mm(width, height, 50.0).fx)
     defaults = batch.import_options(video, batch.parse_args([str(video), "-o", str(tmp_path)]))
     assert (defaults.person, defaults.focal_35mm) == (None, 26.0)
     with pytest.raises(SystemExit):  # found with the other arguments (-1 counts from nowhere)
         batch.parse_args([str(video), "-o", str(tmp_path), "--person", "-1"])
 
 
+@pytest.mark.slow
 def test_analyse_reports_progress_and_cancels(example_video, tiny_lifter_onnx, detection_cache, example_motion):
+    """One progress protocol, (stage, done, total), from detection to the motion step."""
     from addon.pipeline import STAGES, ImportCancelled, ImportOptions, analyse
 
-    options = ImportOptions(video=example_video, end=len(example_motion.frame_indices),
-                            model_path=tiny_lifter_onnx, cache_dir=detection_cache)
+    options = ImportOptions(video=example_video, model_path=tiny_lifter_onnx, cache_dir=detection_cache)
     seen = []
     analyse(options, progress=lambda stage, done, total: seen.append((stage, done, total)))
     assert [stage for stage in STAGES if any(s == stage for s, _, _ in seen)] == list(STAGES)
-    assert all(done <= total for _, done, total in seen)
+    assert [s for s, _, _ in seen] == sorted((s for s, _, _ in seen), key=STAGES.index)  # in order
+    assert all(done <= total for _, done, total in seen) and seen[-1] == ("animate", 5, 5)
     with pytest.raises(ImportCancelled):
         analyse(ImportOptions(video=example_video, end=5, model_path=tiny_lifter_onnx), cancel=lambda: True)
 
 
-def test_bad_options_and_models_give_clear_errors(example_video, detection_cache, example_motion, tmp_path):
-    from addon.pipeline import ImportOptions, analyse
-    from repose_core.runtime import LifterLoadError
+def test_bad_options_give_clear_errors(example_video):
+    from addon.pipeline import ImportOptions
 
     with pytest.raises(ValueError, match="smoothing"):
         ImportOptions(video=example_video, smoothing=1.5)
-    with pytest.raises(ValueError, match="end frame"):
+    with pytest.raises(ValueError, match="end frame 10 must be after start frame 10"):
         ImportOptions(video=example_video, start=10, end=10)
+
+
+@pytest.mark.slow
+def test_a_model_that_does_not_load_is_named(example_video, detection_cache, tmp_path):
+    from addon.pipeline import ImportOptions, analyse
+    from repose_core.runtime import LifterLoadError
+
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a model")
     with pytest.raises(LifterLoadError, match="broken.onnx"):
-        analyse(ImportOptions(video=example_video, end=len(example_motion.frame_indices), model_path=broken,
-                              cache_dir=detection_cache))
+        analyse(ImportOptions(video=example_video, model_path=broken, cache_dir=detection_cache))

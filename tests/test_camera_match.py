@@ -58,7 +58,7 @@ def test_the_import_places_its_camera_where_the_footage_was_filmed_from(shared_d
     k = Intrinsics.from_focal_35mm(1920, 1080, 26.0)
     pixels = project(camera_frame, k.fx, k.fy, k.cx, k.cy)
     pose = camera_frame - camera_frame[:, :1]
-    trajectory = root_motion.root_trajectory(pose, pixels, np.ones(pixels.shape[:2]), (1920, 1080), 30.0)
+    trajectory = root_motion.root_trajectory(pose, pixels, np.ones(pixels.shape[:2]), k, 30.0)
     level = world.levelling_rotation(R @ np.array([0.0, 1.0, 0.0]))
     placed = root_motion.place_in_world(pose, 30.0, trajectory, level)
     camera = FootageCamera(placed.camera_rotation, placed.camera_location, k.fx)

@@ -11,7 +11,7 @@ import pytest
 
 from repose_core.detect import (Detection2D, DetectionCancelled, VideoError, detect_video,
                                  resample_constant_rate)
-from repose_core.detect import pipeline
+from repose_core.detect import detector
 from repose_core.detect.__main__ import main as cli_main
 from repose_core.detect.cache import cache_key
 from repose_core.detect.landmarker import DEFAULT_TASK_PATH, PoseLandmarker
@@ -21,8 +21,9 @@ from repose_core.detect.tracking import PersonTracker, fill_short_gaps
 from repose_core.detect.video import FrameStream, probe_video
 from repose_core.skeleton import JOINT_INDEX as J
 
-BALANCING = "pose2sim_balancing_cam01.mp4"
 JUMP_WALK = "sports2d_jump_walk.mp4"
+# Detecting a real clip takes seconds: tests that do are slow (-m "not slow" skips them).
+detects = pytest.mark.slow
 
 
 # --- helpers that make real test videos from the shared footage ---------------------------------
@@ -69,11 +70,11 @@ def mp4_boxes(data: bytes) -> dict[bytes, tuple[int, int]]:
 
 
 # --- the .task bundle ---------------------------------------------------------------------------
-def test_task_bundle_rebuilds_identically_and_loads(tmp_path, shared_data):
+def test_task_bundle_rebuilds_identically_and_loads(tmp_path, example_video):
     built = build_task(tmp_path / "pose_landmarker.task")
     assert built.read_bytes() == DEFAULT_TASK_PATH.read_bytes(), \
         "the shipped bundle is not what the build step produces; rebuild and commit it"
-    frame = cv2.cvtColor(read_frames(shared_data / "videos" / BALANCING, 1)[0], cv2.COLOR_BGR2RGB)
+    frame = cv2.cvtColor(read_frames(example_video, 1)[0], cv2.COLOR_BGR2RGB)
     with PoseLandmarker(built, video=False) as landmarker:
         poses = landmarker.detect(frame)
     assert len(poses) == 1
@@ -90,8 +91,9 @@ def test_bad_task_path_is_named(tmp_path, example_video):
 
 
 # --- single person: the Pose2Sim clip -----------------------------------------------------------
-def test_single_person_found_on_almost_every_frame(balancing_detection):
-    det = balancing_detection
+@detects
+def test_single_person_found_on_almost_every_frame(example_detection):
+    det = example_detection
     assert len(det) == 100
     assert det.detection_rate >= 0.95
     assert det.image_size == (1080, 1920)  # portrait
@@ -105,8 +107,9 @@ def test_single_person_found_on_almost_every_frame(balancing_detection):
     assert len(det.missing_frames) == int((~det.found).sum())
 
 
-def test_joints_inside_frame_and_left_right_not_swapped(balancing_detection):
-    det = balancing_detection
+@detects
+def test_joints_inside_frame_and_left_right_not_swapped(example_detection):
+    det = example_detection
     width, height = det.image_size
     confident = det.confidence > 0.5
     x, y = det.keypoints[..., 0][confident], det.keypoints[..., 1][confident]
@@ -119,8 +122,9 @@ def test_joints_inside_frame_and_left_right_not_swapped(balancing_detection):
     assert kp[0, J["l_wrist"], 0] > kp[0, J["r_wrist"], 0]  # arms hanging at frame 0
 
 
-def test_h36m_joints_follow_the_documented_rules(balancing_detection):
-    det = balancing_detection
+@detects
+def test_h36m_joints_follow_the_documented_rules(example_detection):
+    det = example_detection
     lm, kp = det.landmarks[det.found, :, :2], det.keypoints[det.found]
     mid_hips = (lm[:, L_HIP] + lm[:, R_HIP]) / 2
     mid_shoulders = (lm[:, L_SHOULDER] + lm[:, R_SHOULDER]) / 2
@@ -137,35 +141,38 @@ def test_h36m_joints_follow_the_documented_rules(balancing_detection):
     assert (det.confidence[:, J["l_wrist"]] <= det.landmarks[:, 15, 3] + 1e-6).all()
 
 
-def test_world_landmarks_are_metres_around_the_hips(balancing_detection):
-    world = balancing_detection.world_landmarks[balancing_detection.found]
+@detects
+def test_world_landmarks_are_metres_around_the_hips(example_detection):
+    world = example_detection.world_landmarks[example_detection.found]
     hips = (world[:, L_HIP] + world[:, R_HIP]) / 2
     assert np.abs(hips).max() < 0.05
     shoulders = np.linalg.norm(world[:, L_SHOULDER] - world[:, R_SHOULDER], axis=-1)
     assert 0.2 < np.median(shoulders) < 0.5
 
 
-def test_cache_hit_returns_identical_arrays(balancing_detection, detect_cache_dir, shared_data,
-                                            monkeypatch):
+@detects
+def test_cache_hit_returns_identical_arrays(example_detection, detection_cache, example_video, monkeypatch):
     def no_inference(*args, **kwargs):
         raise AssertionError("a cache hit must not run MediaPipe")
 
-    monkeypatch.setattr(pipeline, "PoseLandmarker", no_inference)
+    monkeypatch.setattr(detector, "PoseLandmarker", no_inference)
     calls = []
-    again = detect_video(shared_data / "videos" / BALANCING, cache_dir=detect_cache_dir,
-                         progress=lambda *a: calls.append(a))
+    again = detect_video(example_video, cache_dir=detection_cache,
+                         progress=lambda *report: calls.append(report))
     for name in ("keypoints", "confidence", "landmarks", "world_landmarks", "found",
                  "frame_indices", "times"):
-        np.testing.assert_array_equal(getattr(again, name), getattr(balancing_detection, name))
-    assert again.image_size == balancing_detection.image_size
-    assert calls == [(100, 100, 0.0)]
-    files = sorted(p.name for p in detect_cache_dir.iterdir())
-    assert len(files) == 1 and files[0].endswith(".npz") and not files[0].startswith(".")
-    video = shared_data / "videos" / BALANCING
-    assert cache_key(video, {"stride": 1}) != cache_key(video, {"stride": 2})
+        np.testing.assert_array_equal(getattr(again, name), getattr(example_detection, name))
+    assert again.image_size == example_detection.image_size
+    assert calls == [("detect", 100, 100)]
+    # One file per video and settings, written whole (no temp file left beside it).
+    files = sorted(p.name for p in detection_cache.glob(f"{example_video.stem}.*"))
+    assert files and all(name.endswith(".npz") for name in files)
+    assert not any(p.name.startswith(".") for p in detection_cache.iterdir())
+    assert cache_key(example_video, {"stride": 1}) != cache_key(example_video, {"stride": 2})
 
 
 # --- two people: the Sports2D clip --------------------------------------------------------------
+@detects
 def test_two_person_clip_follows_the_same_person(jump_walk_detection):
     det = jump_walk_detection
     width, height = det.image_size
@@ -191,9 +198,10 @@ def test_two_person_clip_follows_the_same_person(jump_walk_detection):
     assert 0 < len(det.missing_frames) < len(det) * 0.3
 
 
-def test_chosen_person_is_followed(shared_data):
+@detects
+def test_chosen_person_is_followed(shared_data, detection_cache):
     # person=1: the second from the left once two people are visible, i.e. the woman.
-    det = detect_video(shared_data / "videos" / JUMP_WALK, end=126, stride=6, person=1)
+    det = detect_video(shared_data / "videos" / JUMP_WALK, end=126, stride=6, person=1, cache_dir=detection_cache)
     width, height = det.image_size
     found = det.found
     assert found.sum() >= 10
@@ -208,12 +216,13 @@ def test_chosen_person_is_followed(shared_data):
     assert (man.keypoints[both, J["pelvis"], 0] < det.keypoints[both, J["pelvis"], 0]).all()
 
 
-def test_person_numbers_count_from_the_left_among_everyone_in_view(pair_clip, detect_cache_dir):
+@detects
+def test_person_numbers_count_from_the_left_among_everyone_in_view(pair_clip, detection_cache):
     """Both people are in view from the first frame. Person 0 is the man on the left, person 1
     the woman on the right (MediaPipe is asked for everyone in view before they are ranked, not
     for person + 1), and each is kept through the clip, where she passes under him."""
-    man = detect_video(pair_clip, person=0, cache_dir=detect_cache_dir)
-    woman = detect_video(pair_clip, person=1, cache_dir=detect_cache_dir)
+    man = detect_video(pair_clip, person=0, cache_dir=detection_cache)
+    woman = detect_video(pair_clip, person=1, cache_dir=detection_cache)
     height = man.image_size[1]
     assert man.detection_rate > 0.9 and woman.detection_rate > 0.9
     assert man.people_seen == woman.people_seen == 2
@@ -223,16 +232,17 @@ def test_person_numbers_count_from_the_left_among_everyone_in_view(pair_clip, de
     assert (hers[woman.found, 1] > 0.6 * height).all()  # on the ground all through
     assert hers[-1, 0] < his[-1, 0]  # she has passed him
     # The default ranks everyone in view too (by prominence) and follows one of the two.
-    default = detect_video(pair_clip, cache_dir=detect_cache_dir)
+    default = detect_video(pair_clip, cache_dir=detection_cache)
     assert default.people_seen == 2
     pelvis = default.keypoints[:, J["pelvis"]]
     assert min(np.nanmedian(np.linalg.norm(pelvis - theirs, axis=-1))
                for theirs in (his, hers)) < 0.02 * height
 
 
-def test_person_numbers_in_messages_are_the_ones_asked_for(pair_clip, detect_cache_dir):
+@detects
+def test_person_numbers_in_messages_are_the_ones_asked_for(pair_clip, detection_cache):
     with pytest.raises(ValueError, match=r"person=2 \(the 3rd from the left\).*at most 2 people"):
-        detect_video(pair_clip, person=2, cache_dir=detect_cache_dir)
+        detect_video(pair_clip, person=2, cache_dir=detection_cache)
     with pytest.raises(ValueError, match=r"person must be None \(the most prominent\) or 0\.\.3 "
                                          r"\(0 = the leftmost\), got 4"):
         detect_video(pair_clip, person=4)
@@ -270,21 +280,22 @@ def test_short_gaps_are_interpolated_long_ones_left_nan():
 
 
 # --- frame ranges, rotation, resolution -----------------------------------------------------------
-def test_frame_range_stride_and_progress(example_video, balancing_detection):
+@detects
+def test_frame_range_stride_and_progress(example_video, example_detection):
     calls = []
     # start=56 is far enough in for the reader to seek rather than decode its way there.
     det = detect_video(example_video, start=56, end=66, stride=3,
-                       progress=lambda done, total, fps: calls.append((done, total)))
+                       progress=lambda stage, done, total: calls.append((stage, done, total)))
     np.testing.assert_array_equal(det.frame_indices, [56, 59, 62, 65])
     np.testing.assert_allclose(det.times, det.frame_indices / 60.0, atol=1e-6)
-    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    error = np.linalg.norm(det.keypoints - balancing_detection.keypoints[[56, 59, 62, 65]], axis=-1)
+    assert calls == [("detect", 1, 4), ("detect", 2, 4), ("detect", 3, 4), ("detect", 4, 4)]
+    error = np.linalg.norm(det.keypoints - example_detection.keypoints[[56, 59, 62, 65]], axis=-1)
     assert np.median(error) < 15  # pixels, on a 1080x1920 frame
 
 
-@pytest.mark.parametrize("clip", [BALANCING, JUMP_WALK])  # H.264 and VP9
-def test_frame_stream_delivers_exactly_the_asked_frames(shared_data, clip):
-    path = shared_data / "videos" / clip
+@pytest.mark.parametrize("clip", ["example", JUMP_WALK])  # H.264 and VP9
+def test_frame_stream_delivers_exactly_the_asked_frames(shared_data, example_video, clip):
+    path = example_video if clip == "example" else shared_data / "videos" / clip
     wanted = [3, 4, 60, 61]  # 60 is reached by seeking
     info = probe_video(path)
     reference = read_frames(path, max(wanted) + 1)
@@ -306,17 +317,18 @@ def test_bad_arguments(example_video, kwargs, error):
         detect_video(example_video, **kwargs)
 
 
-def test_rotation_metadata_is_honoured(tmp_path, shared_data, balancing_detection):
+@detects
+def test_rotation_metadata_is_honoured(tmp_path, example_video, example_detection):
     # The portrait clip stored as landscape frames plus a 90-degree display rotation, the way
     # phones record: detection must see (and report) the upright portrait footage.
-    frames = read_frames(shared_data / "videos" / BALANCING, 10)
+    frames = read_frames(example_video, 10)
     stored = [cv2.rotate(f, cv2.ROTATE_90_COUNTERCLOCKWISE) for f in frames]
     clip = write_clip(tmp_path / "rotated.mp4", stored, 60)
     set_mp4_rotation(clip, 90)
     det = detect_video(clip)
     assert det.image_size == (1080, 1920)
     assert det.detection_rate == 1.0
-    error = np.linalg.norm(det.keypoints - balancing_detection.keypoints[:10], axis=-1)
+    error = np.linalg.norm(det.keypoints - example_detection.keypoints[:10], axis=-1)
     assert np.median(error) < 15
 
 
@@ -350,12 +362,12 @@ def test_variable_frame_rate_is_resampled_at_the_frames_real_times(vfr_clip):
 
 
 @pytest.mark.slow
-def test_4k_video_gives_full_resolution_pixels(tmp_path, shared_data, balancing_detection):
-    frames = read_frames(shared_data / "videos" / BALANCING, 4)
+def test_4k_video_gives_full_resolution_pixels(tmp_path, example_video, example_detection):
+    frames = read_frames(example_video, 4)
     big = [cv2.resize(f, (2160, 3840), interpolation=cv2.INTER_CUBIC) for f in frames]
     det = detect_video(write_clip(tmp_path / "uhd.mp4", big, 60))
     assert det.image_size == (2160, 3840)
-    error = np.linalg.norm(det.keypoints / 2 - balancing_detection.keypoints[:4], axis=-1)
+    error = np.linalg.norm(det.keypoints / 2 - example_detection.keypoints[:4], axis=-1)
     assert np.median(error) < 15
 
 
@@ -437,7 +449,7 @@ def test_bad_video_raises_video_error_naming_the_file(tmp_path, example_video, m
     assert not cache.exists() or not any(cache.iterdir()), "no (half-written) cache file"
 
 
-def _cut_short(tmp_path, shared_data):
+def _cut_short(tmp_path, shared_data, example_video):
     # The Sports2D file has its index (moov) before the media data, as phone videos and web
     # downloads do: cut after 40% of its bytes it still opens and lists all 230 frames, which is
     # what an interrupted copy or download leaves.
@@ -447,13 +459,13 @@ def _cut_short(tmp_path, shared_data):
     return path, 230
 
 
-def _garbage_mid_stream(tmp_path, shared_data):
-    return _corrupt_mid_stream(tmp_path, shared_data / "videos" / BALANCING), 100
+def _garbage_mid_stream(tmp_path, shared_data, example_video):
+    return _corrupt_mid_stream(tmp_path, example_video), 100
 
 
 @pytest.mark.parametrize("make", [_cut_short, _garbage_mid_stream])
-def test_a_video_that_stops_early_gives_what_decodes_and_says_where(tmp_path, shared_data, make):
-    path, listed = make(tmp_path, shared_data)
+def test_a_video_that_stops_early_gives_what_decodes_and_says_where(tmp_path, shared_data, example_video, make):
+    path, listed = make(tmp_path, shared_data, example_video)
     det = detect_video(path, stride=10, cache_dir=tmp_path / "cache")
     assert probe_video(path).frame_count == listed
     (warning,) = det.warnings
@@ -480,11 +492,12 @@ def test_cancel_stops_and_writes_nothing(tmp_path, example_video):
 
 
 # --- files and CLI ------------------------------------------------------------------------------
-def test_npz_round_trip_and_bad_file(tmp_path, balancing_detection):
-    path = balancing_detection.save(tmp_path / "kp.npz")
+@detects
+def test_npz_round_trip_and_bad_file(tmp_path, example_detection):
+    path = example_detection.save(tmp_path / "kp.npz")
     loaded = Detection2D.load(path)
-    np.testing.assert_array_equal(loaded.keypoints, balancing_detection.keypoints)
-    assert loaded.video == balancing_detection.video and loaded.fps == balancing_detection.fps
+    np.testing.assert_array_equal(loaded.keypoints, example_detection.keypoints)
+    assert loaded.video == example_detection.video and loaded.fps == example_detection.fps
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kp.npz"]  # no temp file left
     other = tmp_path / "other.npz"
     np.savez(other, keypoints=np.zeros(3))

@@ -21,7 +21,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 import build_extension  # noqa: E402
 
-DEFAULT_MODEL = REPO_ROOT / "repose_core" / "assets" / "default_lifter.onnx"
 FRAMES = 20
 
 
@@ -93,7 +92,7 @@ IMPORT = textwrap.dedent("""
     import json, pathlib, sys
     import bpy
 
-    video, model, out = sys.argv[1:4]
+    video, out = sys.argv[1:3]
     loaded_at_start = hasattr(bpy.types, "REPOSE_OT_import_video")
     bpy.ops.wm.read_userpref()
     import repose_core
@@ -101,8 +100,6 @@ IMPORT = textwrap.dedent("""
     settings = scene.repose
     settings.video_path = video
     settings.frame_end = %(frames)d
-    if model:
-        settings.model, settings.model_path = "CUSTOM", model
     result = bpy.ops.repose.import_video()
     obj = bpy.context.view_layer.objects.active
     action = obj.animation_data.action
@@ -126,17 +123,17 @@ IMPORT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_installed_extension_imports_a_real_clip(linux_zip, tmp_path, example_video, tiny_lifter_onnx):
+def test_installed_extension_imports_a_real_clip(linux_zip, tmp_path, example_video):
+    """With the model it ships."""
     user = tmp_path / "blender_user"
     out = tmp_path / "out.json"
-    model = "" if DEFAULT_MODEL.is_file() else str(tiny_lifter_onnx)
     # A clean environment: the repository is not on the path, so the add-on and repose_core can
     # only come from the installed extension.
     env = {"BLENDER_USER_RESOURCES": str(user), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin",
            "HOME": str(tmp_path)}
     runs = {}
     for name, script, arguments in (("install", INSTALL, [str(linux_zip)]),
-                                    ("import", IMPORT, [str(example_video), model, str(out)])):
+                                    ("import", IMPORT, [str(example_video), str(out)])):
         (tmp_path / f"{name}.py").write_text(script)
         runs[name] = subprocess.run([sys.executable, str(tmp_path / f"{name}.py"), *arguments],
                                     cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)

@@ -12,6 +12,7 @@ from repose_core.skeleton import BONES
 
 FPS = 60.0
 IMAGE_SIZE = (1920, 1080)
+CAMERA = Intrinsics.from_focal_35mm(*IMAGE_SIZE, root_motion.DEFAULT_FOCAL_35MM)
 
 
 def filmed_walk(shared_data, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -24,8 +25,7 @@ def filmed_walk(shared_data, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray
     eye = centre + offset
     R = look_at(eye, centre, np.array([0.0, 1.0, 0.0]))
     camera = world_to_camera(joints, R, eye)
-    K = Intrinsics.from_focal_35mm(*IMAGE_SIZE, root_motion.DEFAULT_FOCAL_35MM)
-    return camera, project(camera, K.fx, K.fy, K.cx, K.cy), R @ np.array([0.0, 1.0, 0.0])
+    return camera, project(camera, CAMERA.fx, CAMERA.fy, CAMERA.cx, CAMERA.cy), R @ np.array([0.0, 1.0, 0.0])
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_make_continuous_removes_sign_flips():
 
 def test_root_trajectory_recovers_the_walk(walk, lifted):
     camera, pixels = walk
-    trajectory = root_motion.root_trajectory(lifted, pixels, np.ones(pixels.shape[:2]), IMAGE_SIZE, FPS)
+    trajectory = root_motion.root_trajectory(lifted, pixels, np.ones(pixels.shape[:2]), CAMERA, FPS)
     error = np.linalg.norm(trajectory - camera[:, 0], axis=-1)
     travelled = np.linalg.norm(camera[-1, 0] - camera[0, 0])
     assert travelled > 2.5
@@ -123,7 +123,7 @@ def test_root_trajectory_recovers_the_walk(walk, lifted):
 
 def test_place_in_world_faces_minus_y_on_the_floor(walk, lifted):
     camera, pixels = walk
-    trajectory = root_motion.root_trajectory(lifted, pixels, np.ones(pixels.shape[:2]), IMAGE_SIZE, FPS)
+    trajectory = root_motion.root_trajectory(lifted, pixels, np.ones(pixels.shape[:2]), CAMERA, FPS)
     placed = root_motion.place_in_world(lifted, FPS, trajectory).joints
     facing = world.facing_direction(placed[: int(FPS * world.FACING_WINDOW_SECONDS)]).mean(0)
     assert facing @ np.array([0.0, -1.0, 0.0]) > 0.99
@@ -201,7 +201,7 @@ def test_foot_lock_reduces_skate_and_keeps_lengths(walk, lifted):
     camera, pixels = walk
     lengths = fit.bone_lengths(lifted)
     fitted = fit.apply_bone_lengths(smoothing.smooth_joints(lifted, 0.5, FPS), lengths)
-    trajectory = root_motion.root_trajectory(fitted, pixels, np.ones(pixels.shape[:2]), IMAGE_SIZE, FPS)
+    trajectory = root_motion.root_trajectory(fitted, pixels, np.ones(pixels.shape[:2]), CAMERA, FPS)
     placed = root_motion.place_in_world(fitted, FPS, trajectory).joints
     contacts = foot_lock.detect_contacts(placed, FPS)
     assert contacts.any(0).all()  # both feet step during a walk

@@ -19,21 +19,18 @@ import bpy  # required: the add-on tests must never be skipped silently
 
 import addon  # noqa: E402
 from addon import armature as armature_module  # noqa: E402
-from addon.import_apply import ImportPlan, apply_import  # noqa: E402
+from addon.bonemap import BoneMapError  # noqa: E402
+from addon.import_apply import apply_import  # noqa: E402
 from addon.import_job import ImportJob  # noqa: E402
+from addon.import_plan import ImportPlan  # noqa: E402
 from addon.motion.rig import BONE_NAMES, BONE_TAIL_JOINT  # noqa: E402
 from addon.pipeline import ImportCancelled, ImportOptions  # noqa: E402
+from rig_checks import QUATERNIUS_SEGMENTS, segment_angles  # noqa: E402
 
 TIMER = SimpleNamespace(type="TIMER", value="NOTHING")
 ESC = SimpleNamespace(type="ESC", value="PRESS")
 
-FRAMES = 40  # of the 100-frame clip: enough motion, a few seconds of detection
-
-
-@pytest.fixture(scope="module")
-def detection_cache(tmp_path_factory):
-    """Shared by this module's imports of the same frames: detection runs once."""
-    return tmp_path_factory.mktemp("detections")
+FRAMES = 100  # the whole clip, as every test detects it: once a session, in the shared cache
 
 
 @pytest.fixture
@@ -42,6 +39,13 @@ def registered():
     addon.register()
     yield bpy.context.scene.repose
     addon.unregister()
+
+
+@pytest.fixture
+def cached(monkeypatch, detection_cache):
+    """The panel's imports use the session's detection cache (as an installed extension uses its
+    own), so only the tests that cancel detection wait for it."""
+    monkeypatch.setattr("addon.import_setup.detection_cache_dir", lambda: detection_cache)
 
 
 def scene_state() -> dict:
@@ -101,19 +105,22 @@ class DrivenImport:
 
 def use_clip(settings, example_video, model) -> None:
     settings.video_path = str(example_video)
-    settings.frame_end = FRAMES
     settings.model, settings.model_path = "CUSTOM", str(model)
 
 
 def options(example_video, model, cache, **overrides) -> ImportOptions:
-    return ImportOptions(video=example_video, start=0, end=FRAMES, model_path=model, cache_dir=cache,
-                         **overrides)
+    return ImportOptions(video=example_video, model_path=model, cache_dir=cache, **overrides)
+
+
+def follows(character, performer, frames=range(1, FRAMES + 1, 9)) -> None:
+    """Every Quaternius limb segment of ``character`` points where the performer's does."""
+    assert segment_angles(performer, character, QUATERNIUS_SEGMENTS, frames).max() < 1.0
 
 
 @pytest.mark.slow
-def test_worker_and_finish_build_a_keyed_armature(registered, example_video, tiny_lifter_onnx,
-                                                  detection_cache):
-    job = ImportJob(options(example_video, tiny_lifter_onnx, detection_cache)).start()
+def test_worker_and_finish_build_a_keyed_armature(registered, example_video, tiny_lifter_onnx):
+    """Uncached: the progress shows the frames being detected and the time left."""
+    job = ImportJob(options(example_video, tiny_lifter_onnx, None)).start()
     seen = []
     while not job.finished:  # what the modal's timer does
         seen.append(job.progress())
@@ -142,7 +149,7 @@ def test_worker_and_finish_build_a_keyed_armature(registered, example_video, tin
         for b, name in enumerate(BONE_NAMES):
             if BONE_TAIL_JOINT[b] >= 0:
                 tail = np.array(obj.matrix_world @ obj.pose.bones[name].tail)
-                errors.append(np.linalg.norm(tail - result.joints[frame - 1, BONE_TAIL_JOINT[b]]))
+                errors.append(np.linalg.norm(tail - result.motion.joints[frame - 1, BONE_TAIL_JOINT[b]]))
     assert max(errors) < 1e-3  # metres
     assert scene.camera == outcome.camera and outcome.camera.data.background_images[0].clip is not None
     assert bpy.context.view_layer.objects.active == obj
@@ -165,7 +172,6 @@ def test_cancel_leaves_the_scene_unchanged(registered, example_video, tiny_lifte
 def test_failed_finish_rolls_back(registered, example_video, tiny_lifter_onnx, detection_cache, shared_data):
     """apply_import fails after it changed the file: everything it did is undone."""
     from addon.bonemap import load_preset
-    from addon.retarget import RetargetError
 
     bpy.ops.import_scene.gltf(filepath=str(shared_data / "characters" / "quaternius_modular_men_Casual.glb"))
     character = next(o for o in bpy.data.objects if o.type == "ARMATURE")
@@ -175,10 +181,10 @@ def test_failed_finish_rolls_back(registered, example_video, tiny_lifter_onnx, d
     before = scene_state()
     # After the armature and the camera exist, retargeting with a map the rig does not fit fails.
     plan = ImportPlan(add_camera=True, target_name=character.name, bone_map=load_preset("mixamo"))
-    with pytest.raises(RetargetError, match="lacks bones"):
+    with pytest.raises(BoneMapError, match="lacks bones"):
         apply_import(bpy.context.scene, result, plan)
     assert scene_state() == before
-    # Without root motion there is no fixed camera: fails after the armature is built.
+    # Without root motion there is no fixed camera: refused before anything changes.
     job = ImportJob(options(example_video, tiny_lifter_onnx, detection_cache, root_motion=False)).start()
     job.wait()
     with pytest.raises(ValueError, match="needs root motion"):
@@ -187,15 +193,13 @@ def test_failed_finish_rolls_back(registered, example_video, tiny_lifter_onnx, d
 
 
 @pytest.mark.slow
-def test_operator_retargets_onto_the_selected_armature(registered, example_video, tiny_lifter_onnx,
+def test_operator_retargets_onto_the_selected_armature(registered, cached, example_video, tiny_lifter_onnx,
                                                        shared_data):
     bpy.ops.import_scene.gltf(filepath=str(shared_data / "characters" / "quaternius_modular_men_Casual.glb"))
     character = next(o for o in bpy.data.objects if o.type == "ARMATURE")
     bpy.context.view_layer.objects.active = character
     settings = registered
-    settings.video_path = str(example_video)
-    settings.frame_end = FRAMES
-    settings.model, settings.model_path = "CUSTOM", str(tiny_lifter_onnx)
+    use_clip(settings, example_video, tiny_lifter_onnx)
     settings.target, settings.bone_map = "SELECTED", "AUTO"
 
     assert bpy.ops.repose.import_video() == {"FINISHED"}
@@ -205,8 +209,11 @@ def test_operator_retargets_onto_the_selected_armature(registered, example_video
     curves = armature_module.action_fcurves(action, character)
     assert len({fc.data_path for fc in curves}) >= 15
     assert all(len(fc.keyframe_points) == FRAMES for fc in curves)
-    assert "frames at 60 fps" in settings.last_report
+    assert f"{FRAMES} frames at 60 fps" in settings.last_report
     assert bpy.context.view_layer.objects.active == character
+    performer = next(o for o in bpy.data.objects if o.type == "ARMATURE" and o != character)
+    assert not performer.visible_get()  # hidden: the character carries the motion
+    follows(character, performer)
 
 
 def test_person_and_lens_settings_reach_the_import(registered, example_video):
@@ -265,7 +272,7 @@ def test_bad_settings_are_refused_before_any_work(registered, example_video, tmp
 
 
 @pytest.mark.slow
-def test_unusable_inputs_fail_with_the_file_named(registered, example_video, tmp_path):
+def test_unusable_inputs_fail_with_the_file_named(registered, cached, example_video, tmp_path):
     settings = registered
     not_a_video = tmp_path / "notes.mp4"
     not_a_video.write_text("not a video")
@@ -276,7 +283,6 @@ def test_unusable_inputs_fail_with_the_file_named(registered, example_video, tmp
     bad_model = tmp_path / "broken.onnx"
     bad_model.write_bytes(b"\x00 not an onnx model")
     settings.video_path = str(example_video)
-    settings.frame_end = 5
     settings.model, settings.model_path = "CUSTOM", str(bad_model)
     with pytest.raises(RuntimeError, match="broken.onnx"):
         bpy.ops.repose.import_video()
@@ -289,6 +295,7 @@ def test_import_is_an_undoable_operator():
 
 @pytest.mark.slow
 def test_modal_import_reports_progress_and_finishes(registered, example_video, tiny_lifter_onnx):
+    """Detection is not cached here: the status bar shows its frames and time left."""
     use_clip(registered, example_video, tiny_lifter_onnx)
     driven = DrivenImport()
 
@@ -340,9 +347,11 @@ def test_retarget_operator_moves_an_earlier_import_onto_a_character(registered, 
     curves = armature_module.action_fcurves(action, character)
     assert {len(fc.keyframe_points) for fc in curves} == {FRAMES}
     assert generated.animation_data.action != action
+    follows(character, generated)
 
 
-def test_file_import_menu_runs_the_same_operator_with_a_file_browser(registered, example_video,
+@pytest.mark.slow
+def test_file_import_menu_runs_the_same_operator_with_a_file_browser(registered, cached, example_video,
                                                                      tiny_lifter_onnx):
     """File > Import > Motion from Video, where Blender users look for importers first: the
     panel's operator, asking for the video in a file browser (which hands it to execute)."""
@@ -360,11 +369,10 @@ def test_file_import_menu_runs_the_same_operator_with_a_file_browser(registered,
     (entry,) = entries
     assert (entry.idname, entry.text, entry.browse) == ("repose.import_video", "Motion from Video", True)
     settings = registered
-    settings.frame_end = 5
     settings.model, settings.model_path = "CUSTOM", str(tiny_lifter_onnx)
     assert bpy.ops.repose.import_video(filepath=str(example_video)) == {"FINISHED"}
     assert settings.video_path == str(example_video)  # the panel shows what was imported
-    assert "5 frames" in settings.last_report
+    assert f"{FRAMES} frames" in settings.last_report
     addon.unregister()
     assert addon._menu_import not in bpy.types.TOPBAR_MT_file_import._dyn_ui_initialize()
     addon.register()

@@ -12,15 +12,16 @@ import bpy  # noqa: F401  the addon package imports bpy (addon.preview itself do
 
 from addon import batch, preview  # noqa: E402
 
-EXAMPLE_FRAMES = 40  # as in conftest.py, so the session's detection cache is shared
+# The tests that draw an import detect the clip first (once a session, in the shared cache).
+draws_an_import = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def default_motion(example_video, detection_cache):
-    """analyse() on the bundled clip's first frames with the shipped default lifter."""
+    """analyse() on the bundled clip with the shipped default lifter."""
     from addon.pipeline import ImportOptions, analyse
 
-    return analyse(ImportOptions(video=example_video, end=EXAMPLE_FRAMES, cache_dir=detection_cache))
+    return analyse(ImportOptions(video=example_video, cache_dir=detection_cache))
 
 
 def _check_picture(path, image_size, columns=preview.FRAMES) -> np.ndarray:
@@ -39,6 +40,7 @@ def _check_picture(path, image_size, columns=preview.FRAMES) -> np.ndarray:
     return image
 
 
+@draws_an_import
 def test_preview_on_the_example_clip(default_motion, tmp_path):
     path = preview.write_preview(default_motion, tmp_path / "clip_preview.png")
     assert path == tmp_path / "clip_preview.png"
@@ -53,6 +55,7 @@ def test_preview_rows_are_evenly_spaced():
         preview.preview_rows(0)
 
 
+@draws_an_import
 def test_frames_without_a_person_still_draw(default_motion):
     rows = preview.preview_rows(default_motion.num_frames)
     keypoints = default_motion.keypoints.copy()
@@ -60,11 +63,12 @@ def test_frames_without_a_person_still_draw(default_motion):
     found = default_motion.found.copy()
     keypoints[rows[1]], confidence[rows[1]], found[rows[1]] = np.nan, 0.0, False
     image = preview.render_preview(default_motion.video, default_motion.frame_indices, keypoints,
-                                   confidence, found, default_motion.joints, default_motion.image_size,
+                                   confidence, found, default_motion.motion.joints, default_motion.image_size,
                                    count=4)
     assert image.shape[:2] == preview.preview_size(default_motion.image_size, 4)[::-1]
 
 
+@draws_an_import
 def test_names_in_scripts_the_font_lacks_draw_without_warnings(default_motion, tmp_path):
     """A CJK video name: matplotlib's DejaVu Sans has no such glyphs and warned on the terminal
     for each; they are drawn as "?" instead."""
@@ -76,10 +80,11 @@ def test_names_in_scripts_the_font_lacks_draw_without_warnings(default_motion, t
         warnings.simplefilter("error")
         image = preview.render_preview(video, default_motion.frame_indices, default_motion.keypoints,
                                        default_motion.confidence, default_motion.found,
-                                       default_motion.joints, default_motion.image_size, count=2)
+                                       default_motion.motion.joints, default_motion.image_size, count=2)
     assert image.shape[:2] == preview.preview_size(default_motion.image_size, 2)[::-1]
 
 
+@draws_an_import
 def test_a_preview_failure_is_a_warning(default_motion, tmp_path):
     from dataclasses import replace
 
@@ -92,8 +97,7 @@ def test_a_preview_failure_is_a_warning(default_motion, tmp_path):
 @pytest.mark.slow
 def test_batch_writes_the_preview_inside_out_dir(tmp_path, example_video, detection_cache, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    common = [str(example_video), "--formats", "bvh", "--end", str(EXAMPLE_FRAMES),
-              "--cache-dir", str(detection_cache)]
+    common = [str(example_video), "--formats", "bvh", "--cache-dir", str(detection_cache)]
     assert batch.main(common + ["-o", "out"]) == 0
     stem = example_video.stem
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())

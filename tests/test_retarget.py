@@ -18,20 +18,14 @@ from addon.bonemap import (  # noqa: E402
 )
 from addon.motion import fit, rig, rotations  # noqa: E402
 from addon.retarget import RetargetError, retarget  # noqa: E402
+from rig_checks import QUATERNIUS_SEGMENTS, segment_angles, world_point  # noqa: E402
 
 QUATERNIUS = "characters/quaternius_modular_men_Casual.glb"
 # The women's rig hangs its legs from "Root", beside "Hips" rather than under it.
 QUATERNIUS_LEGS_FROM_ROOT = "characters/quaternius_modular_women_Casual.glb"
 WALK = "mocap/cmu/02_01.bvh"
 
-# (source bone, bone its segment ends at), (target bone, bone its segment ends at) per rig.
-QUATERNIUS_SEGMENTS = [
-    (("upper_arm.L", "forearm.L"), ("UpperArm.L", "LowerArm.L")),
-    (("forearm.R", None), ("LowerArm.R", "Hand.R")),
-    (("thigh.L", "shin.L"), ("UpperLeg.L", "LowerLeg.L")),
-    (("shin.R", None), ("LowerLeg.R", "Foot.R")),
-    (("spine", "chest"), ("Abdomen", "Chest")),
-]
+# As rig_checks.QUATERNIUS_SEGMENTS, for Rigify's metarig.
 RIGIFY_SEGMENTS = [
     (("upper_arm.R", "forearm.R"), ("upper_arm.R", "forearm.R")),
     (("forearm.L", None), ("forearm.L", "hand.L")),
@@ -41,25 +35,31 @@ RIGIFY_SEGMENTS = [
 ]
 
 
-@pytest.fixture
-def source(shared_data):
-    """A RePOSE armature keyed with a real CMU walk (2.9 s at 30 fps), in a fresh scene."""
+@pytest.fixture(scope="module")
+def walk(shared_data):
+    """A real CMU walk (2.9 s at 30 fps) as the generated armature's rest pose and keys."""
     from train.data.mocap import load_clip
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
     y_up = load_clip(shared_data / WALK, fps=30).joints.astype(np.float64)
     joints = np.stack([y_up[..., 0], -y_up[..., 2], y_up[..., 1]], -1)  # Y up -> Blender Z up
     lengths = fit.bone_lengths(joints)
     joints = fit.apply_bone_lengths(joints, lengths)
     rest = rig.build_rest_skeleton(lengths)
-    quats, root_location = rotations.pose_from_joints(joints, rest)
+    return (rest, *rotations.pose_from_joints(joints, rest))
+
+
+@pytest.fixture
+def source(walk):
+    """A RePOSE armature keyed with the walk, in a fresh scene."""
+    rest, quats, root_location = walk
+    bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     obj = armature_module.create_armature(scene, "RePOSE", rest)
     armature_module.write_bone_keys(
         obj, bpy.data.actions.new("RePOSEAction"),
         {name: quats[:, b] for b, name in enumerate(rig.BONE_NAMES)}, {rig.ROOT_BONE: root_location},
     )
-    armature_module.set_scene_timing(scene, 30.0, 1, len(joints))
+    armature_module.set_scene_timing(scene, 30.0, 1, len(quats))
     return obj
 
 
@@ -76,28 +76,15 @@ def add_rigify_metarig() -> bpy.types.Object:
     return bpy.context.object
 
 
-def world_point(obj, bone_name, end="head"):
-    return np.array(obj.matrix_world @ getattr(obj.pose.bones[bone_name], end))
-
-
 def sample(source, target, segments, frames):
-    """Per frame: source/target segment directions, source wrist/ankle, target hand/foot heads."""
+    """Per frame: segment angles, source wrist/ankle, target hand/foot heads."""
     scene = bpy.context.scene
-    out = {"angles": [], "src_ends": [], "tgt_ends": [], "src_root": [], "tgt_root": []}
+    out = {"src_ends": [], "tgt_ends": []}
     for frame in frames:
         scene.frame_set(int(frame))
-        angles = []
-        for (s0, s1), (t0, t1) in segments:
-            s_end = world_point(source, s1) if s1 else world_point(source, s0, "tail")
-            d_s = s_end - world_point(source, s0)
-            d_t = world_point(target, t1) - world_point(target, t0)
-            cos = d_s @ d_t / np.linalg.norm(d_s) / np.linalg.norm(d_t)
-            angles.append(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
-        out["angles"].append(angles)
         out["src_ends"].append([world_point(source, s0, "tail") for (s0, s1), _ in segments if s1 is None])
         out["tgt_ends"].append([world_point(target, t1) for (s0, s1), (t0, t1) in segments if s1 is None])
-        out["src_root"].append(world_point(source, "pelvis"))
-    return {k: np.array(v) for k, v in out.items()}
+    return {"angles": segment_angles(source, target, segments, frames), **{k: np.array(v) for k, v in out.items()}}
 
 
 def fcurve_key_counts(obj, action) -> dict[tuple[str, int], int]:
@@ -162,6 +149,27 @@ def test_retarget_onto_rigify_metarig(source):
     check_retarget(source, target, bone_map, RIGIFY_SEGMENTS)
 
 
+def test_the_computed_rotations_retarget_as_the_keys_do(source, walk, shared_data):
+    """An import hands retargeting the rotations it computed (retarget_motion); the operator
+    reads them back from the source's keys (retarget): the character gets the same motion."""
+    from addon.retarget import retarget_motion
+
+    by_keys = import_quaternius(shared_data)
+    by_rotations = import_quaternius(shared_data)
+    bone_map = load_preset("quaternius")
+    keyed = retarget(source, by_keys, bone_map)
+    _, quats, root_location = walk
+    computed = retarget_motion(source, quats, root_location, by_rotations, bone_map, frame_start=1)
+    frames = np.arange(1, len(quats) + 1, 9)
+    assert segment_angles(source, by_rotations, QUATERNIUS_SEGMENTS, frames).max() < 1.0
+    values = [{(fc.data_path, fc.array_index): [fc.evaluate(f) for f in frames]
+               for fc in armature_module.action_fcurves(action, obj)}
+              for action, obj in ((keyed, by_keys), (computed, by_rotations))]
+    assert values[0].keys() == values[1].keys() and len(values[0]) > 60
+    for key in values[0]:
+        np.testing.assert_allclose(values[1][key], values[0][key], atol=1e-5, err_msg=str(key))
+
+
 def test_root_motion_is_scaled_by_leg_length(source, shared_data):
     target = import_quaternius(shared_data)
     retarget(source, target, load_preset("quaternius"))
@@ -216,7 +224,7 @@ def test_wrong_objects_and_missing_bones_give_clear_errors(source, shared_data, 
         retarget(source, mesh, load_preset("quaternius"))
     with pytest.raises(RetargetError, match="not a RePOSE armature"):
         retarget(target, source, load_preset("rigify_metarig"))
-    with pytest.raises(RetargetError, match=r"lacks bones .*mixamorig:Hips"):
+    with pytest.raises(BoneMapError, match=r"lacks bones .*mixamorig:Hips"):
         retarget(source, target, load_preset("mixamo"))
     with pytest.raises(BoneMapError, match=r"lacks bones .*mixamorig:LeftArm"):
         resolve_bone_map("mixamo", target.data.bones.keys(), target.name)
@@ -254,10 +262,10 @@ def test_long_actions_are_solved_in_chunks_with_the_same_result(source, shared_d
 
     target = import_quaternius(shared_data)
     bone_map = load_preset("quaternius")
-    frames = np.arange(1, int(source.animation_data.action.frame_range[1]) + 1, dtype=np.float64)
-    whole = retarget_module.retarget_rotations(source, target, bone_map, frames)
+    rotations, root_location, _ = retarget_module.sample_source_motion(source)
+    whole = retarget_module.retarget_rotations(source, target, bone_map, rotations, root_location)
     monkeypatch.setattr(retarget_module, "CHUNK_FRAMES", 7)
-    chunked = retarget_module.retarget_rotations(source, target, bone_map, frames)
+    chunked = retarget_module.retarget_rotations(source, target, bone_map, rotations, root_location)
     for a, b in zip(whole, chunked):
         assert a.keys() == b.keys()
         for name in a:

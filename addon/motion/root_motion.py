@@ -76,18 +76,16 @@ def root_trajectory(
     pose: np.ndarray,
     keypoints: np.ndarray,
     confidence: np.ndarray,
-    image_size: tuple[int, int],
+    intrinsics: Intrinsics,
     fps: float,
-    focal_35mm: float = DEFAULT_FOCAL_35MM,
 ) -> np.ndarray:
-    """Smooth camera-frame pelvis trajectory (T, 3) for a pelvis-relative pose sequence.
+    """Smooth camera-frame pelvis trajectory (T, 3) for a pelvis-relative pose sequence seen
+    by a camera of ``intrinsics`` (``Intrinsics.from_focal_35mm`` with an assumed focal).
 
     The depth is smoothed over DEPTH_SMOOTHING_SECONDS, then x and y are solved again at that
     depth, so the pelvis stays on its 2D track while the depth noise is gone.
     Raises ValueError when no frame has enough visible joints.
     """
-    width, height = image_size
-    intrinsics = Intrinsics.from_focal_35mm(int(width), int(height), focal_35mm)
     translation = solve_root_translation(pose, keypoints, confidence, intrinsics)
     valid = np.isfinite(translation).all(-1)
     if not valid.any():

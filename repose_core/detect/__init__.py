@@ -19,7 +19,7 @@ def __getattr__(name: str):
     # only when it is used, so that the light parts (e.g. tracking.MAX_PEOPLE for the add-on's
     # panel) can be imported without them.
     if name == "detect_video":
-        from .pipeline import detect_video
+        from .detector import detect_video
 
         return detect_video
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

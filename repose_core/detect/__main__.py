@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tqdm(unit="frame", desc=args.video.name) as bar:
-        def progress(done: int, total: int, fps: float) -> None:
+        def progress(stage: str, done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 

@@ -1,12 +1,12 @@
 """detect_video: a video file in, one person's 2D pose per frame out (see docs/architecture.md)."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from ..progress import Progress
 from .cache import cache_key, cache_path, content_hash, load_cached
 from .errors import DetectionCancelled, VideoError
 from .landmarker import NUM_LANDMARKS, PoseLandmarker, resolve_task_path
@@ -23,8 +23,6 @@ MAX_GAP_SECONDS = 0.25
 # Frame times further than this fraction from 1/fps (times stride) mean variable frame rate.
 _VFR_TOLERANCE = 0.25
 
-ProgressCallback = Callable[[int, int, float], None]
-
 
 def detect_video(
     path: str | Path,
@@ -34,7 +32,7 @@ def detect_video(
     task_path: str | Path | None = None,
     cache_dir: str | Path | None = None,
     person: int | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
     num_poses: int = 1,
 ) -> Detection2D:
@@ -44,7 +42,7 @@ def detect_video(
     cache_dir: if given, results are cached there keyed by video content and settings.
     person: None follows the most prominent person at the start; k (0..MAX_PEOPLE - 1) the
     k-th from the left, 0 = the leftmost, in the first frame with more than k people in view.
-    progress(done, total, fps) is called after every frame; cancel() is checked before every
+    progress("detect", done, total) is called after every frame; cancel() is checked before every
     frame and raises :class:`DetectionCancelled` when it returns True.
     num_poses: MediaPipe looks for MAX_PEOPLE people until the followed person is chosen, so that
     everyone in view is ranked, and with a person k all through the clip, keeping track of
@@ -72,7 +70,7 @@ def detect_video(
         cached = load_cached(cached_at)
         if cached is not None:
             if progress is not None:
-                progress(len(cached), len(cached), 0.0)
+                progress("detect", len(cached), len(cached))
             return cached
 
     result = _run(info, frames, task, num_poses, tracker, progress, cancel)
@@ -91,7 +89,7 @@ def _ordinal(n: int) -> str:
 
 
 def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: PersonTracker,
-         progress: ProgressCallback | None, cancel: Callable[[], bool] | None) -> Detection2D:
+         progress: Progress | None, cancel: Callable[[], bool] | None) -> Detection2D:
     total = len(frames)
     landmarks = np.full((total, NUM_LANDMARKS, 4), np.nan, np.float32)
     landmark_conf = np.zeros((total, NUM_LANDMARKS), np.float32)
@@ -102,7 +100,6 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
     to_pixels = np.array([info.width, info.height, info.width], np.float32)
 
     done = 0
-    started = time.perf_counter()
     # Everyone in view is looked for until the followed person is chosen: ranking people from
     # the left, or by prominence, needs all of them, not the one MediaPipe happens to find first.
     landmarker = _Landmarker(task, MAX_PEOPLE)
@@ -138,7 +135,7 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
                     landmarker.look_for(landmarker.num_poses + 1)
                 done += 1
                 if progress is not None:
-                    progress(done, total, done / max(time.perf_counter() - started, 1e-9))
+                    progress("detect", done, total)
     finally:
         landmarker.close()
 
