@@ -54,7 +54,8 @@ ANKLE_HEIGHT: float = 0.08
 
 _LEFT_X = np.array([1.0, 0.0, 0.0])
 _UP_Z = np.array([0.0, 0.0, 1.0])
-_FORWARD = np.array([0.0, -1.0, 0.0])
+# The way the person faces at rest (and, after placing, at the clip's start).
+FORWARD: np.ndarray = np.array([0.0, -1.0, 0.0])
 
 # Rest-pose directions (head -> tail) and the reference for each bone's local X axis.
 # Knees: flexion moves the ankle backward, so the hinge axis is the person's left (+X) for both
@@ -81,7 +82,6 @@ _REST_DIRECTION_AND_X: dict[str, tuple[np.ndarray, np.ndarray]] = {
     "upper_arm.R": (-_LEFT_X, _UP_Z),
     "forearm.R": (-_LEFT_X, _UP_Z),
 }
-FORWARD: np.ndarray = _FORWARD
 
 
 @dataclass(frozen=True)
