@@ -24,6 +24,7 @@ def _head_height(joints: np.ndarray) -> float:
     return float(np.median(joints[:, J["head"], 1] - joints[:, [J["l_ankle"], J["r_ankle"]], 1].min(1)))
 
 
+@pytest.mark.slow  # parses the whole ReActIdle library (seconds)
 def test_reactidle_library_is_14_people_of_human_size(shared_data):
     folder = shared_data / "mocap" / "reactidle"
     library = load_library(folder)

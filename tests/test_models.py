@@ -97,6 +97,8 @@ def test_tcn_output_frame_sees_its_window_only(causal):
             expected = [t for t in range(base.shape[1]) if t <= frame <= t + field - 1]
             assert outputs == expected
     assert model.causal == causal
+    # The input frame output frame 0 belongs to, which the runtime pads for and validation scores.
+    assert model.output_offset == (field - 1 if causal else (field - 1) // 2)
 
 
 def test_tcn_sequence_form_trains():
@@ -147,6 +149,7 @@ def test_backbones_are_deterministic_in_eval_and_stochastic_in_train():
     assert torch.equal(model(x), model(x))
 
 
+@pytest.mark.slow  # an ONNX export each (seconds)
 @pytest.mark.parametrize(
     "config, frames",
     [(TINY_TCN, [27, 27 + 113]), ({**TINY_TCN, "causal": True}, [30]), (TINY_TRANSFORMER, [9, 5])],

@@ -245,6 +245,7 @@ def test_smoothing_and_gap_filling():
         temporal.fill_gaps(signal, np.zeros(300, bool))
 
 
+@pytest.mark.slow  # a long clip (seconds)
 def test_long_clip_keys_are_compact_and_continuous():
     """100,000 frames (about 28 minutes at 60 fps) through fit and rotations."""
     standing = rig.build_rest_skeleton(np.array([0, .13, .45, .44, .13, .45, .44, .24, .25, .12, .12,

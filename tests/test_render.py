@@ -67,6 +67,7 @@ def test_takes_are_planned_per_person_and_repeatably(walk):
         plan_takes(library, ["c"], 40, 1, seed=1)
 
 
+@pytest.mark.slow  # renders a take with Blender and detects it
 def test_a_render_has_its_truth_where_mediapipe_sees_the_person(rendered):
     """The truth of every frame projects onto the drawn character: MediaPipe, run on the video
     through the product's detect, finds the person with every limb joint close to the truth."""
@@ -91,6 +92,7 @@ def test_a_render_has_its_truth_where_mediapipe_sees_the_person(rendered):
     assert video.stat().st_mtime_ns == before
 
 
+@pytest.mark.slow  # renders a take with Blender and detects it
 def test_scores_of_the_truth_itself_and_of_mediapipe(rendered):
     from repose_core.detect import detect_video
 
@@ -110,6 +112,7 @@ def test_scores_of_the_truth_itself_and_of_mediapipe(rendered):
     assert detection.world_joints.shape == (12, 17, 3)
 
 
+@pytest.mark.slow  # renders a take with Blender and detects it
 def test_rendered_shots_make_training_batches(rendered):
     out, take, _ = rendered
     shots = load_detected_shots(out, out / "detect", log=lambda line: None)

@@ -16,11 +16,13 @@ from repose_core.camera import Intrinsics, project
 from repose_core.features import lifter_features
 from repose_core.models import build_model
 from repose_core.models.export import export_onnx, lifter_metadata
-from repose_core.runtime import DEFAULT_LIFTER_PATH, Lifter, LifterLoadError, fill_missing
+from repose_core.runtime import DEFAULT_LIFTER_PATH, Lifter, LifterLoadError, fill_missing, validate_metadata
 from repose_core.skeleton import FLIP_PERMUTATION, flip_pose
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IMAGE_SIZE = (1920, 1080)
+# Tests that export a model of their own to ONNX (seconds each): -m "not slow" skips them.
+exports = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +67,7 @@ def test_predict_gives_one_pelvis_centred_pose_per_frame(dance, tcn, frames):
     assert lifter.backend == "onnxruntime" and lifter.receptive_field == 27 and lifter.flip
 
 
+@exports
 @pytest.mark.parametrize("frames", [1, 5, 9, 50])
 def test_window_model_predicts_any_length(dance, transformer_onnx, frames):
     lifter = load_lifter(transformer_onnx)
@@ -105,6 +108,7 @@ def test_padding_replicates_the_edge_frames(dance, tcn):
     np.testing.assert_allclose(pose, expected, atol=1e-4, rtol=0)
 
 
+@exports
 def test_causal_model_pads_only_the_past(dance, tmp_path):
     torch.manual_seed(0)
     model = build_model({"backbone": "tcn", "filter_widths": [3, 3], "channels": 16, "causal": True}).eval()
@@ -118,6 +122,7 @@ def test_causal_model_pads_only_the_past(dance, tmp_path):
     assert np.abs(changed[20:] - pose[20:]).max() > 1e-3
 
 
+@exports
 @pytest.mark.parametrize("which", ["tcn", "transformer"])
 def test_chunking_does_not_change_the_result(dance, tcn, transformer_onnx, which):
     path = tcn[1] if which == "tcn" else transformer_onnx
@@ -194,6 +199,7 @@ def test_flip_augmentation_is_mirror_equivariant(dance, tcn):
 
 @pytest.mark.parametrize("backbone", [{"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 32},
                                       {"backbone": "transformer", "window": 9, "dim": 32, "depth": 2}])
+@exports
 def test_up_direction_of_a_model_that_predicts_it(dance, tmp_path, backbone):
     """``lift`` returns one unit up vector per frame from .onnx and .pt alike; with flip a mirrored
     video gives the mirrored up (x negated); ``predict`` still returns the pose alone, and a
@@ -215,6 +221,7 @@ def test_up_direction_of_a_model_that_predicts_it(dance, tmp_path, backbone):
     np.testing.assert_allclose(lifter.lift(mirrored, IMAGE_SIZE).up, lifted.up * [-1, 1, 1], atol=1e-5)
 
 
+@exports
 def test_a_model_that_reads_the_detectors_3d(dance, cmu_dance_camera, tmp_path):
     """A model of the world feature set takes MediaPipe's 3D as an optional ``world`` argument:
     without it (or where it is NaN) the world channels say absent; with flip a mirrored video and
@@ -257,24 +264,23 @@ def test_any_image_size_and_aspect_ratio(dance, tcn):
     np.testing.assert_allclose(portrait, landscape, atol=1e-4, rtol=0)
 
 
-@pytest.mark.parametrize("causal", [False, True])
-def test_model_files_from_before_the_output_offset_was_stated_lift_as_before(dance, tmp_path, causal):
+def test_model_files_from_before_the_output_offset_was_stated_lift_as_before(dance, tcn, tmp_path):
     """The metadata states which input frame an output frame belongs to; a file without the key
-    gets it derived (the centre of the receptive field, the last frame when causal), and lifts
+    gets it derived (the centre of the receptive field, the last frame when causal) and lifts
     exactly as the file that states it."""
-    torch.manual_seed(0)
-    model = build_model({"backbone": "tcn", "filter_widths": [3, 3], "channels": 16, "causal": causal}).eval()
-    stated = export_onnx(model, None, tmp_path / "stated.onnx")
+    model, stated, _ = tcn
     metadata = lifter_metadata(model)
-    assert metadata["output_offset"] == (8 if causal else 4)
+    assert metadata["output_offset"] == 13
     del metadata["output_offset"]
     older = _with_metadata(stated, tmp_path / "older.onnx", json.dumps(metadata))
     keypoints = frames_of(dance, 30)
     lifter = load_lifter(older)
-    assert lifter.output_offset == load_lifter(stated).output_offset == (8 if causal else 4)
+    assert lifter.output_offset == 13
     np.testing.assert_array_equal(lifter.predict(keypoints, IMAGE_SIZE), load_lifter(stated).predict(keypoints, IMAGE_SIZE))
-    wrong = _with_metadata(stated, tmp_path / "wrong.onnx", json.dumps({**metadata, "output_offset": 9}))
-    with pytest.raises(LifterLoadError, match=r"output_offset must be an integer in 0\.\.8"):
+    causal = {**metadata, "model_config": {**metadata["model_config"], "causal": True}}
+    assert validate_metadata(causal, "older causal")["output_offset"] == 26
+    wrong = _with_metadata(stated, tmp_path / "wrong.onnx", json.dumps({**metadata, "output_offset": 27}))
+    with pytest.raises(LifterLoadError, match=r"output_offset must be an integer in 0\.\.26"):
         load_lifter(wrong)
 
 
@@ -386,6 +392,7 @@ def test_wrong_joint_count(tcn, tmp_path):
         load_lifter(checkpoint)
 
 
+@exports
 @pytest.mark.filterwarnings("ignore:.*LeafSpec:FutureWarning")  # torch 2.13 exporter internals
 def test_onnx_graph_with_wrong_joint_count(tmp_path):
     """Metadata that claims 17 joints on a graph that takes 16 is caught from the graph."""

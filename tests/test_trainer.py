@@ -19,6 +19,9 @@ from train.config import CONFIG_DIR, ConfigError, load_config, parse_overrides, 
 from train.dataset import load_training_data
 from train.evaluate import evaluate_checkpoint
 
+# Tests that train a network (seconds each): -m "not slow" skips them.
+trains = pytest.mark.slow
+
 TINY = CONFIG_DIR / "tiny.yaml"
 
 
@@ -151,6 +154,7 @@ def test_body_variation_is_set_by_synth_augment():
 
 
 # ----------------------------------------------------------------------------- training
+@trains
 def test_short_cpu_training_lowers_validation_error(tiny_run):
     history = loop.read_history(tiny_run)
     assert [r["epoch"] for r in history] == [1, 2, 3, 4]
@@ -166,6 +170,7 @@ def test_short_cpu_training_lowers_validation_error(tiny_run):
         assert (tiny_run / name).is_file(), name
 
 
+@trains
 def test_resume_after_a_kill_gives_the_same_state(tmp_path, tiny_run, monkeypatch):
     """Kill in the middle of epoch 3, resume: weights, optimiser and history equal an unbroken run."""
     original = loop.train_one_epoch
@@ -197,6 +202,7 @@ def test_resume_after_a_kill_gives_the_same_state(tmp_path, tiny_run, monkeypatc
     assert val(run_dir) == val(tiny_run)
 
 
+@trains
 def test_worker_processes_hand_out_each_epochs_batches_in_a_fixed_order(tmp_path, shared_data):
     """Worker k of n makes batches k, k + n, ... with its own sampler; whichever finishes first,
     the epoch's batches come in that order, so a run with workers is as repeatable as without."""
@@ -215,6 +221,7 @@ def test_worker_processes_hand_out_each_epochs_batches_in_a_fixed_order(tmp_path
             assert torch.equal(batch[key], torch.from_numpy(value)), key
 
 
+@trains
 def test_training_with_worker_processes_is_repeatable(tmp_path, shared_data):
     overrides = {"train.workers": 2, "train.epochs": 2}
     for name in ("a", "b"):
@@ -224,6 +231,7 @@ def test_training_with_worker_processes_is_repeatable(tmp_path, shared_data):
     assert a[-1]["val"] == b[-1]["val"] and np.isfinite(a[-1]["val"]["clean"]["mpjpe"])
 
 
+@trains
 def test_a_run_trained_on_a_gpu_is_evaluated_on_a_machine_without_one(tmp_path, tiny_run):
     import shutil
 
@@ -238,6 +246,7 @@ def test_a_run_trained_on_a_gpu_is_evaluated_on_a_machine_without_one(tmp_path, 
     assert np.isfinite(results["occluded+flip"]["mpjpe"])
 
 
+@trains
 def test_a_run_can_start_from_a_trained_runs_weights(tmp_path, tiny_run):
     """train.init_from: the new run starts from the trained run's best weights, with a fresh
     schedule; a checkpoint of another network is refused by name."""
@@ -282,6 +291,7 @@ def test_a_network_grows_new_inputs_and_a_gravity_head_from_trained_weights(back
         torch.testing.assert_close(grown(world), old(x))
 
 
+@trains
 def test_a_run_grows_the_network_it_starts_from(tmp_path, tiny_run):
     cfg = tiny_config(tmp_path / "grown", **{"train.init_from": str(tiny_run), "seed": 1, "train.epochs": 1,
                                              "model.in_channels": 7, "model.predict_up": True,
@@ -294,6 +304,7 @@ def test_a_run_grows_the_network_it_starts_from(tmp_path, tiny_run):
         loop.fit(shrunk, log=lines.append)
 
 
+@trains
 def test_resume_refuses_a_different_config_naming_the_keys_and_a_finished_run_says_so(tiny_run):
     cfg = tiny_config(tiny_run, **{"loss.lambda_spatial": 0.5, "train.lr": 1e-3})
     with pytest.raises(ConfigError, match=r"different config \(loss.lambda_spatial: 1.0 -> 0.5; "
@@ -306,6 +317,7 @@ def test_resume_refuses_a_different_config_naming_the_keys_and_a_finished_run_sa
 
 
 # ----------------------------------------------------------------------------- eval / export
+@trains
 def test_eval_command_reports_the_best_checkpoint(tiny_run, capsys):
     assert main(["eval", str(tiny_run)]) == 0
     out = capsys.readouterr().out
@@ -317,6 +329,7 @@ def test_eval_command_reports_the_best_checkpoint(tiny_run, capsys):
         assert results[name]["mpjpe"] == pytest.approx(best["val"][name]["mpjpe"], rel=1e-5)
 
 
+@trains
 def test_eval_on_training_subjects_writes_its_own_file(tiny_run, capsys):
     assert main(["eval", str(tiny_run), "--subjects", "train"]) == 0
     assert "| clean+flip |" in capsys.readouterr().out
@@ -325,6 +338,7 @@ def test_eval_on_training_subjects_writes_its_own_file(tiny_run, capsys):
     assert on_train["clean"]["mpjpe"] != pytest.approx(on_val["clean"]["mpjpe"], rel=1e-3)
 
 
+@trains
 def test_export_then_load_lifter_round_trip(tiny_run, tmp_path, shared_data):
     onnx_path = tmp_path / "lifter.onnx"
     finetune = tmp_path / "weights" / "lifter.pt"
@@ -355,6 +369,7 @@ def test_export_then_load_lifter_round_trip(tiny_run, tmp_path, shared_data):
     np.testing.assert_allclose(a, b, atol=1e-4)
 
 
+@trains
 def test_a_gravity_head_trains_exports_and_lifts_the_up_direction(tmp_path, shared_data):
     """``model.predict_up`` + ``loss.lambda_up``: the up term is trained and validated, and the
     exported lifter returns an up direction that beats assuming a level camera."""
@@ -374,6 +389,7 @@ def test_a_gravity_head_trains_exports_and_lifts_the_up_direction(tmp_path, shar
     assert lifter.predicts_up and lifter.metadata["outputs"] == ["pose3d", "up"]
 
 
+@trains
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated"], ids=["empty", "truncated"])
 def test_a_corrupt_checkpoint_is_one_error_naming_the_file(tmp_path, tiny_run, capsys, content):
     bad = tmp_path / "best.pt"            # in a run directory: its config.yaml beside it
@@ -409,6 +425,7 @@ def test_the_shipped_finetuning_weights_are_the_shipped_model():
     np.testing.assert_allclose(pt_pose, onnx_pose, atol=1e-4)
 
 
+@trains
 def test_the_readmes_finetuning_command_runs_from_a_fresh_clone(tmp_path, shared_data):
     """The README's command as written (its config, library override and init_from), on a tiny
     budget: only what a fresh clone has (no runs/)."""
@@ -537,6 +554,7 @@ def test_shipped_default_model_is_trained_and_matches_its_config(shared_data):
 
 
 # ----------------------------------------------------------------------------- Human3.6M path
+@trains
 def test_trainer_runs_on_human36m_in_videopose3d_format(tmp_path, shared_data):
     """A data_3d_h36m.npz written in VideoPose3D's exact layout (positions_3d {subject: {action:
     (T, 32, 3)}}, metres, Z up), filled with real CMU motion, trains through the protocol config."""
@@ -588,6 +606,7 @@ def test_threads_are_chosen_from_the_free_cores(monkeypatch, cores, load, settin
     assert f"{cores} cores, load average {load:.1f}" in why
 
 
+@trains
 def test_fit_says_how_many_threads_it_uses_and_why(tmp_path, shared_data):
     lines = []
     loop.fit(tiny_config(tmp_path / "t", **{"train.epochs": 1, "train.batches_per_epoch": 1,
