@@ -301,7 +301,7 @@ def process_video(job: Job, out_dir: Path, args: argparse.Namespace, settings: d
         result = analyse(import_options(job.video, args), progress=progress)
         entry.update(_result_fields(result))
         entry["warnings"].extend(result.warnings)
-        entry["outputs"] = _animate_and_save(result, job.name, out_dir, args, entry["timings"])
+        entry["outputs"] = _apply_and_save(result, job.name, out_dir, args, entry["timings"])
         if not args.no_preview:
             _write_preview(result, job.name, out_dir, entry)
     except Exception as error:  # noqa: BLE001 - one bad video must not stop the batch
@@ -312,7 +312,7 @@ def process_video(job: Job, out_dir: Path, args: argparse.Namespace, settings: d
     return entry
 
 
-def _animate_and_save(result: MotionResult, name: str, out_dir: Path, args, timings: dict) -> dict:
+def _apply_and_save(result: MotionResult, name: str, out_dir: Path, args, timings: dict) -> dict:
     """The panel's apply step (``import_apply.apply_import``) in an empty file, onto ``--rig``
     when given, then the files."""
     import bpy
