@@ -54,16 +54,20 @@ def score_model(model: Path | None, shots: list[tuple[str, Path, Path]]
                 ) -> tuple[list[ScoredShot], dict[str, np.ndarray]]:
     """Pose scores per shot, and the import's upright/grounded figures (frames pooled)."""
     lifter = load_lifter(model)
-    scored, upright = [], {"pipeline_lean": [], "mediapipe_lean": [], "heights": [], "skate": []}
+    scored = []
+    upright: dict[str, dict[str, list]] = {kind: {"pipeline_lean": [], "mediapipe_lean": [], "heights": [],
+                                                   "skate": []} for kind in ("still", "following")}
     for name, video, truth_path in shots:
         detection = detect_video(video, cache_dir=DETECT_CACHE)
         truth = RenderTruth.load(truth_path)
         lifted = lifter.lift(detection.keypoints, image_size=detection.image_size,
                              confidence=detection.confidence, world=detection.world_joints)
         scored.append(scored_shot(name, truth, detection, lifted.pose))
+        kind = "following" if truth.follow else "still"
         for key, values in import_figures(truth, detection, lifted).items():
-            upright[key].append(values)
-    return scored, {key: np.concatenate(values) for key, values in upright.items()}
+            upright[kind][key].append(values)
+    return scored, {kind: {key: np.concatenate(values) for key, values in figures.items() if values}
+                    for kind, figures in upright.items() if figures["skate"]}
 
 
 def import_figures(truth: RenderTruth, detection, lifted) -> dict[str, np.ndarray]:
@@ -81,10 +85,10 @@ def import_figures(truth: RenderTruth, detection, lifted) -> dict[str, np.ndarra
     contacts = foot_lock.detect_contacts(truth_z_up, detection.fps)
     mediapipe_placed = root_motion.place_in_world(np.nan_to_num(detection.world_joints), detection.fps).joints
     return {
-        "pipeline_lean": torso_lean_error_deg(world[found], result["joints"][found]),
+        "pipeline_lean": torso_lean_error_deg(world[found], result.joints[found]),
         "mediapipe_lean": torso_lean_error_deg(world[found], mediapipe_placed[found]),
-        "heights": contact_heights(contacts[found], result["joints"][found]),
-        "skate": np.array([result["foot_skate_after"]]),
+        "heights": contact_heights(contacts[found], result.joints[found]),
+        "skate": np.array([result.foot_skate_after]),
     }
 
 
@@ -104,18 +108,22 @@ def print_table(title: str, results: dict[str, dict]) -> None:
     print(_row("MediaPipe world landmarks", mediapipe))
 
 
-def print_upright_table(figures: dict[str, dict[str, np.ndarray]]) -> None:
+def print_upright_table(figures: dict[str, dict[str, dict[str, np.ndarray]]]) -> None:
+    """Per model and per kind of shot (a still camera, one that follows the actor: the import
+    assumes a still one), the upright/grounded figures."""
     from addon.motion.rig import ANKLE_HEIGHT
 
-    print("\nThe import in the world (root motion on, default lens, foot lock)\n")
-    print("| | torso lean error (deg) | ankle height in contact (mm) | its error (mm) | foot skate (mm/frame) |")
-    print("|---|---|---|---|---|")
-    for label, f in figures.items():
-        error = np.abs(f["heights"] - ANKLE_HEIGHT) * 1000
-        print(f"| {label} | {f['pipeline_lean'].mean():.1f} | {np.median(f['heights']) * 1000:.0f} | "
-              f"{error.mean():.0f} | {np.nanmean(f['skate']):.1f} |")
-    mediapipe = next(iter(figures.values()))["mediapipe_lean"]
-    print(f"| MediaPipe world landmarks, placed level | {mediapipe.mean():.1f} | | | |")
+    print("\nThe import in the world (root motion on, default lens, foot lock), by camera\n")
+    print("| | camera | torso lean error (deg) | ankle height in contact, median (mm) | its error, mean (mm) "
+          "| foot skate (mm/frame) |")
+    print("|---|---|---|---|---|---|")
+    for label, kinds in figures.items():
+        for kind, f in kinds.items():
+            error = np.abs(f["heights"] - ANKLE_HEIGHT) * 1000
+            print(f"| {label} | {kind} | {f['pipeline_lean'].mean():.1f} | {np.median(f['heights']) * 1000:.0f} | "
+                  f"{error.mean():.0f} | {np.nanmean(f['skate']):.2f} |")
+    for kind, f in next(iter(figures.values())).items():
+        print(f"| MediaPipe world landmarks, placed level | {kind} | {f['mediapipe_lean'].mean():.1f} | | | |")
 
 
 def main() -> int:

@@ -65,6 +65,9 @@ def test_takes_are_planned_per_person_and_repeatably(walk):
     assert [t.name for t in again] == [t.name for t in takes[:3]]
     with pytest.raises(ValueError, match="no clip of 'c'"):
         plan_takes(library, ["c"], 40, 1, seed=1)
+    # A clip shorter than a take is one take per character, however many are asked for.
+    short = plan_takes(library, ["b"], 60, 5, seed=1)
+    assert sorted(t.character for t in short) == sorted(CHARACTER_FILES)
 
 
 @pytest.mark.slow  # renders a take with Blender and detects it

@@ -20,8 +20,9 @@ SCALE_RANGE: tuple[float, float] = (0.9, 1.1)   # the characters' size, drawn pe
 
 def plan_takes(library: MotionLibrary, subjects: Iterable[str], take_frames: int,
                takes_per_subject: int, seed: int) -> list[Take]:
-    """Takes of ``take_frames`` frames, ``takes_per_subject`` per person of ``subjects``
-    (fewer when a person's clips are too short: a clip shorter than a take is used whole)."""
+    """Takes of ``take_frames`` frames, ``takes_per_subject`` per person of ``subjects``; fewer
+    when a person's clips are short: a clip shorter than a take is used whole, once per
+    character (a second draw of it would be the same take)."""
     takes: list[Take] = []
     characters = sorted(CHARACTER_FILES)
     for subject in sorted(set(subjects)):
@@ -33,7 +34,9 @@ def plan_takes(library: MotionLibrary, subjects: Iterable[str], take_frames: int
         rng = np.random.default_rng([seed, _stable_hash(subject)])
         for k in range(takes_per_subject):
             clip = clips[k % len(clips)] if k < len(clips) else clips[rng.integers(len(clips))]
-            takes.append(_take(clip, take_frames, rng, characters[(k + _stable_hash(subject)) % 2]))
+            take = _take(clip, take_frames, rng, characters[(k + _stable_hash(subject)) % 2])
+            if take.name not in {t.name for t in takes}:
+                takes.append(take)
     return takes
 
 
