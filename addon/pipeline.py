@@ -198,17 +198,19 @@ def animate(
     report("animate", 2, steps)
     clip_up = None if up is None else world.clip_up(up, found)
     level = None if clip_up is None else world.levelling_rotation(clip_up)
-    camera = None
+    camera = speed = None
     if options.root_motion:
         intrinsics = Intrinsics.from_focal_35mm(int(image_size[0]), int(image_size[1]), options.focal_35mm)
         trajectory = root_motion.root_trajectory(fitted, keypoints, confidence, intrinsics, fps)
         placed = root_motion.place_in_world(fitted, fps, trajectory, level)
         camera = FootageCamera(placed.camera_rotation, placed.camera_location, intrinsics.fx)
-        joints = root_motion.stand_on_floor(placed.joints, fps)
+        # Feet are still in the image when planted; the trajectory's depth jitters.
+        speed = root_motion.image_ankle_speed(keypoints, confidence, trajectory[:, 2], intrinsics.fx, fps)
+        joints = root_motion.stand_on_floor(placed.joints, fps, speed)
     else:
         joints = root_motion.place_in_world(fitted, fps, level=level).joints
     report("animate", 3, steps)
-    contacts = foot_lock.detect_contacts(joints, fps)
+    contacts = foot_lock.detect_contacts(joints, fps, speed=speed)
     skate_before = foot_lock.foot_skate(joints, contacts)
     if options.foot_lock:
         joints = foot_lock.lock_feet(joints, contacts, fps)

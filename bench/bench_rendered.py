@@ -10,11 +10,11 @@ Then, for any lifters (default: the shipped one), MediaPipe's world landmarks sc
 choice (train/data/people.py). Metrics: train/render/score.py. Detections are cached in
 .cache/detect, so a second run only lifts and scores.
 
-A second table follows the add-on's whole import (levelling, root motion at the default lens,
+A second table follows the add-on's whole import (levelling, root motion,
 feet on the floor, foot lock) into the world: the torso's lean against the truth, the ankles'
 height while the true foot is planted (the add-on's standing ankle height is 80 mm) and foot
-skate; MediaPipe's world landmarks are placed as a level camera would put them, as other
-add-ons do.
+skate, with the default lens assumed and with the shot's true lens given (the Lens setting);
+MediaPipe's world landmarks are placed as a level camera would put them, as other add-ons do.
 """
 from __future__ import annotations
 
@@ -55,31 +55,38 @@ def score_model(model: Path | None, shots: list[tuple[str, Path, Path]]
     """Pose scores per shot, and the import's upright/grounded figures (frames pooled)."""
     lifter = load_lifter(model)
     scored = []
-    upright: dict[str, dict[str, list]] = {kind: {"pipeline_lean": [], "mediapipe_lean": [], "heights": [],
-                                                   "skate": []} for kind in ("still", "following")}
+    kinds = [(camera, lens) for camera in ("still", "following") for lens in ("default lens", "true lens")]
+    upright: dict[tuple, dict[str, list]] = {kind: {"pipeline_lean": [], "mediapipe_lean": [], "heights": [],
+                                                     "skate": []} for kind in kinds}
     for name, video, truth_path in shots:
         detection = detect_video(video, cache_dir=DETECT_CACHE)
         truth = RenderTruth.load(truth_path)
         lifted = lifter.lift(detection.keypoints, image_size=detection.image_size,
                              confidence=detection.confidence, world=detection.world_joints)
         scored.append(scored_shot(name, truth, detection, lifted.pose))
-        kind = "following" if truth.follow else "still"
-        for key, values in import_figures(truth, detection, lifted).items():
-            upright[kind][key].append(values)
+        camera = "following" if truth.follow else "still"
+        for lens in ("default lens", "true lens"):
+            for key, values in import_figures(truth, detection, lifted, lens == "true lens").items():
+                upright[(camera, lens)][key].append(values)
     return scored, {kind: {key: np.concatenate(values) for key, values in figures.items() if values}
                     for kind, figures in upright.items() if figures["skate"]}
 
 
-def import_figures(truth: RenderTruth, detection, lifted) -> dict[str, np.ndarray]:
+def import_figures(truth: RenderTruth, detection, lifted, true_lens: bool) -> dict[str, np.ndarray]:
     """The add-on's import of one shot against the truth in the world: lean errors (degrees) of
     the pipeline and of MediaPipe's world landmarks placed level, ankle heights (m) in the true
-    contact frames, foot skate (mm/frame)."""
+    contact frames, foot skate (mm/frame). ``true_lens``: the import is told the shot's lens
+    (the Lens setting), else it assumes the default phone lens."""
     from addon.motion import foot_lock, root_motion
     from addon.pipeline import ImportOptions, animate
 
     found = detection.found
+    options = ImportOptions(video=Path(detection.video))
+    if true_lens:
+        options = ImportOptions(video=Path(detection.video),
+                                focal_35mm=truth.focal_px * 43.27 / float(np.hypot(*truth.size)))
     result = animate(lifted.pose, detection.keypoints, detection.confidence, found, detection.image_size,
-                     detection.fps, ImportOptions(video=Path(detection.video)), up=lifted.up)
+                     detection.fps, options, up=lifted.up)
     world = truth.joints[detection.frame_indices]
     truth_z_up = world @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]).T
     contacts = foot_lock.detect_contacts(truth_z_up, detection.fps)
@@ -113,17 +120,18 @@ def print_upright_table(figures: dict[str, dict[str, dict[str, np.ndarray]]]) ->
     assumes a still one), the upright/grounded figures."""
     from addon.motion.rig import ANKLE_HEIGHT
 
-    print("\nThe import in the world (root motion on, default lens, foot lock), by camera\n")
-    print("| | camera | torso lean error (deg) | ankle height in contact, median (mm) | its error, mean (mm) "
-          "| foot skate (mm/frame) |")
-    print("|---|---|---|---|---|---|")
+    print("\nThe import in the world (root motion on, foot lock), by camera and lens\n")
+    print("| | camera | lens | torso lean error (deg) | ankle height in contact, median (mm) "
+          "| its error, mean (mm) | foot skate (mm/frame) |")
+    print("|---|---|---|---|---|---|---|")
     for label, kinds in figures.items():
-        for kind, f in kinds.items():
+        for (camera, lens), f in kinds.items():
             error = np.abs(f["heights"] - ANKLE_HEIGHT) * 1000
-            print(f"| {label} | {kind} | {f['pipeline_lean'].mean():.1f} | {np.median(f['heights']) * 1000:.0f} | "
-                  f"{error.mean():.0f} | {np.nanmean(f['skate']):.2f} |")
-    for kind, f in next(iter(figures.values())).items():
-        print(f"| MediaPipe world landmarks, placed level | {kind} | {f['mediapipe_lean'].mean():.1f} | | | |")
+            print(f"| {label} | {camera} | {lens} | {f['pipeline_lean'].mean():.1f} | "
+                  f"{np.median(f['heights']) * 1000:.0f} | {error.mean():.0f} | {np.nanmean(f['skate']):.2f} |")
+    for (camera, lens), f in next(iter(figures.values())).items():
+        if lens == "default lens":
+            print(f"| MediaPipe world landmarks, placed level | {camera} | | {f['mediapipe_lean'].mean():.1f} | | | |")
 
 
 def main() -> int:

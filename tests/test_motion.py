@@ -197,6 +197,24 @@ def test_feet_in_contact_stand_on_the_floor_when_the_height_drifts(walk):
     np.testing.assert_allclose(np.ptp(grounded[..., 2] - drifted[..., 2], axis=1), 0.0, atol=1e-12)
 
 
+def test_planted_feet_are_found_in_the_image_when_the_depth_jitters(walk):
+    """Root motion's depth from one camera jitters by tens of centimetres; in the world that
+    reads as a moving foot, in the image a planted foot stands still."""
+    camera, pixels = walk
+    k = Intrinsics.from_focal_35mm(*IMAGE_SIZE, root_motion.DEFAULT_FOCAL_35MM)
+    truth = root_motion.place_in_world(camera - camera[:, :1], FPS, camera[:, 0]).joints
+    planted = foot_lock.detect_contacts(truth, FPS)
+    jittered = camera[:, 0] + np.random.default_rng(3).normal(scale=0.15, size=len(camera))[:, None] * [0, 0, 1]
+    placed = root_motion.place_in_world(camera - camera[:, :1], FPS, jittered).joints
+    speed = root_motion.image_ankle_speed(pixels, np.ones(pixels.shape[:2]), jittered[:, 2], k.fx, FPS)
+    from_image = foot_lock.detect_contacts(placed, FPS, speed=speed)
+    from_world = foot_lock.detect_contacts(placed, FPS)
+    agree = lambda found: (found == planted).mean()  # noqa: E731
+    assert agree(from_image) > 0.85 and agree(from_image) > agree(from_world) + 0.1, (agree(from_image), agree(from_world))
+    unseen = root_motion.image_ankle_speed(pixels, np.zeros(pixels.shape[:2]), jittered[:, 2], k.fx, FPS)
+    assert not foot_lock.detect_contacts(placed, FPS, speed=unseen).any()
+
+
 def test_foot_lock_reduces_skate_and_keeps_lengths(walk, lifted):
     camera, pixels = walk
     lengths = fit.bone_lengths(lifted)

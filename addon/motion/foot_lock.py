@@ -43,17 +43,21 @@ class ContactSettings:
 
 
 def detect_contacts(joints: np.ndarray, fps: float, settings: ContactSettings = ContactSettings(),
-                    floor: np.ndarray | None = None) -> np.ndarray:
+                    floor: np.ndarray | None = None, speed: np.ndarray | None = None) -> np.ndarray:
     """Ground contacts (T, 2) bool, left and right foot, of Blender-world joints (T, 17, 3).
 
     ``floor`` (T,): the floor's height under the person per frame; Z = 0 by default (where
-    ``root_motion.place_in_world`` puts it).
+    ``root_motion.place_in_world`` puts it). ``speed`` (T, 2): the ankles' speed in m/s where
+    the joints' own is not to be trusted (root motion from one camera: its depth is noisy, see
+    ``root_motion.image_ankle_speed``); NaN counts as moving. By default from the joints.
     """
     ankles = joints[:, [leg[2] for leg in LEGS]]
     smoothed = gaussian_smooth(ankles, CONTACT_SMOOTHING_SECONDS * fps)
-    speed = np.zeros(ankles.shape[:2])
-    speed[1:] = np.linalg.norm(np.diff(smoothed, axis=0), axis=-1) * fps
-    speed[0] = speed[1] if len(speed) > 1 else 0.0
+    if speed is None:
+        speed = np.zeros(ankles.shape[:2])
+        speed[1:] = np.linalg.norm(np.diff(smoothed, axis=0), axis=-1) * fps
+        speed[0] = speed[1] if len(speed) > 1 else 0.0
+    speed = np.nan_to_num(np.asarray(speed, dtype=np.float64), nan=np.inf)
     height = smoothed[..., 2] - (0.0 if floor is None else np.asarray(floor)[:, None])
     contact = (speed < settings.max_speed) & (height < ANKLE_HEIGHT + settings.max_height)
     min_frames = max(1, int(round(settings.min_duration * fps)))

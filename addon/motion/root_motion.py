@@ -20,7 +20,7 @@ import numpy as np
 from repose_core.camera import Intrinsics
 from repose_core.skeleton import JOINT_INDEX
 
-from .foot_lock import detect_contacts
+from .foot_lock import CONTACT_SMOOTHING_SECONDS, detect_contacts
 from .rig import ANKLE_HEIGHT
 from repose_core.temporal import fill_gaps, gaussian_smooth
 from .world import CAMERA_TO_BLENDER, start_yaw_rotation
@@ -143,22 +143,38 @@ def place_in_world(pose: np.ndarray, fps: float, trajectory: np.ndarray | None =
     return Placed(world + offset, rotation, offset)
 
 
-def stand_on_floor(joints: np.ndarray, fps: float) -> np.ndarray:
+def image_ankle_speed(keypoints: np.ndarray, confidence: np.ndarray, depth: np.ndarray,
+                      focal_px: float, fps: float) -> np.ndarray:
+    """The ankles' speed (T, 2), m/s, left then right, as the still camera sees it: their pixel
+    speed at the person's distance ``depth`` (T,) m. From one camera the depth of a moving root
+    is noisy, and its frame-to-frame jitter would read as a moving foot; in the image a planted
+    foot stands still. Speeds the camera cannot see (towards it) are missed; the contact test's
+    height limit keeps swinging feet out. NaN where an ankle was not seen."""
+    ankles = np.asarray(keypoints, dtype=np.float64)[:, _ANKLES]
+    seen = (np.asarray(confidence)[:, _ANKLES] >= _MIN_CONFIDENCE) & np.isfinite(ankles).all(-1)
+    smoothed = gaussian_smooth(np.where(seen[..., None], ankles, np.nan), CONTACT_SMOOTHING_SECONDS * fps)
+    speed = np.full(seen.shape, np.nan)
+    speed[1:] = np.linalg.norm(np.diff(smoothed, axis=0), axis=-1) * fps
+    speed[0] = speed[1] if len(speed) > 1 else np.nan
+    return speed * (np.asarray(depth, dtype=np.float64) / focal_px)[:, None]
+
+
+def stand_on_floor(joints: np.ndarray, fps: float, speed: np.ndarray | None = None) -> np.ndarray:
     """Joints (T, 17, 3) moved up or down, frame by frame, so that feet in contact stand on the
     floor (ankles at ANKLE_HEIGHT).
 
     A trajectory's height drifts with the depth error (an assumed focal, a slightly wrong camera
     pitch): the floor the feet touch is what counts. Contacts are found against the local floor
-    (the lowest ankle within FLOOR_WINDOW_SECONDS, so a drift does not hide them); the
-    correction is measured in contact frames, interpolated between them and smoothed over
-    CONTACT_FLOOR_SECONDS, so a jump keeps its arc. Without any contact the joints are returned
-    as they are.
+    (the lowest ankle within FLOOR_WINDOW_SECONDS, so a drift does not hide them), with the
+    ankles' ``speed`` (T, 2) m/s when given (``image_ankle_speed``); the correction is measured
+    in contact frames, interpolated between them and smoothed over CONTACT_FLOOR_SECONDS, so a
+    jump keeps its arc. Without any contact the joints are returned as they are.
     """
     lower = np.asarray(joints, dtype=np.float64)[:, _ANKLES, 2].min(-1)
     half = max(1, int(round(FLOOR_WINDOW_SECONDS * fps / 2)))
     padded = np.pad(lower, half, mode="edge")
     local_floor = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).min(-1) - ANKLE_HEIGHT
-    contacts = detect_contacts(joints, fps, floor=gaussian_smooth(local_floor, half))
+    contacts = detect_contacts(joints, fps, floor=gaussian_smooth(local_floor, half), speed=speed)
     touching = contacts.any(-1)
     if not touching.any():
         return np.array(joints, copy=True)
