@@ -31,6 +31,7 @@ from repose_core import load_lifter  # noqa: E402
 from repose_core.detect import detect_video  # noqa: E402
 from train.render.footage import RenderTruth, shot_paths  # noqa: E402
 from train.render.plans import BENCH_DIR, SHOTS_PER_TAKE, plan  # noqa: E402
+from train.render.shots import Y_UP_TO_BLENDER  # noqa: E402
 from train.render.score import (METRICS, ScoredShot, contact_heights, scored_shot, summarise,  # noqa: E402
                                 torso_lean_error_deg)
 
@@ -88,7 +89,7 @@ def import_figures(truth: RenderTruth, detection, lifted, true_lens: bool) -> di
     result = animate(lifted.pose, detection.keypoints, detection.confidence, found, detection.image_size,
                      detection.fps, options, up=lifted.up)
     world = truth.joints[detection.frame_indices]
-    truth_z_up = world @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]).T
+    truth_z_up = world @ Y_UP_TO_BLENDER.T
     contacts = foot_lock.detect_contacts(truth_z_up, detection.fps)
     mediapipe_placed = root_motion.place_in_world(np.nan_to_num(detection.world_joints), detection.fps).joints
     return {

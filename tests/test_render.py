@@ -11,7 +11,7 @@ from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS
 from train.data.mocap import load_clip
 from train.data.rendered import RenderedSampler, load_detected_shots
 from train.render.footage import CHARACTER_FILES, RenderTruth, Take, render_take, shot_paths
-from train.render.score import score, scored_shot, summarise
+from train.render.score import score, scored_shot, summarise, torso_lean_error_deg
 from train.render.shots import ShotConfig, floor_height, sample_shot
 from train.render.takes import plan_takes
 from train.data.mocap import MotionLibrary
@@ -116,6 +116,19 @@ def test_scores_of_the_truth_itself_and_of_mediapipe(rendered):
 
 
 @pytest.mark.slow  # renders a take with Blender and detects it
+def test_torso_lean_error_is_the_tilt_whatever_way_the_import_faces(walk):
+    """The lean error ignores which way an import turned the person about the vertical, and is
+    the angle by which it tilts them."""
+    from repose_core.rotations import axis_angle_matrix
+    from train.render.shots import Y_UP_TO_BLENDER
+
+    placed = walk @ Y_UP_TO_BLENDER.T
+    turned = placed @ axis_angle_matrix(np.array([0.0, 0.0, 1.0]), np.asarray(1.2)).T
+    assert torso_lean_error_deg(walk, turned).max() < 1e-6
+    tilted = turned @ axis_angle_matrix(np.array([1.0, 0.0, 0.0]), np.radians(np.asarray(10.0))).T
+    np.testing.assert_allclose(np.median(torso_lean_error_deg(walk, tilted)), 10.0, atol=1.0)
+
+
 def test_rendered_shots_make_training_batches(rendered):
     out, take, _ = rendered
     shots = load_detected_shots(out, out / "detect", log=lambda line: None)

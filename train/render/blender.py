@@ -23,10 +23,8 @@ from addon.motion import fit, rig, rotations
 from addon.retarget import retarget
 from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
 
-from .shots import Shot
+from .shots import Y_UP_TO_BLENDER, Shot
 
-# Rows: Blender X, Y, Z in mocap-world coordinates (Y up, the person faces +Z at rest).
-Y_UP_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 # Blender's camera looks down its -Z with Y up; repose_core's camera frame is x right, y down.
 _CAMERA_AXES = np.diag([1.0, -1.0, -1.0])
 _SENSOR_WIDTH_MM = 36.0

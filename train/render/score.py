@@ -26,6 +26,7 @@ from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS, ROOT
 
 from ..synth.occlusion import self_occlusion
 from .footage import RenderTruth
+from .shots import Y_UP_TO_BLENDER
 
 METRICS: tuple[str, ...] = ("p_mpjpe_limbs", "mpjpe", "bone_direction_deg", "depth_order", "occluded_mpjpe")
 
@@ -84,25 +85,24 @@ def summarise(shots: list[ScoredShot]) -> dict[str, dict[str, float]]:
 
 
 # ----------------------------------------------------------------------------- upright, grounded
-UPRIGHT_METRICS: tuple[str, ...] = ("lean_error_deg", "contact_height_mm", "contact_height_error_mm", "skate_mm")
-ROOT_THORAX = (ROOT, JOINT_INDEX["thorax"])
 ANKLES = [JOINT_INDEX["l_ankle"], JOINT_INDEX["r_ankle"]]   # the add-on's contact order
-_Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
 def torso_lean_error_deg(truth_world: np.ndarray, placed: np.ndarray) -> np.ndarray:
     """Per frame, the angle between the true and the placed pelvis -> thorax direction in the
     world, after turning the placed clip about the vertical to face as the truth does (where an
-    import faces a person is a choice, how upright it stands is not).
+    import faces a person is a choice, how upright it stands is not). The turn is the one that
+    best lays the placed hip lines on the true ones, seen from above, so it cannot hide a lean.
 
     truth_world: (T, 17, 3) mocap world, Y up. placed: (T, 17, 3) Blender world, Z up.
     """
-    true = (truth_world[:, ROOT_THORAX[1]] - truth_world[:, ROOT_THORAX[0]]) @ _Y_UP_TO_Z_UP.T
-    got = placed[:, ROOT_THORAX[1]] - placed[:, ROOT_THORAX[0]]
-    # The turn about Z that best lays the placed torsos' horizontal parts on the true ones.
-    cross = (got[:, 0] * true[:, 1] - got[:, 1] * true[:, 0]).sum()
-    dot = (got[:, :2] * true[:, :2]).sum()
-    angle = np.arctan2(cross, dot)
+    thorax, left, right = JOINT_INDEX["thorax"], JOINT_INDEX["l_hip"], JOINT_INDEX["r_hip"]
+    truth = truth_world @ Y_UP_TO_BLENDER.T
+    true_hips, got_hips = truth[:, left] - truth[:, right], placed[:, left] - placed[:, right]
+    cross = (got_hips[:, 0] * true_hips[:, 1] - got_hips[:, 1] * true_hips[:, 0]).sum()
+    angle = np.arctan2(cross, (got_hips[:, :2] * true_hips[:, :2]).sum())
+    true = truth[:, thorax] - truth[:, ROOT]
+    got = placed[:, thorax] - placed[:, ROOT]
     c, s = np.cos(angle), np.sin(angle)
     got = got @ np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]).T
     cos = (got * true).sum(-1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(true, axis=-1)

@@ -28,6 +28,8 @@ from repose_core.temporal import gaussian_smooth
 
 from ..synth.cameras import WORLD_UP
 
+# Rows: Blender's X, Y, Z in mocap-world coordinates (Y up, the person faces +Z at rest).
+Y_UP_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 # Fraction of the image kept free at each border when zooming out to keep the actor in view.
 _MARGIN = 0.06
 _NEAREST_M = 0.5     # no joint may come closer to the lens than this
