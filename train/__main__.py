@@ -1,6 +1,7 @@
 """Command line: ``python -m train {fit,eval,ablation,export,prepare} ...``.
 
     python -m train fit --config train/configs/default_cpu.yaml [--lambda-spatial 0.1 --train.epochs 5 ...]
+    torchrun --standalone --nproc_per_node=N -m train fit --config ...   (N processes: train/distributed.py)
     python -m train eval runs/default_cpu_cycle3     (or a .pt checkpoint)
     python -m train ablation --config train/configs/ablation_cpu.yaml --out docs/ablation.md
     python -m train export runs/default_cpu_cycle3/last.pt --out repose_core/assets/default_lifter.onnx
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 
@@ -101,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}: {len(library)} clips, {library.num_frames} frames at {args.fps:g} fps "
                   f"({', '.join(library.subjects)})")
     except (ConfigError, DataError, FileNotFoundError) as error:  # checkpoints' errors included
-        print(f"error: {error}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun every rank has it; one says it
+            print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
 

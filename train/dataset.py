@@ -141,11 +141,12 @@ class TrainingData:
     def reads_world(self) -> bool:
         return features_version_of(self.cfg) == WORLD_FEATURES_VERSION
 
-    def train_sampler(self, epoch: int, worker: int | None = None) -> BatchSampler:
+    def train_sampler(self, epoch: int, worker: int | None = None, rank: int | None = None) -> BatchSampler:
         """The sampler of one epoch, seeded by ``(seed, epoch)`` alone, or of one of its worker
-        processes (``train.workers``), seeded by ``(seed, epoch, worker)``."""
+        processes (``train.workers``), seeded by ``(seed, epoch, worker)``; with ``rank``, one
+        process's of a distributed run (``train.distributed``): ``(seed, epoch, rank[, worker])``."""
         synth = self.cfg["synth"]
-        seeds = epoch_seeds(self.cfg["seed"], epoch, worker)
+        seeds = epoch_seeds(self.cfg["seed"], epoch, worker, rank)
         batch_size = self.cfg["train"]["batch_size"]
         rendered_count = round(batch_size * self.cfg["data"]["rendered_fraction"]) if self.rendered else 0
         synthetic = SyntheticSampler(self.train, self.window, batch_size - rendered_count,

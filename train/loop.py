@@ -13,6 +13,11 @@ Determinism and resume: every random stream of epoch ``e`` (its batches, torch's
 seeded from ``(seed, e)`` by ``train.seeds`` (with workers: worker ``k``'s batches from
 ``(seed, e, k)``, taken in turn), so a run resumed from the checkpoint written after epoch
 ``e - 1`` replays epoch ``e`` exactly; nothing from a killed epoch is kept or lost.
+
+Several processes (``torchrun``): ``train.distributed`` holds every piece of it, and a plain
+``python -m train fit`` runs none of them (one process, as ever). Each rank makes its own
+batches (seeded by ``(seed, e, rank)``), DDP averages the gradients, rank 0 alone validates and
+writes.
 """
 from __future__ import annotations
 
@@ -31,12 +36,12 @@ from repose_core.losses import RePoseLoss
 from repose_core.models import build_model
 from repose_core.models.export import lifter_metadata
 
-from . import evaluate
+from . import distributed, evaluate
 from .checkpoint import (CHECKPOINT_BEST, CHECKPOINT_LAST, load_checkpoint, resolve_checkpoint,
                          save_checkpoint)
 from .config import ConfigError, config_differences, read_saved_config, resolve_path, save_config
 from .dataset import TrainingData, load_training_data
-from .device import autocast_dtype, precision_name, select_device
+from .device import autocast_dtype, precision_name
 from .seeds import epoch_seeds
 from .threads import choose_threads
 
@@ -122,12 +127,12 @@ class _WorkerBatches(torch.utils.data.IterableDataset):
     sampler; the DataLoader takes the workers' batches in turn, so their order never depends on
     which process is faster."""
 
-    def __init__(self, data: TrainingData, epoch: int, count: int):
-        self.data, self.epoch, self.count = data, epoch, count
+    def __init__(self, data: TrainingData, epoch: int, count: int, rank: int | None = None):
+        self.data, self.epoch, self.count, self.rank = data, epoch, count, rank
 
     def __iter__(self) -> Iterator[dict]:
         info = torch.utils.data.get_worker_info()
-        sampler = self.data.train_sampler(self.epoch, worker=info.id)
+        sampler = self.data.train_sampler(self.epoch, worker=info.id, rank=self.rank)
         for _ in range(info.id, self.count, info.num_workers):
             yield sampler.sample()
 
@@ -136,9 +141,9 @@ class WorkerPool:
     """``count`` batches of one epoch from ``workers`` processes, ``depth`` ahead each."""
 
     def __init__(self, data: TrainingData, epoch: int, count: int, workers: int, depth: int,
-                 pin_memory: bool):
+                 pin_memory: bool, rank: int | None = None):
         loader = torch.utils.data.DataLoader(
-            _WorkerBatches(data, epoch, count), batch_size=None, num_workers=workers,
+            _WorkerBatches(data, epoch, count, rank), batch_size=None, num_workers=workers,
             prefetch_factor=max(depth, 1), pin_memory=pin_memory)
         self._iterator: Iterator[dict] | None = iter(loader)
 
@@ -149,11 +154,13 @@ class WorkerPool:
         self._iterator = None  # the DataLoader's iterator stops its processes when released
 
 
-def epoch_batches(data: TrainingData, epoch: int, train_cfg: dict, device: torch.device):
-    """The training batches of one epoch (an iterable with ``close``), per ``train.workers``."""
+def epoch_batches(data: TrainingData, epoch: int, train_cfg: dict, device: torch.device,
+                  rank: int | None = None):
+    """The training batches of one epoch (an iterable with ``close``), per ``train.workers``;
+    with ``rank`` (``Ranks.seed_key``), one rank's of a distributed run."""
     count, depth = train_cfg["batches_per_epoch"], train_cfg["prefetch"]
     if train_cfg["workers"] == 0:
-        sampler = data.train_sampler(epoch)
+        sampler = data.train_sampler(epoch, rank=rank)
 
         def tensors() -> Iterator[dict]:
             for _ in range(count):
@@ -161,14 +168,15 @@ def epoch_batches(data: TrainingData, epoch: int, train_cfg: dict, device: torch
 
         return BackgroundIterator(tensors, depth, name="repose-prefetch")
     return WorkerPool(data, epoch, count, int(train_cfg["workers"]), depth,
-                      pin_memory=device.type == "cuda")
+                      pin_memory=device.type == "cuda", rank=rank)
 
 
 def train_one_epoch(model: torch.nn.Module, loss_fn: RePoseLoss, optimizer: torch.optim.Optimizer,
                     scheduler, batches, device: torch.device, offset: int, train_cfg: dict,
                     amp_dtype: torch.dtype | None, scaler: torch.amp.GradScaler | None,
-                    desc: str) -> dict[str, float]:
-    """One pass over ``batches``; returns the mean loss parts and throughput.
+                    desc: str, progress: bool = True) -> dict[str, float]:
+    """One pass over ``batches``; returns the mean loss parts and throughput (``progress``:
+    show the progress bar).
 
     Throughput counts supervised frames ("samples"): windows x output frames per window.
     """
@@ -178,7 +186,7 @@ def train_one_epoch(model: torch.nn.Module, loss_fn: RePoseLoss, optimizer: torc
     supervised = 0
     start = time.perf_counter()
     bar = tqdm(batches, total=train_cfg["batches_per_epoch"], desc=desc, leave=False,
-               dynamic_ncols=True, mininterval=1.0)
+               dynamic_ncols=True, mininterval=1.0, disable=not progress)
     predicts_up = getattr(model, "predict_up", False)
     for batch in bar:
         x = batch["inputs"].to(device, non_blocking=True)
@@ -228,21 +236,33 @@ def fit(cfg: dict, log: Callable[[str], None] = print) -> Path:
     """Train per ``cfg`` (resolved config) into its run directory; resume if one exists there.
 
     Returns the run directory. Writes ``config.yaml``, ``history.jsonl`` (one line per epoch:
-    losses, throughput, validation metrics), ``last.pt``, ``best.pt`` and curve PNGs.
+    losses, throughput, validation metrics), ``last.pt``, ``best.pt`` and curve PNGs. Under
+    ``torchrun`` this process is one rank of the run (``train.distributed``): rank 0 writes
+    and logs, the others only train.
     """
     threads = torch.get_num_threads()
+    ranks = distributed.Ranks.from_environment()
     try:
-        return _fit(cfg, log)
+        return _fit(cfg, log if ranks.is_main else _silent, ranks)
     finally:  # train.threads is for this run, not for the rest of the calling process
         torch.set_num_threads(threads)
+        distributed.stop(ranks)
 
 
-def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
-    from .plots import plot_history  # matplotlib only when a run actually writes plots
+def _silent(line: str) -> None:
+    """The log of ranks other than 0: rank 0 says it for the run."""
 
-    run_dir = resolve_path(cfg["run_dir"])
+
+FINISHED = "finished"
+
+
+def _open_run(cfg: dict, run_dir: Path, ranks: distributed.Ranks, log: Callable[[str], None]) -> dict | str | None:
+    """The run directory as rank 0 finds it: None (a new run), the checkpoint to resume from,
+    or FINISHED. Refuses a directory that holds a run of another config or number of ranks;
+    writes ``config.yaml`` for a run that trains."""
     run_dir.mkdir(parents=True, exist_ok=True)
     last_path = run_dir / CHECKPOINT_LAST
+    state = None
     if last_path.is_file():
         saved = read_saved_config(run_dir)
         if saved != cfg:
@@ -250,17 +270,31 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
                 f"{run_dir} holds a run with a different config ({'; '.join(config_differences(saved, cfg))}); "
                 f"resume it with its own config ({run_dir / 'config.yaml'}) or choose another run_dir"
             )
-        done = load_checkpoint(last_path)["epoch"] + 1
+        state = load_checkpoint(last_path)
+        done = state["epoch"] + 1
         if done >= cfg["train"]["epochs"]:
             log(f"{run_dir} is finished ({done} of {cfg['train']['epochs']} epochs): nothing to "
                 f"train; for another run choose another name or run_dir")
-            return run_dir
+            return FINISHED
+        distributed.check_resumable(state, ranks, last_path)
     save_config(cfg, run_dir / "config.yaml")
+    return state
+
+
+def _fit(cfg: dict, log: Callable[[str], None], ranks: distributed.Ranks) -> Path:
+    from .plots import plot_history  # matplotlib only when a run actually writes plots
 
     train_cfg = cfg["train"]
-    device = select_device(train_cfg["device"])
+    rank_cfg = distributed.rank_train_cfg(train_cfg, ranks)  # train_cfg itself for one process
+    device = distributed.start(ranks, train_cfg["device"])
+    run_dir = resolve_path(cfg["run_dir"])
+    resume = distributed.from_main(ranks, lambda: _open_run(cfg, run_dir, ranks, log))
+    if resume == FINISHED:
+        return run_dir
+
     if device.type == "cpu":
         threads, why = choose_threads(train_cfg["threads"], int(train_cfg["workers"]))
+        threads, why = distributed.share_threads(ranks, threads, why, train_cfg["threads"])
         torch.set_num_threads(threads)
         log(f"torch threads: {threads} ({why})")
     torch.manual_seed(epoch_seeds(cfg["seed"], 0).weights)
@@ -269,69 +303,90 @@ def _fit(cfg: dict, log: Callable[[str], None]) -> Path:
     metadata = lifter_metadata(model)
     frames_in = evaluate.frames_in_for(model, train_cfg["frames_out"])
     offset = model.output_offset
-    data = load_training_data(cfg, frames_in, log=log)
+    data = distributed.main_first(ranks, lambda: load_training_data(cfg, frames_in, log=log))
 
-    optimizer = build_optimizer(model, train_cfg)
-    scheduler = build_scheduler(optimizer, train_cfg)
+    optimizer = build_optimizer(model, rank_cfg)
+    scheduler = build_scheduler(optimizer, rank_cfg)
     loss_fn = build_loss(cfg["loss"]).to(device)
     amp_dtype = autocast_dtype(device, train_cfg["amp"])
     # float16 needs loss scaling against gradient underflow; bfloat16 has float32's range.
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
-    step_model = torch.compile(model) if train_cfg["compile"] else model
 
     start_epoch, best = 0, math.inf
-    if last_path.is_file():
-        state = load_checkpoint(last_path)
+    if resume is not None:
+        state = resume
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         if scaler is not None and "scaler" in state:
             scaler.load_state_dict(state["scaler"])
         start_epoch, best = state["epoch"] + 1, state["best"]
-        _truncate_history(run_dir / HISTORY_FILE, start_epoch)
+        if ranks.is_main:
+            _truncate_history(run_dir / HISTORY_FILE, start_epoch)
         log(f"resuming {run_dir} at epoch {start_epoch + 1}/{train_cfg['epochs']}")
-    elif train_cfg["init_from"]:
+    elif train_cfg["init_from"] and ranks.is_main:  # DDP hands rank 0's weights to the others
         init = load_initial_weights(model, train_cfg["init_from"])
         log(f"starting from the weights of {train_cfg['init_from']} (its epoch {init['epoch'] + 1})")
+    step_model = distributed.wrap(model, ranks, device)
+    if train_cfg["compile"]:
+        step_model = torch.compile(step_model)
 
     n_params = sum(p.numel() for p in model.parameters())
     precision = precision_name(amp_dtype) + ("" if amp_dtype is None else " autocast")
     log(f"model {cfg['model']['backbone']}: {n_params / 1e6:.2f} M parameters, receptive field "
         f"{model.receptive_field}, window {frames_in} -> {train_cfg['frames_out']} frames; "
         f"device {device}, {precision}")
+    if ranks.distributed:
+        log(f"{ranks.world_size} ranks ({distributed.backend_for(device)}): each makes "
+            f"{rank_cfg['batches_per_epoch']} of an epoch's {train_cfg['batches_per_epoch']} batches; "
+            f"a step averages {ranks.world_size} batches of {train_cfg['batch_size']} windows")
 
     for epoch in range(start_epoch, train_cfg["epochs"]):
-        torch.manual_seed(epoch_seeds(cfg["seed"], epoch).torch)
-        batches = epoch_batches(data, epoch, train_cfg, device)
+        torch.manual_seed(epoch_seeds(cfg["seed"], epoch, rank=ranks.seed_key).torch)
+        batches = epoch_batches(data, epoch, rank_cfg, device, rank=ranks.seed_key)
         try:
             record: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
-            record["train"] = train_one_epoch(
-                step_model, loss_fn, optimizer, scheduler, batches, device, offset, train_cfg,
-                amp_dtype, scaler, desc=f"epoch {epoch + 1}/{train_cfg['epochs']}")
+            record["train"] = distributed.reduce_epoch(ranks, train_one_epoch(
+                step_model, loss_fn, optimizer, scheduler, batches, device, offset, rank_cfg,
+                amp_dtype, scaler, desc=f"epoch {epoch + 1}/{train_cfg['epochs']}",
+                progress=ranks.is_main), device)
         finally:
             batches.close()
-        last_epoch = epoch + 1 == train_cfg["epochs"]
-        if (epoch + 1) % train_cfg["val_every"] == 0 or last_epoch:
-            record["val"] = evaluate.evaluate(model, data.val_sets, device)
-            score = selection_score(record["val"])
-            if score < best:
-                best = score
-                save_checkpoint(run_dir / CHECKPOINT_BEST,
-                                {"metadata": metadata, "model": model.state_dict(),
-                                 "epoch": epoch, "val": record["val"]})
-        state = {"metadata": metadata, "model": model.state_dict(),
-                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "epoch": epoch, "best": best}
-        if scaler is not None:
-            state["scaler"] = scaler.state_dict()
-        # History first, checkpoint second: a kill in between leaves an extra history line
-        # that resuming drops (_truncate_history), never a missing one.
-        with open(run_dir / HISTORY_FILE, "a") as f:
-            f.write(json.dumps(record) + "\n")
-        save_checkpoint(last_path, state)
-        log(format_epoch(record))
-        plot_history(read_history(run_dir), run_dir)
+        if ranks.is_main:
+            best = _end_epoch(record, model, metadata, optimizer, scheduler, scaler, data, device,
+                              epoch, best, cfg, run_dir, ranks, log)
+            plot_history(read_history(run_dir), run_dir)
+        distributed.barrier(ranks, device)  # the next epoch starts after rank 0's checkpoint
     return run_dir
+
+
+def _end_epoch(record: dict, model: torch.nn.Module, metadata: dict, optimizer, scheduler, scaler,
+               data: TrainingData, device: torch.device, epoch: int, best: float, cfg: dict,
+               run_dir: Path, ranks: distributed.Ranks, log: Callable[[str], None]) -> float:
+    """Validation (when due), history and checkpoints after an epoch (rank 0's work); returns
+    the best selection score so far."""
+    train_cfg = cfg["train"]
+    last_epoch = epoch + 1 == train_cfg["epochs"]
+    if (epoch + 1) % train_cfg["val_every"] == 0 or last_epoch:
+        record["val"] = evaluate.evaluate(model, data.val_sets, device)
+        score = selection_score(record["val"])
+        if score < best:
+            best = score
+            save_checkpoint(run_dir / CHECKPOINT_BEST,
+                            {"metadata": metadata, "model": model.state_dict(),
+                             "epoch": epoch, "val": record["val"]})
+    state = {"metadata": metadata, "model": model.state_dict(),
+             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "epoch": epoch, "best": best, **distributed.checkpoint_fields(ranks)}
+    if scaler is not None:
+        state["scaler"] = scaler.state_dict()
+    # History first, checkpoint second: a kill in between leaves an extra history line
+    # that resuming drops (_truncate_history), never a missing one.
+    with open(run_dir / HISTORY_FILE, "a") as f:
+        f.write(json.dumps(record) + "\n")
+    save_checkpoint(run_dir / CHECKPOINT_LAST, state)
+    log(format_epoch(record))
+    return best
 
 
 def selection_score(val: dict[str, dict[str, float]]) -> float:
