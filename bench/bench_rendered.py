@@ -51,14 +51,24 @@ def rendered_shots(group: str) -> list[tuple[str, Path, Path]]:
     return shots
 
 
+# What kind of motion a held-out person did, for the upright/grounded figures: levelling and
+# the floor are about people on their feet; a cartwheel's torso "lean" is its pose.
+MOTION_KINDS: dict[str, str] = {"cmu_": "standing, walking", "reactidle_": "standing, walking",
+                                "indian": "dance", "deepmimic_dance": "dance"}
+ACROBATICS = "kicks, get-ups, acrobatics"
+
+
+def motion_kind(subject: str) -> str:
+    return next((kind for prefix, kind in MOTION_KINDS.items() if subject.startswith(prefix)), ACROBATICS)
+
+
 def score_model(model: Path | None, shots: list[tuple[str, Path, Path]]
-                ) -> tuple[list[ScoredShot], dict[str, np.ndarray]]:
-    """Pose scores per shot, and the import's upright/grounded figures (frames pooled)."""
+                ) -> tuple[list[ScoredShot], dict[tuple[str, str, str], dict[str, np.ndarray]]]:
+    """Pose scores per shot, and the import's upright/grounded figures pooled by (camera, lens,
+    kind of motion)."""
     lifter = load_lifter(model)
     scored = []
-    kinds = [(camera, lens) for camera in ("still", "following") for lens in ("default lens", "true lens")]
-    upright: dict[tuple, dict[str, list]] = {kind: {"pipeline_lean": [], "mediapipe_lean": [], "heights": [],
-                                                     "skate": []} for kind in kinds}
+    upright: dict[tuple[str, str, str], dict[str, list]] = {}
     for name, video, truth_path in shots:
         detection = detect_video(video, cache_dir=DETECT_CACHE)
         truth = RenderTruth.load(truth_path)
@@ -67,10 +77,11 @@ def score_model(model: Path | None, shots: list[tuple[str, Path, Path]]
         scored.append(scored_shot(name, truth, detection, lifted.pose))
         camera = "following" if truth.follow else "still"
         for lens in ("default lens", "true lens"):
+            figures = upright.setdefault((camera, lens, motion_kind(truth.subject)), {})
             for key, values in import_figures(truth, detection, lifted, lens == "true lens").items():
-                upright[(camera, lens)][key].append(values)
-    return scored, {kind: {key: np.concatenate(values) for key, values in figures.items() if values}
-                    for kind, figures in upright.items() if figures["skate"]}
+                figures.setdefault(key, []).append(values)
+    return scored, {kind: {key: np.concatenate(values) for key, values in figures.items()}
+                    for kind, figures in sorted(upright.items())}
 
 
 def import_figures(truth: RenderTruth, detection, lifted, true_lens: bool) -> dict[str, np.ndarray]:
@@ -116,23 +127,48 @@ def print_table(title: str, results: dict[str, dict]) -> None:
     print(_row("MediaPipe world landmarks", mediapipe))
 
 
-def print_upright_table(figures: dict[str, dict[str, dict[str, np.ndarray]]]) -> None:
-    """Per model and per kind of shot (a still camera, one that follows the actor: the import
-    assumes a still one), the upright/grounded figures."""
+def print_upright_table(figures: dict[str, dict[tuple[str, str, str], dict[str, np.ndarray]]]) -> None:
+    """Per model: by kind of motion on still cameras with the true lens (what the method does),
+    then everything pooled per camera (a following one breaks the import's still-camera
+    assumption) and lens (the default one is what an import without the Lens setting gets)."""
     from addon.motion.rig import ANKLE_HEIGHT
 
-    print("\nThe import in the world (root motion on, foot lock), by camera and lens\n")
-    print("| | camera | lens | torso lean error (deg) | ankle height in contact, median (mm) "
-          "| its error, mean (mm) | foot skate (mm/frame) |")
-    print("|---|---|---|---|---|---|---|")
-    for label, kinds in figures.items():
-        for (camera, lens), f in kinds.items():
-            error = np.abs(f["heights"] - ANKLE_HEIGHT) * 1000
-            print(f"| {label} | {camera} | {lens} | {f['pipeline_lean'].mean():.1f} | "
-                  f"{np.median(f['heights']) * 1000:.0f} | {error.mean():.0f} | {np.nanmean(f['skate']):.2f} |")
-    for (camera, lens), f in next(iter(figures.values())).items():
-        if lens == "default lens":
-            print(f"| MediaPipe world landmarks, placed level | {camera} | | {f['mediapipe_lean'].mean():.1f} | | | |")
+    def row(label: str, parts: list[dict[str, np.ndarray]], key: str = "pipeline_lean") -> str:
+        lean = np.concatenate([f[key] for f in parts])
+        if key == "mediapipe_lean":
+            return f"| {label} | {lean.mean():.1f} | | | |"
+        heights = np.concatenate([f["heights"] for f in parts])
+        skate = np.concatenate([f["skate"] for f in parts])
+        return (f"| {label} | {lean.mean():.1f} | {np.median(heights) * 1000:.0f} | "
+                f"{np.abs(heights - ANKLE_HEIGHT).mean() * 1000:.0f} | {np.nanmean(skate):.2f} |")
+
+    header = ("| | torso lean error (deg) | ankle height in contact, median (mm) | its error, mean (mm) "
+              "| foot skate (mm/frame) |\n|---|---|---|---|---|")
+    kinds = sorted({kind for model in figures.values() for _, _, kind in model})
+    print("\nThe import in the world (root motion, foot lock): still cameras, true lens, by motion\n")
+    print(header)
+    for label, model in figures.items():
+        for kind in kinds:
+            parts = [f for (camera, lens, k), f in model.items() if (camera, lens, k) == ("still", "true lens", kind)]
+            if parts:
+                print(row(f"{label}: {kind}", parts))
+    first = next(iter(figures.values()))
+    for kind in kinds:
+        parts = [f for (camera, lens, k), f in first.items() if (camera, lens, k) == ("still", "true lens", kind)]
+        if parts:
+            print(row(f"MediaPipe world landmarks placed level: {kind}", parts, "mediapipe_lean"))
+    print("\nThe same, all motions pooled, by camera and lens\n")
+    print(header)
+    for label, model in figures.items():
+        for camera in ("still", "following"):
+            for lens in ("default lens", "true lens"):
+                parts = [f for (c, l, _), f in model.items() if (c, l) == (camera, lens)]
+                if parts:
+                    print(row(f"{label}: {camera} camera, {lens}", parts))
+    for camera in ("still", "following"):
+        parts = [f for (c, l, _), f in first.items() if (c, l) == (camera, "default lens")]
+        if parts:
+            print(row(f"MediaPipe world landmarks placed level: {camera} camera", parts, "mediapipe_lean"))
 
 
 def main() -> int:
