@@ -3,7 +3,8 @@
     python -m addon.batch VIDEO [VIDEO ...] -o OUT_DIR [--rig RIG.blend|.glb|.fbx]
                           [--formats blend,bvh,fbx] [--model PATH] [--person K]
                           [--focal-35mm MM] [--no-preview] [--bvh-up Y|Z]
-                          [--overwrite | --skip-existing]
+                          [--overwrite | --skip-existing] [--shard I/N]
+    python -m addon.batch merge-summaries OUT_DIR                   (after the shards of a farm)
     blender -b -P addon/batch.py -- VIDEO ... -o OUT_DIR            (Blender's own Python)
     blender -b --python-expr "import sys; from addon.batch import main; sys.exit(main())" -- VIDEO ... -o OUT_DIR
 
@@ -24,6 +25,15 @@ terminal shows only progress and the product's own messages; what the libraries 
 A video that fails is reported and skipped; the exit status is 1 if any video failed, 0
 otherwise, and 2 for bad arguments, found before any video is touched. Nothing is written
 outside OUT_DIR.
+
+On a render farm N processes run the same command with ``--shard 1/N`` ... ``--shard N/N``:
+each takes its share of the videos (``shard_jobs``: by a hash of each video's path as written,
+so the order of the command line plays no part, dealt out evenly) and writes its own
+``summary-shard-I-of-N.json`` and ``batch-shard-I-of-N.log``. Names are planned over all the
+videos in the order of their paths, so every shard names a video alike (two ``walk.mp4``:
+``a/walk.mp4`` is ``walk``, ``b/walk.mp4`` ``walk_2``) and no two write the same file. A shard
+that failed is run again with ``--skip-existing``. ``merge-summaries OUT_DIR`` then combines
+the shards' summaries (and an earlier ``summary.json``) into ``summary.json``.
 """
 from __future__ import annotations
 
@@ -31,6 +41,8 @@ import argparse
 import hashlib
 import json
 import math
+import posixpath
+import re
 import sys
 import time
 import traceback
@@ -54,6 +66,7 @@ from .pipeline import ImportOptions, MotionResult, analyse
 
 SUMMARY_NAME = "summary.json"
 LOG_NAME = "batch.log"
+MERGE_COMMAND = "merge-summaries"
 RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".fbx")
 
 
@@ -65,11 +78,17 @@ def _person(text: str) -> int:
     return value
 
 
+def _command_line(argv: list[str] | None) -> list[str]:
+    """``argv``, by default the command line, or what follows ``--`` under Blender."""
+    if argv is None:
+        argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+    return argv
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse and check ``argv`` (by default the command line, or what follows ``--`` under
     Blender); a bad value exits with status 2 before any video is touched."""
-    if argv is None:
-        argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+    argv = _command_line(argv)
     parser = argparse.ArgumentParser(prog="python -m addon.batch", description=__doc__.split("\n")[0])
     parser.add_argument("videos", nargs="+", type=Path, metavar="VIDEO")
     parser.add_argument("-o", "--out", required=True, type=Path, metavar="OUT_DIR",
@@ -103,6 +122,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                           help="replace files that are already in OUT_DIR")
     existing.add_argument("--skip-existing", action="store_true",
                           help="skip the videos whose files are all in OUT_DIR already")
+    parser.add_argument("--shard", type=_shard, metavar="I/N",
+                        help="do shard I of N (1..N) of the videos, for N machines running the same "
+                             "command; writes summary-shard-I-of-N.json (then: python -m addon.batch "
+                             f"{MERGE_COMMAND} OUT_DIR)")
     args = parser.parse_args(argv)
     try:
         args.formats = parse_formats(args.formats)
@@ -209,6 +232,7 @@ class Summary:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 self.entries = {entry["video"]: entry for entry in data["videos"]}
+                self.latest_run = {key: data[key] for key in ("formats", "rig") if key in data}
             except (ValueError, KeyError, TypeError) as error:
                 raise ValueError(f"{path} is not a RePOSE batch summary ({error}); move it away "
                                  "or choose another output folder") from None
@@ -227,15 +251,118 @@ class Summary:
                             encoding="utf-8")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    out_dir = args.out.resolve()
+# ----------------------------------------------------------------------------- render farms
+SHARD_SUMMARY = re.compile(r"summary-shard-(\d+)-of-(\d+)\.json")
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """``--shard I/N``: shard I (1..N) of N."""
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"must be I/N, e.g. 1/4 for the first of 4 shards, got {text!r}")
+    index, count = int(match[1]), int(match[2])
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError(f"I must be 1..N, got {text!r}")
+    return index, count
+
+
+def summary_name(shard: tuple[int, int] | None) -> str:
+    return SUMMARY_NAME if shard is None else f"summary-shard-{shard[0]}-of-{shard[1]}.json"
+
+
+def log_name(shard: tuple[int, int] | None) -> str:
+    return LOG_NAME if shard is None else f"batch-shard-{shard[0]}-of-{shard[1]}.log"
+
+
+def shard_key(video: Path) -> str:
+    """What decides a video's shard: its path as written (``./`` and ``\\`` normalised), the
+    same on every machine that runs the same command, whatever the folder is mounted as."""
+    return posixpath.normpath(str(video).replace("\\", "/"))
+
+
+def shard_jobs(jobs: list[Job], index: int, count: int) -> list[Job]:
+    """Shard ``index`` (1..count) of ``jobs``: the jobs ranked by a hash of ``shard_key`` are
+    dealt out in turn, so the shards differ by at most one video, each video is in exactly one,
+    and the order of the command line changes nothing. The shard's jobs keep that order."""
+    keys = [shard_key(job.video) for job in jobs]
+    ranked = sorted(range(len(jobs)), key=lambda k: (hashlib.sha256(keys[k].encode()).digest(), keys[k]))
+    mine = set(ranked[index - 1::count])
+    return [job for k, job in enumerate(jobs) if k in mine]
+
+
+def shard_known(out_dir: Path, own: Summary) -> dict[str, dict]:
+    """The videos a shard knows the names of: the folder's ``summary.json`` (a merged earlier
+    run, the same for every shard) and the shard's own summary."""
+    return {**Summary(out_dir / SUMMARY_NAME).entries, **own.entries}
+
+
+def merge_summaries(out_dir: Path) -> tuple[Summary, list[tuple[int, int]], list[str]]:
+    """``OUT_DIR/summary.json`` from every ``summary-shard-I-of-N.json`` there and the
+    ``summary.json`` already there: for each video the entry of the file written last (a shard
+    run again replaces its earlier result), except that "skipped" never replaces an entry (it
+    says only that the files were there). Returns the summary (not yet written), the shards
+    found, and a line for each shard missing from a set of N."""
+    shards = sorted((int(m[1]), int(m[2]), path) for path in out_dir.glob("summary-shard-*-of-*.json")
+                    if (m := SHARD_SUMMARY.fullmatch(path.name)))
+    if not shards:
+        raise ValueError(f"no shard summaries (summary-shard-I-of-N.json) in {out_dir}")
+    files = [path for _, _, path in shards] + [p for p in [out_dir / SUMMARY_NAME] if p.is_file()]
+    files.sort(key=lambda path: (path.stat().st_mtime_ns, path.name))
+    merged = Summary(out_dir / SUMMARY_NAME)
+    merged.entries = {}
+    for path in files:
+        part = Summary(path)
+        merged.latest_run = part.latest_run or merged.latest_run
+        for key, entry in part.entries.items():
+            if entry["status"] != "skipped" or key not in merged.entries:
+                merged.entries[key] = entry
+    counts = {count for _, count, _ in shards}
+    missing = [f"shard {i}/{n} has no summary in {out_dir}" for n in sorted(counts)
+               for i in range(1, n + 1) if not any((i, n) == (a, b) for a, b, _ in shards)]
+    return merged, [(i, n) for i, n, _ in shards], missing
+
+
+def merge_main(argv: list[str]) -> int:
+    """``python -m addon.batch merge-summaries OUT_DIR``: exit status 0 when every shard's
+    summary is there and no video failed, 1 otherwise, 2 when there is nothing to merge."""
+    parser = argparse.ArgumentParser(prog=f"python -m addon.batch {MERGE_COMMAND}",
+                                     description="combine the shards' summaries of OUT_DIR into its summary.json")
+    parser.add_argument("out", type=Path, metavar="OUT_DIR")
+    args = parser.parse_args(argv)
     try:
-        summary = Summary(out_dir / SUMMARY_NAME)
+        merged, shards, missing = merge_summaries(args.out.resolve())
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    jobs = plan_jobs(args.videos, out_dir, args.formats, not args.no_preview, summary.entries)
+    merged.write()
+    entries = list(merged.entries.values())
+    failed = sum(entry["status"] == "error" for entry in entries)
+    for line in missing:
+        print(f"warning: {line}", file=sys.stderr)
+    print(f"merged {len(shards)} shard summaries ({', '.join(f'{i}/{n}' for i, n in shards)}) into "
+          f"{merged.path}: {len(entries)} videos, {sum(e['status'] == 'ok' for e in entries)} done, "
+          f"{failed} failed, {sum(e['status'] == 'skipped' for e in entries)} skipped")
+    return 1 if missing or failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = _command_line(argv)
+    if argv[:1] == [MERGE_COMMAND]:
+        return merge_main(argv[1:])
+    args = parse_args(argv)
+    out_dir = args.out.resolve()
+    try:
+        summary = Summary(out_dir / summary_name(args.shard))
+        known = shard_known(out_dir, summary) if args.shard else summary.entries
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    # Every shard plans every video, in one order whatever the command line's (so all give a
+    # video the same name), then does its own share.
+    videos = sorted(args.videos, key=shard_key) if args.shard else args.videos
+    jobs = plan_jobs(videos, out_dir, args.formats, not args.no_preview, known)
+    if args.shard:
+        jobs = shard_jobs(jobs, *args.shard)
     clashes = [path for job in jobs for path in job.existing()]
     if clashes and not (args.overwrite or args.skip_existing):
         more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
@@ -246,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = _settings(args)
     summary.latest_run = {"formats": list(args.formats), "rig": settings["rig"]}
-    with OutputToLog(out_dir / LOG_NAME) as log:
+    with OutputToLog(out_dir / log_name(args.shard)) as log:
         failed = done = skipped = 0
         for number, job in enumerate(jobs, 1):
             label = f"[{number}/{len(jobs)}] {job.video.name}"
@@ -272,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{label}: FAILED: {entry['error']}", file=log.console_errors, flush=True)
         summary.write()
         skipped_text = f", {skipped} skipped" if skipped else ""
-        print(f"{done}/{len(jobs)} videos done{skipped_text}; summary: {summary.path}; "
+        shard_text = f"shard {args.shard[0]}/{args.shard[1]}: " if args.shard else ""
+        print(f"{shard_text}{done}/{len(jobs)} videos done{skipped_text}; summary: {summary.path}; "
               f"log: {log.path}", file=log.console, flush=True)
     return 1 if failed else 0
 

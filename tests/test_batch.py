@@ -396,6 +396,75 @@ def test_plan_keeps_a_known_videos_name_and_gives_every_other_its_own(tmp_path):
                                "preview": out.resolve() / "clip_2_preview.png"}
 
 
+def test_shards_take_each_video_once_whatever_the_order_of_the_command_line(tmp_path):
+    """--shard I/N: every video in exactly one shard, shards differing by one video at most,
+    the same shares for any order of the videos and any spelling of the same path."""
+    videos = [Path(f"takes/{name}.mp4") for name in ("walk", "run", "jump", "sit", "wave")]
+    out = tmp_path / "out"
+
+    def shares(order, count):
+        jobs = batch.plan_jobs(order, out, ("bvh",), False, {})
+        return [sorted(str(job.video) for job in batch.shard_jobs(jobs, i, count)) for i in range(1, count + 1)]
+
+    two = shares(videos, 2)
+    assert sorted(sum(two, [])) == sorted(map(str, videos)) and sorted(map(len, two)) == [2, 3]
+    assert shares(videos[::-1], 2) == shares(videos[2:] + videos[:2], 2) == two
+    assert sorted(sum(shares(videos, 7), [])) == sorted(map(str, videos))  # more shards than videos
+    assert batch.shard_key(Path("./takes//walk.mp4")) == batch.shard_key(Path("takes/walk.mp4"))
+    assert batch.shard_key(Path("takes\\walk.mp4")) == "takes/walk.mp4"
+    for bad in ("0/2", "3/2", "1", "a/b", "1/0"):
+        with pytest.raises(SystemExit) as exit_:
+            batch.parse_args([str(videos[0]), "-o", str(out), "--shard", bad])
+        assert exit_.value.code == 2
+
+
+@pytest.mark.slow
+def test_two_shards_over_five_videos_cover_each_once_and_merge(tmp_path, example_video, tiny_lifter_onnx,
+                                                               detection_cache, monkeypatch, capfd):
+    """Two shards of one command (the videos in another order for the second), two of the
+    videos of the same name: each video is imported once, under the name one run would give it;
+    a shard run again with --skip-existing redoes only what is missing; merge-summaries
+    combines the shards' summaries into summary.json."""
+    monkeypatch.chdir(tmp_path)
+    names = ["a/walk.mp4", "a/run.mp4", "a/jump.mp4", "b/walk.mp4", "b/wave.mp4"]
+    for name in names:
+        Path(name).parent.mkdir(exist_ok=True)
+        shutil.copy(example_video, name)
+    common = ["-o", "out", "--formats", "bvh", "--no-preview", "--model", str(tiny_lifter_onnx),
+              "--cache-dir", str(detection_cache)]
+    assert batch.main([*names, *common, "--shard", "1/2"]) == 0
+    assert batch.main([*names[::-1], *common, "--shard", "2/2"]) == 0
+    out = tmp_path / "out"
+    shards = [json.loads((out / f"summary-shard-{i}-of-2.json").read_text(encoding="utf-8")) for i in (1, 2)]
+    done = sorted(Path(e["video"]).relative_to(tmp_path).as_posix() for s in shards for e in s["videos"])
+    assert done == sorted(names) and {len(s["videos"]) for s in shards} == {2, 3}
+    assert sorted(p.name for p in out.glob("*.bvh")) == ["jump.bvh", "run.bvh", "walk.bvh", "walk_2.bvh", "wave.bvh"]
+    assert (out / "batch-shard-1-of-2.log").is_file() and not (out / "summary.json").exists()
+    printed = capfd.readouterr().out
+    assert "shard 1/2: " in printed and "shard 2/2: " in printed
+
+    assert batch.main(["merge-summaries", "out"]) == 0
+    merged = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert (merged["succeeded"], merged["failed"], len(merged["videos"])) == (5, 0, 5)
+    named = {Path(e["video"]).relative_to(tmp_path).as_posix(): e["name"] for e in merged["videos"]}
+    assert (named["a/walk.mp4"], named["b/walk.mp4"]) == ("walk", "walk_2")  # by path, in any shard
+    assert "merged 2 shard summaries (1/2, 2/2)" in capfd.readouterr().out
+
+    # A shard that died part way: its files are not all there. Run again, it does only those.
+    lost = next(e for e in shards[0]["videos"])
+    Path(lost["outputs"]["bvh"]).unlink()
+    assert batch.main([*names, *common, "--shard", "1/2", "--skip-existing"]) == 0
+    printed = capfd.readouterr().out
+    assert printed.count(": done,") == 1 and printed.count("skipped, its files") == len(shards[0]["videos"]) - 1
+    assert Path(lost["outputs"]["bvh"]).is_file()
+    assert batch.main(["merge-summaries", "out"]) == 0
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["succeeded"] == 5
+    # A shard that never ran is named, and the merge says so by its exit status.
+    (out / "summary-shard-2-of-2.json").rename(out / "elsewhere.json")
+    assert batch.main(["merge-summaries", "out"]) == 1
+    assert "shard 2/2 has no summary" in capfd.readouterr().err
+
+
 def test_output_paths_cannot_leave_the_folder(tmp_path):
     for stem in ("../../etc/passwd", "/abs/path", "..", "a/../../b", ".hidden"):
         path = export.output_path(tmp_path, stem, "bvh")
