@@ -181,3 +181,13 @@ def vfr_clip(shared_data, tmp_path_factory) -> Path:
     capture.release()
     _make_variable_rate(path)
     return path
+
+
+# ---- hands (repose_core.detect.hands) ------------------------------------------------------------
+@pytest.fixture(scope="session")
+def example_hands(example_video, detection_cache):
+    """The bundled clip detected with hands: the settings an import uses by default, so imports
+    of the clip in the same session reuse it from the cache."""
+    from repose_core.detect import detect_video
+
+    return detect_video(example_video, cache_dir=detection_cache, hands=True)

@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
                              "chosen (at least everyone then in view; raised automatically)")
     parser.add_argument("--task", type=Path, default=None,
                         help="PoseLandmarker .task bundle (default: the one shipped)")
+    parser.add_argument("--hands", action="store_true",
+                        help="also find the person's hands (21 landmarks each) in the same pass")
+    parser.add_argument("--hand-task", type=Path, default=None,
+                        help="with --hands: HandLandmarker .task bundle (default: the one shipped)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="reuse/store results here, keyed by video content and settings")
     args = parser.parse_args(argv)
@@ -44,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             det = detect_video(args.video, start=args.start, end=args.end, stride=args.stride,
                                task_path=args.task, cache_dir=args.cache_dir,
-                               person=args.person, progress=progress, num_poses=args.num_poses)
+                               person=args.person, progress=progress, num_poses=args.num_poses,
+                               hands=args.hands, hand_task_path=args.hand_task)
         except (VideoError, ValueError, FileNotFoundError) as error:
             bar.close()
             print(f"error: {error}", file=sys.stderr)
@@ -56,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     det.save(args.output)
     print(f"{args.output}: {len(det)} frames, person found in {det.detection_rate:.1%} "
           f"({len(det.missing_frames)} missing), image {det.image_size[0]}x{det.image_size[1]}")
+    if det.has_hands:
+        seen = (det.hand_confidence > 0).mean(0)
+        print(f"hands: left found in {seen[0]:.1%} of the frames, right in {seen[1]:.1%}")
     if args.overlay is not None:
         write_overlay_video(det, args.overlay)
         sheet = write_contact_sheet(det, args.overlay.with_suffix(".png"))

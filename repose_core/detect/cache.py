@@ -2,7 +2,8 @@
 
 The key hashes the video's bytes (not its name or date: a renamed copy still hits, an edited
 file with the same name misses), the task bundle's bytes, the settings that change the result,
-the mediapipe version and the file format version.
+the mediapipe version and the file format version (that of a detection with hands when the
+settings ask for hands, else the body-only format, so body-only caches outlive the hands).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import mediapipe
 
-from .result import FORMAT_VERSION, Detection2D
+from .result import Detection2D, format_version
 
 
 @lru_cache(maxsize=32)
@@ -29,9 +30,11 @@ def content_hash(path: Path) -> str:
 
 
 def cache_key(video: Path, settings: dict) -> str:
-    """Key for ``video`` processed with ``settings`` (JSON-serialisable values)."""
+    """Key for ``video`` processed with ``settings`` (JSON-serialisable values; a true
+    ``"hands"`` entry means a detection with hands)."""
     payload = json.dumps(
-        {"video": content_hash(video), "settings": settings, "format": FORMAT_VERSION,
+        {"video": content_hash(video), "settings": settings,
+         "format": format_version(bool(settings.get("hands"))),
          "mediapipe": mediapipe.__version__},
         sort_keys=True,
     )

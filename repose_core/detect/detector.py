@@ -9,6 +9,8 @@ import numpy as np
 from ..progress import Progress
 from .cache import cache_key, cache_path, content_hash, load_cached
 from .errors import DetectionCancelled, VideoError
+from .hand_landmarker import NUM_HAND_LANDMARKS, resolve_hand_task_path
+from .hands import HandFinder, consistent_chirality, drop_outliers, fill_skipped
 from .landmarker import NUM_LANDMARKS, PoseLandmarker, resolve_task_path
 from .mapping import landmarks_to_h36m
 from .result import Detection2D
@@ -35,6 +37,8 @@ def detect_video(
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
     num_poses: int = 1,
+    hands: bool = False,
+    hand_task_path: str | Path | None = None,
 ) -> Detection2D:
     """Detect one person's 2D pose in frames ``start:end:stride`` of the video at ``path``.
 
@@ -52,6 +56,9 @@ def detect_video(
     asked for and none is the followed person, it is asked for one more (up to MAX_PEOPLE).
     A video that stops decoding before the frames its container lists gives the frames that
     decode, and a warning in ``.warnings`` that says where it stopped.
+    hands: also find the followed person's hands in the same pass (``.hands``, ``.hand_world``,
+    ``.hand_confidence``; see :mod:`.hands`), with the HandLandmarker bundle ``hand_task_path``
+    (default: the one shipped in assets/). Off, the detection is exactly the body-only one.
     Raises :class:`VideoError` for an unusable video, ValueError for bad arguments.
     """
     path = Path(path)
@@ -61,11 +68,14 @@ def detect_video(
         raise ValueError(f"num_poses must be 1..{MAX_PEOPLE}, got {num_poses}")
     tracker = PersonTracker(person)  # validates person
     task = resolve_task_path(task_path)
+    hand_task = resolve_hand_task_path(hand_task_path) if hands else None
 
     cached_at = None
     if cache_dir is not None:
         settings = {"start": frames.start, "stop": frames.stop, "stride": frames.step,
                     "person": person, "num_poses": num_poses, "task": content_hash(task)}
+        if hand_task is not None:  # body-only keys stay what they were before hands
+            settings.update(hands=True, hand_task=content_hash(hand_task))
         cached_at = cache_path(cache_dir, path, cache_key(path, settings))
         cached = load_cached(cached_at)
         if cached is not None:
@@ -73,7 +83,7 @@ def detect_video(
                 progress("detect", len(cached), len(cached))
             return cached
 
-    result = _run(info, frames, task, num_poses, tracker, progress, cancel)
+    result = _run(info, frames, task, num_poses, tracker, progress, cancel, hand_task)
     if person is not None and not tracker.started:
         found = "1 person was" if tracker.most_people == 1 else f"{tracker.most_people} people were"
         raise ValueError(f"{path}: person={person} (the {_ordinal(person + 1)} from the left) was "
@@ -89,7 +99,8 @@ def _ordinal(n: int) -> str:
 
 
 def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: PersonTracker,
-         progress: Progress | None, cancel: Callable[[], bool] | None) -> Detection2D:
+         progress: Progress | None, cancel: Callable[[], bool] | None,
+         hand_task: Path | None = None) -> Detection2D:
     total = len(frames)
     landmarks = np.full((total, NUM_LANDMARKS, 4), np.nan, np.float32)
     landmark_conf = np.zeros((total, NUM_LANDMARKS), np.float32)
@@ -98,11 +109,17 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
     indices = np.zeros(total, np.int64)
     times = np.zeros(total, np.float64)
     to_pixels = np.array([info.width, info.height, info.width], np.float32)
+    if hand_task is not None:
+        hand_image = np.full((total, 2, NUM_HAND_LANDMARKS, 3), np.nan, np.float32)
+        hand_world = np.full((total, 2, NUM_HAND_LANDMARKS, 3), np.nan, np.float32)
+        hand_conf = np.zeros((total, 2), np.float32)
+        looked = np.zeros(total, bool)  # frames whose hands were looked at (the rest are filled)
 
     done = 0
     # Everyone in view is looked for until the followed person is chosen: ranking people from
     # the left, or by prominence, needs all of them, not the one MediaPipe happens to find first.
     landmarker = _Landmarker(task, MAX_PEOPLE)
+    finder = None if hand_task is None else HandFinder(hand_task)
     try:
         with FrameStream(info, frames, max_side=DETECT_MAX_SIDE) as stream:
             for frame in stream:
@@ -121,6 +138,14 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
                     landmarks[done, :, 3] = poses.image[choice, :, 3]
                     landmark_conf[done] = conf[choice]
                     world[done] = poses.world[choice]
+                    if finder is not None:  # the hands of the person just found, in this frame
+                        found_hands = finder.find(frame.rgb, frame.time, xyz[choice, :, :2],
+                                                  conf[choice], frame.rgb.shape[1] / info.width)
+                        if found_hands is not None:
+                            looked[done] = True
+                            hand_image[done] = found_hands.image
+                            hand_world[done] = found_hands.world
+                            hand_conf[done] = found_hands.confidence
                     if choosing and tracker.person is None:
                         # The first frame with anyone in it. Looking for no more people than
                         # are in view, MediaPipe tracks them instead of running its person
@@ -138,6 +163,8 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
                     progress("detect", done, total)
     finally:
         landmarker.close()
+        if finder is not None:
+            finder.close()
 
     # A stream may end a frame or two before the container's (estimated) count, or much
     # earlier when the file is truncated or corrupt: what decoded is kept.
@@ -162,6 +189,14 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
     steps = np.diff(times)
     variable = bool(len(steps) and np.any(np.abs(steps - expected_step)
                                           > _VFR_TOLERANCE * expected_step))
+    hand_arrays = {}
+    if hand_task is not None:
+        hand_image, hand_world, hand_conf = fill_skipped(
+            hand_image[:done], hand_world[:done], hand_conf[:done], looked[:done] | ~found)
+        hand_image, hand_world, hand_conf = consistent_chirality(hand_image, hand_world, hand_conf)
+        hand_conf = drop_outliers(hand_world, hand_conf, info.fps / frames.step)
+        hand_arrays = {"hands": hand_image, "hand_world": hand_world,
+                       "hand_confidence": hand_conf}
     return Detection2D(
         keypoints=keypoints,
         confidence=confidence,
@@ -176,6 +211,7 @@ def _run(info: VideoInfo, frames: range, task: Path, num_poses: int, tracker: Pe
         people_seen=tracker.most_people,
         video=str(info.path),
         warnings=warnings,
+        **hand_arrays,
     )
 
 

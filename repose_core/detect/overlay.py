@@ -1,7 +1,8 @@
 """Draw the detected 2D skeleton over the footage: an mp4, and a contact-sheet PNG.
 
 The first thing to look at when a result seems wrong. Joints are coloured by confidence (red 0,
-yellow 0.5, green 1); frames with no person say so; interpolated frames show red joints.
+yellow 0.5, green 1); frames with no person say so; interpolated frames show red joints. A
+detection with hands has them drawn too, thin, in the side's colour.
 """
 from __future__ import annotations
 
@@ -46,6 +47,21 @@ def draw_skeleton(image: np.ndarray, keypoints: np.ndarray, confidence: np.ndarr
         cv2.circle(image, centre, radius, (0, 0, 0), 1, cv2.LINE_AA)
 
 
+# MediaPipe's hand: the wrist to each finger's base, then along each finger.
+HAND_BONES: tuple[tuple[int, int], ...] = tuple(
+    (0 if k == 0 else base + k - 1, base + k) for base in (1, 5, 9, 13, 17) for k in range(4))
+
+
+def draw_hand(image: np.ndarray, points: np.ndarray, colour: tuple[int, int, int]) -> None:
+    """Draw one hand's 21 landmarks (pixels; NaN = not found) onto a BGR image in place."""
+    if not np.isfinite(points).all():
+        return
+    thickness = max(1, round(max(image.shape[:2]) / 1000.0))
+    for a, b in HAND_BONES:
+        cv2.line(image, tuple(np.round(points[a]).astype(int)),
+                 tuple(np.round(points[b]).astype(int)), colour, thickness, cv2.LINE_AA)
+
+
 def _annotated_frames(det: Detection2D, rows: np.ndarray):
     """(row, BGR frame with the skeleton and a caption) for the given rows of ``det``."""
     info = probe_video(det.video)
@@ -58,6 +74,9 @@ def _annotated_frames(det: Detection2D, rows: np.ndarray):
             r = row_of[frame.index]
             bgr = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR)
             draw_skeleton(bgr, det.keypoints[r], det.confidence[r])
+            if det.has_hands:
+                for side, colour in enumerate((BONE_LEFT_BGR, BONE_RIGHT_BGR)):
+                    draw_hand(bgr, det.hands[r, side, :, :2], colour)
             caption = f"frame {frame.index}" + ("" if det.found[r] else "  NO PERSON")
             size = max(bgr.shape[:2]) / 1000.0
             origin = (round(12 * size), round(40 * size))

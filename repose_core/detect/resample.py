@@ -19,8 +19,9 @@ def resample_constant_rate(det: Detection2D, rate: float) -> Detection2D:
 
     Every array is interpolated linearly between the two frames around each new time (a new time
     on a frame takes that frame as it is). A new time between a frame with the person and one
-    without has no person; ``frame_indices`` gives the nearest video frame (for pictures of the
-    result); ``variable_frame_rate`` becomes False and a note is added to ``warnings``.
+    without has no person (and a hand, with hands, likewise); ``frame_indices`` gives the nearest
+    video frame (for pictures of the result); ``variable_frame_rate`` becomes False and a note
+    is added to ``warnings``.
     """
     if not rate > 0:
         raise ValueError(f"rate must be positive, got {rate}")
@@ -48,8 +49,16 @@ def resample_constant_rate(det: Detection2D, rate: float) -> Detection2D:
     note = (f"variable frame rate (frames {1000 * steps.min():.1f} to {1000 * steps.max():.1f} ms "
             f"apart): {len(times)} frames resampled to {count} at a constant {rate:g} fps, each "
             f"at its real time")
+    hands = {}
+    if det.has_hands:
+        image, world = interpolate(det.hands), interpolate(det.hand_world)
+        seen = np.isfinite(world).all((-1, -2))  # NaN unless that hand is on both sides
+        hands = {"hands": image, "hand_world": world,
+                 "hand_confidence": np.where(seen, interpolate(det.hand_confidence), 0.0
+                                             ).astype(np.float32)}
     return replace(
         det,
+        **hands,
         keypoints=interpolate(det.keypoints),
         confidence=confidence,
         landmarks=interpolate(det.landmarks),

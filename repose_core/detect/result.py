@@ -11,7 +11,17 @@ from .atomic import atomic_output
 from .mapping import landmarks_to_h36m
 
 # Bumped whenever the arrays' meaning changes, so old cache files are not mistaken for new.
-FORMAT_VERSION = 2
+# Format 3 added the hands; a detection without them is written as format 2, which it is
+# array for array, so body-only files (and caches) of format 2 stay valid.
+FORMAT_VERSION = 3
+BODY_FORMAT_VERSION = 2
+# The optional hand arrays: all three or none.
+HAND_FIELDS = ("hands", "hand_world", "hand_confidence")
+
+
+def format_version(hands: bool) -> int:
+    """The file format of a detection with or without hands."""
+    return FORMAT_VERSION if hands else BODY_FORMAT_VERSION
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,15 @@ class Detection2D:
     people_seen: the most people MediaPipe found in one frame.
     warnings: what the user should know about the result, one sentence each (e.g. a truncated
         video: where decoding stopped).
+    hands: (T, 2, 21, 3) float32 the person's hands, 0 = their left, 1 = their right: MediaPipe's
+        21 hand landmarks, x, y pixels, z (pixels, on the x scale, depth from the hand's wrist);
+        NaN where that hand was not found. None when hands were not detected (``hands=False``).
+    hand_world: (T, 2, 21, 3) float32 MediaPipe's hand world landmarks, metres, the camera's
+        axes, origin near the hand's centre, with the depth the right way round for that side;
+        NaN where not found; None without hands.
+    hand_confidence: (T, 2) float32, 0 where that hand was not found, else the body's
+        confidence in that wrist times how well the hand's wrist agrees with it (MediaPipe's
+        Tasks API gives no score of its own per hand landmark); None without hands.
     """
 
     keypoints: np.ndarray
@@ -46,6 +65,19 @@ class Detection2D:
     people_seen: int
     video: str
     warnings: tuple[str, ...] = ()
+    hands: np.ndarray | None = None
+    hand_world: np.ndarray | None = None
+    hand_confidence: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        present = [getattr(self, name) is not None for name in HAND_FIELDS]
+        if any(present) and not all(present):
+            raise ValueError(f"Detection2D: {', '.join(HAND_FIELDS)} come together (all or none)")
+
+    @property
+    def has_hands(self) -> bool:
+        """Whether hands were detected (the arrays are there; a hand may still be unseen)."""
+        return self.hands is not None
 
     @property
     def missing_frames(self) -> np.ndarray:
@@ -72,16 +104,18 @@ class Detection2D:
     def save(self, path: str | Path) -> Path:
         """Write to ``path`` (.npz) via a temporary file and a rename: never half-written."""
         path = Path(path)
-        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)
+                  if getattr(self, f.name) is not None}
         arrays["warnings"] = np.asarray(self.warnings, dtype=str)  # () would be float64
-        arrays["format_version"] = np.asarray(FORMAT_VERSION)
+        arrays["format_version"] = np.asarray(format_version(self.has_hands))
         with atomic_output(path) as temp, open(temp, "wb") as f:
             np.savez(f, **arrays)  # to a file object: np.savez(path) would append ".npz"
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> "Detection2D":
-        """Read a file written by :meth:`save`; ValueError if it is not one (of this version)."""
+        """Read a file written by :meth:`save`; ValueError if it is not one (of format 2,
+        without hands, or 3, with them)."""
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -90,8 +124,12 @@ class Detection2D:
             raise ValueError(f"{path}: not a readable keypoints .npz: {error}") from error
         version = int(arrays.pop("format_version", -1))
         names = {f.name for f in fields(cls)}
-        if version != FORMAT_VERSION or set(arrays) != names:
-            raise ValueError(f"{path}: not a RePOSE keypoints file of format {FORMAT_VERSION}")
+        hands = version == FORMAT_VERSION
+        if not hands:
+            names -= set(HAND_FIELDS)
+        if version not in (BODY_FORMAT_VERSION, FORMAT_VERSION) or set(arrays) != names:
+            raise ValueError(f"{path}: not a RePOSE keypoints file of format "
+                             f"{BODY_FORMAT_VERSION} or {FORMAT_VERSION}")
         return cls(
             **{k: arrays[k] for k in names - {"image_size", "fps", "variable_frame_rate",
                                                 "people_seen", "video", "warnings"}},
