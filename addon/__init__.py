@@ -19,7 +19,7 @@ from .import_job import ImportJob, analyse_logged
 from .import_setup import (bone_map_for, import_options, import_plan, is_repose_armature, log_path,
                            retarget_target)
 from .motion.root_motion import DEFAULT_FOCAL_35MM
-from .pipeline import ImportCancelled
+from .pipeline import HANDS_DEFAULT, ImportCancelled
 from .retarget import retarget as retarget_onto  # keep addon.retarget the module
 
 # How often the modal operator polls the worker (seconds): smooth progress, negligible cost.
@@ -59,6 +59,9 @@ class RePoseSettings(bpy.types.PropertyGroup):
                               description="Move through the scene as the person moves through the video")
     foot_lock: BoolProperty(name="Foot Lock", default=True,
                             description="Keep feet still while they touch the ground (no sliding)")
+    hands: BoolProperty(name="Hands", default=HANDS_DEFAULT,
+                        description="Also detect the hands and animate the wrists and fingers "
+                                    "(detection takes up to half as long again)")
     choose_person: BoolProperty(name="Choose Person", default=False,
                                 description="With several people in view, follow the one numbered in Person; "
                                             "off: the most prominent at the start")
@@ -264,6 +267,7 @@ class REPOSE_PT_import(bpy.types.Panel):
         col.prop(settings, "smoothing", slider=True)
         col.prop(settings, "root_motion")
         col.prop(settings, "foot_lock")
+        col.prop(settings, "hands")
         sub = col.column()
         sub.active = settings.root_motion
         sub.prop(settings, "lens_35mm")

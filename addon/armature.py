@@ -16,6 +16,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from .motion.hand_rig import HAND_BONE_LAYOUT, HandRest
 from .motion.rig import BONE_NAMES, BONE_PARENTS, RestSkeleton
 from .pipeline import Motion
 
@@ -29,15 +30,17 @@ def build_armature(scene: bpy.types.Scene, motion: Motion, name: str = "RePOSE")
     """The generated armature keyed with ``motion`` in ``scene``, on frames 1.. (a new action;
     Blender picks a fresh name if ``name`` is taken); the scene's frame rate and frame range
     become the motion's. Returns the armature object."""
-    obj = create_armature(scene, name, motion.rest)
+    obj = create_armature(scene, name, motion.rest, motion.hand_rest)
     write_bone_keys(obj, bpy.data.actions.new(f"{name}Action"), motion.bone_rotations(), motion.bone_locations(),
                     frame_start=1)
     set_scene_timing(scene, motion.fps, frame_start=1, frame_count=motion.num_frames)
     return obj
 
 
-def create_armature(scene: bpy.types.Scene, name: str, rest: RestSkeleton) -> bpy.types.Object:
-    """A new armature object in ``scene``'s collection with the generated bones in rest pose.
+def create_armature(scene: bpy.types.Scene, name: str, rest: RestSkeleton,
+                    hand_rest: HandRest | None = None) -> bpy.types.Object:
+    """A new armature object in ``scene``'s collection with the generated bones in rest pose,
+    and with ``hand_rest`` the hand and finger bones too (``motion.hand_rig``).
 
     Bone frames (head, direction and roll) are exactly ``rest``'s, so keys from
     ``motion.rotations.pose_from_joints`` reproduce the joints. Leaves the object active,
@@ -53,23 +56,24 @@ def create_armature(scene: bpy.types.Scene, name: str, rest: RestSkeleton) -> bp
     view_layer.objects.active = obj
     with bpy.context.temp_override(scene=scene, view_layer=view_layer, active_object=obj, object=obj):
         bpy.ops.object.mode_set(mode="EDIT")
-        edit_bones = []
-        for b, bone_name in enumerate(BONE_NAMES):
+        bones = [(name, None if p < 0 else BONE_NAMES[p], rest.heads[b], rest.frames[b], rest.bone_lengths[b])
+                 for b, (name, p) in enumerate(zip(BONE_NAMES, BONE_PARENTS))]
+        if hand_rest is not None:
+            bones += [(name, parent, hand_rest.heads[b], hand_rest.frames[b], hand_rest.bone_lengths[b])
+                      for b, (name, parent, *_) in enumerate(HAND_BONE_LAYOUT)]
+        for bone_name, parent, head, frame, length in bones:
             bone = data.edit_bones.new(bone_name)
-            head = rest.heads[b]
             bone.head = head
-            bone.tail = head + rest.frames[b][:, 1] * rest.bone_lengths[b]
+            bone.tail = head + frame[:, 1] * length
             matrix = Matrix.Identity(4)
-            matrix.col[0][:3] = rest.frames[b][:, 0]
-            matrix.col[1][:3] = rest.frames[b][:, 1]
-            matrix.col[2][:3] = rest.frames[b][:, 2]
+            matrix.col[0][:3] = frame[:, 0]
+            matrix.col[1][:3] = frame[:, 1]
+            matrix.col[2][:3] = frame[:, 2]
             matrix.translation = head
             bone.matrix = matrix  # sets the roll; keeps the length
-            parent = BONE_PARENTS[b]
-            if parent >= 0:
-                bone.parent = edit_bones[parent]
-                bone.use_connect = bool(np.allclose(head, rest.tails[parent], atol=1e-6))
-            edit_bones.append(bone)
+            if parent is not None:
+                bone.parent = data.edit_bones[parent]
+                bone.use_connect = bool(np.allclose(head, bone.parent.tail, atol=1e-6))
         bpy.ops.object.mode_set(mode="OBJECT")
     for pose_bone in obj.pose.bones:
         pose_bone.rotation_mode = "QUATERNION"

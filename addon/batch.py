@@ -2,7 +2,7 @@
 
     python -m addon.batch VIDEO [VIDEO ...] -o OUT_DIR [--rig RIG.blend|.glb|.fbx]
                           [--formats blend,bvh,fbx] [--model PATH] [--person K]
-                          [--focal-35mm MM] [--no-preview] [--bvh-up Y|Z]
+                          [--focal-35mm MM] [--no-hands] [--no-preview] [--bvh-up Y|Z]
                           [--overwrite | --skip-existing] [--shard I/N]
     python -m addon.batch merge-summaries OUT_DIR                   (after the shards of a farm)
     blender -b -P addon/batch.py -- VIDEO ... -o OUT_DIR            (Blender's own Python)
@@ -62,7 +62,7 @@ from repose_core.detect.tracking import MAX_PEOPLE
 from .console import OutputToLog
 from .export import FORMATS, export_files, output_path, parse_formats, safe_name
 from .motion.root_motion import DEFAULT_FOCAL_35MM
-from .pipeline import ImportOptions, MotionResult, analyse
+from .pipeline import HANDS_DEFAULT, ImportOptions, MotionResult, analyse
 
 SUMMARY_NAME = "summary.json"
 LOG_NAME = "batch.log"
@@ -105,6 +105,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--smoothing", type=float, default=0.5, help="0..1 (default 0.5)")
     parser.add_argument("--no-root-motion", action="store_true", help="keep the person in place")
     parser.add_argument("--no-foot-lock", action="store_true", help="leave foot sliding as lifted")
+    parser.add_argument("--hands", action=argparse.BooleanOptionalAction, default=HANDS_DEFAULT,
+                        help="detect the hands and animate wrists and fingers (default: "
+                             f"{'on' if HANDS_DEFAULT else 'off'}; --no-hands: body only, faster)")
     parser.add_argument("--person", type=_person, metavar="K",
                         help="with several people in view, follow the K-th from the left, 0 = the "
                              f"leftmost, up to {MAX_PEOPLE - 1} (default: the most prominent at the start)")
@@ -166,7 +169,8 @@ def import_options(video: Path, args: argparse.Namespace) -> ImportOptions:
     return ImportOptions(video=video, start=args.start, end=args.end, stride=args.stride,
                          model_path=args.model, smoothing=args.smoothing,
                          root_motion=not args.no_root_motion, foot_lock=not args.no_foot_lock,
-                         cache_dir=args.cache_dir, focal_35mm=args.focal_35mm, person=args.person)
+                         cache_dir=args.cache_dir, focal_35mm=args.focal_35mm, person=args.person,
+                         hands=args.hands)
 
 
 @dataclass(frozen=True)
@@ -417,7 +421,8 @@ def _settings(args: argparse.Namespace) -> dict:
             "bone_map": args.bone_map if args.rig is not None else None,
             "start": args.start, "end": args.end, "stride": args.stride, "person": args.person,
             "smoothing": args.smoothing, "root_motion": not args.no_root_motion,
-            "foot_lock": not args.no_foot_lock, "focal_35mm": args.focal_35mm, "bvh_up": args.bvh_up}
+            "foot_lock": not args.no_foot_lock, "focal_35mm": args.focal_35mm, "bvh_up": args.bvh_up,
+            "hands": args.hands}
 
 
 def process_video(job: Job, out_dir: Path, args: argparse.Namespace, settings: dict, progress) -> dict:

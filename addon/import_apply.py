@@ -93,7 +93,7 @@ def apply_import(scene: bpy.types.Scene, result: MotionResult, plan: ImportPlan)
         timings["armature"] = time.perf_counter() - start
         if target is not None:
             start = time.perf_counter()
-            retarget_motion(armature, result.motion.rotations, result.motion.root_location, target,
+            retarget_motion(armature, result.motion.all_rotations, result.motion.root_location, target,
                             plan.bone_map, frame_start=1)
             armature.hide_set(True)
             timings["retarget"] = time.perf_counter() - start

@@ -61,6 +61,7 @@ def import_options(settings) -> ImportOptions:
         smoothing=settings.smoothing, root_motion=settings.root_motion,
         foot_lock=settings.foot_lock, cache_dir=detection_cache_dir(),
         focal_35mm=settings.lens_35mm, person=settings.person if settings.choose_person else None,
+        hands=settings.hands,
     )
 
 

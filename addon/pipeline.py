@@ -20,8 +20,12 @@ from repose_core.camera import Intrinsics
 from repose_core.progress import Progress
 
 from .camera_match import FootageCamera
-from .motion import fit, foot_lock, rig, root_motion, rotations, smoothing, world
+from .motion import fingers, fit, foot_lock, hand_rig, rig, root_motion, rotations, smoothing, world
 from .motion.root_motion import DEFAULT_FOCAL_35MM
+
+# Whether an import animates the hands unless told otherwise: detecting them takes 1.4-1.5x
+# the body-only detection time (docs/benchmarks.md, "Hands"), within the 1.5x we allow.
+HANDS_DEFAULT: bool = True
 
 # The stages an import reports progress for, in order.
 STAGES: tuple[str, ...] = ("detect", "lift", "animate")
@@ -50,6 +54,7 @@ class ImportOptions:
     cache_dir: Path | None = None    # detection cache; None: no caching
     focal_35mm: float = DEFAULT_FOCAL_35MM  # assumed camera focal, for root motion
     person: int | None = None        # None: the most prominent person; k: the k-th from the left
+    hands: bool = HANDS_DEFAULT      # also detect the hands and animate the fingers
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "video", Path(self.video))
@@ -85,14 +90,31 @@ class Motion:
     foot_skate_after: float         # the same after foot lock (equal to before when it is off)
     camera: FootageCamera | None    # the video's camera the motion was placed by (root motion only)
     up: np.ndarray | None           # (3,) the world's up in the camera frame, levelled by (None: assumed level)
+    # The hands (an import with hands): local quaternions (T, 32, 4) of hand_rig.HAND_BONE_NAMES
+    # and the rest hands they are relative to; None without hands.
+    hand_rotations: np.ndarray | None = None
+    hand_rest: hand_rig.HandRest | None = None
 
     @property
     def num_frames(self) -> int:
         return len(self.joints)
 
+    @property
+    def bone_names(self) -> tuple[str, ...]:
+        """The armature's bones: the body's, then the hands' when the motion has them."""
+        return rig.BONE_NAMES if self.hand_rotations is None else hand_rig.ALL_BONE_NAMES
+
+    @property
+    def all_rotations(self) -> np.ndarray:
+        """(T, B, 4) local quaternions of every bone, ``bone_names`` order."""
+        if self.hand_rotations is None:
+            return self.rotations
+        return np.concatenate([self.rotations, self.hand_rotations], axis=1)
+
     def bone_rotations(self) -> dict[str, np.ndarray]:
         """Bone name -> (T, 4) quaternions, the form ``armature.write_bone_keys`` takes."""
-        return {name: self.rotations[:, b] for b, name in enumerate(rig.BONE_NAMES)}
+        rotations = self.all_rotations
+        return {name: rotations[:, b] for b, name in enumerate(self.bone_names)}
 
     def bone_locations(self) -> dict[str, np.ndarray]:
         """Bone name -> (T, 3) locations: only the root bone moves."""
@@ -142,7 +164,7 @@ def analyse(options: ImportOptions, progress: Progress | None = None,
     try:
         detection = detect_video(options.video, start=options.start, end=options.end, stride=options.stride,
                                  cache_dir=options.cache_dir, person=options.person, progress=report,
-                                 cancel=cancel)
+                                 cancel=cancel, hands=options.hands)
     except DetectionCancelled as error:
         raise ImportCancelled(f"import of {options.video} cancelled") from error
     timings["detect"] = time.perf_counter() - start_time
@@ -163,7 +185,9 @@ def analyse(options: ImportOptions, progress: Progress | None = None,
 
     start_time = time.perf_counter()
     motion = animate(lifted.pose, detection.keypoints, detection.confidence, detection.found, detection.image_size,
-                     detection.fps / options.stride, options, progress=report, up=lifted.up)
+                     detection.fps / options.stride, options, progress=report, up=lifted.up,
+                     hand_world=detection.hand_world if options.hands else None,
+                     hand_confidence=detection.hand_confidence if options.hands else None)
     timings["animate"] = time.perf_counter() - start_time
     return MotionResult(
         video=str(options.video), frame_indices=detection.frame_indices,
@@ -183,11 +207,15 @@ def animate(
     options: ImportOptions,
     progress: Progress | None = None,
     up: np.ndarray | None = None,
+    hand_world: np.ndarray | None = None,
+    hand_confidence: np.ndarray | None = None,
 ) -> Motion:
     """The motion step: lifted camera-frame poses (T, 17, 3) -> the :class:`Motion` to key.
 
     smooth -> fit bone lengths -> level by ``up`` (the lifter's (T, 3) up directions; None
-    assumes a level camera) -> root motion -> feet on the floor -> foot lock -> rotations.
+    assumes a level camera) -> root motion -> feet on the floor -> foot lock -> rotations; with
+    the hands' world landmarks (T, 2, 21, 3) and confidence (T, 2) (``Detection2D``'s) also the
+    wrists and fingers (``fingers.hand_rotations``), turned into the world as the body was.
     """
     report = progress or (lambda stage, done, total: None)
     steps = 5
@@ -208,7 +236,8 @@ def animate(
         speed = root_motion.image_ankle_speed(keypoints, confidence, trajectory[:, 2], intrinsics.fx, fps)
         joints = root_motion.stand_on_floor(placed.joints, fps, speed)
     else:
-        joints = root_motion.place_in_world(fitted, fps, level=level).joints
+        placed = root_motion.place_in_world(fitted, fps, level=level)
+        joints = placed.joints
     report("animate", 3, steps)
     contacts = foot_lock.detect_contacts(joints, fps, speed=speed)
     skate_before = foot_lock.foot_skate(joints, contacts)
@@ -218,7 +247,13 @@ def animate(
     report("animate", 4, steps)
     rest = rig.build_rest_skeleton(lengths)
     quaternions, root_location = rotations.pose_from_joints(joints, rest)
+    hand_rest = hand_quaternions = None
+    if hand_world is not None:
+        hand_rest = hand_rig.build_hand_rest(rest)
+        hand_quaternions = fingers.hand_rotations(hand_world, hand_confidence, placed.camera_rotation,
+                                                  joints, rest, hand_rest, fps, options.smoothing)
     report("animate", 5, steps)
     return Motion(fps=fps, joints=joints.astype(np.float32), rest=rest, rotations=quaternions,
                   root_location=root_location, contacts=contacts, foot_skate_before=skate_before,
-                  foot_skate_after=skate_after, camera=camera, up=clip_up)
+                  foot_skate_after=skate_after, camera=camera, up=clip_up,
+                  hand_rotations=hand_quaternions, hand_rest=hand_rest)
