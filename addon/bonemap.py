@@ -5,9 +5,14 @@ A bone map is JSON::
     {"name": "Mixamo", "description": "...",
      "bones": {"pelvis": "mixamorig:Hips", "thigh.L": "mixamorig:LeftUpLeg", ...}}
 
-Keys are the generated armature's bone names (``addon.motion.rig.BONE_NAMES``), values the
-target rig's bone names. Presets live in ``addon/bonemaps/*.json``; users can write their own.
-Bones of the target that no entry names simply follow their parent (fingers, toes, twist bones).
+Keys are the generated armature's bone names (``addon.motion.rig.BONE_NAMES``, and the hand
+and finger bones of ``addon.motion.hand_rig.HAND_BONE_NAMES``), values the target rig's bone
+names. Presets live in ``addon/bonemaps/*.json``; users can write their own. Bones of the target
+that no entry names simply follow their parent (toes, twist bones; fingers a map leaves out).
+
+The hand and finger entries are optional. A preset's hand entries that a rig lacks (a character
+without finger bones) are left out when the preset is fitted to that rig; a map of your own is
+used as written, so a misspelt finger bone is reported rather than skipped.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from .motion.rig import BONE_NAMES
+from .motion.hand_rig import ALL_BONE_NAMES, HAND_BONE_NAMES, SIDES, side_bones
 
 PRESET_DIR = Path(__file__).resolve().parent / "bonemaps"
 
@@ -56,9 +61,26 @@ class BoneMap:
             theirs, colon, suffix = bone.partition(":")
             if colon and theirs != ours and suffix == suffixes[0]:
                 renamed = {k: f"{theirs}:{v.partition(':')[2]}" for k, v in self.bones.items()}
-                if all(t in target_bones for t in renamed.values()):
+                # The body decides: a rig may lack the (optional) finger bones.
+                if all(t in target_bones for k, t in renamed.items() if k not in HAND_BONE_NAMES):
                     return BoneMap(name=self.name, bones=renamed, source=self.source)
         return self
+
+    def only(self, names: Collection[str]) -> "BoneMap":
+        """This map with only the entries for the generated bones ``names``."""
+        bones = {k: t for k, t in self.bones.items() if k in names}
+        return self if len(bones) == len(self.bones) else BoneMap(self.name, bones, self.source)
+
+    def without_missing_hands(self, target_bones: Collection[str]) -> "BoneMap":
+        """This map without the hand entries of each side whose bones ``target_bones`` do not
+        all have: a hand is mapped whole or not at all (a rig whose fingers are named otherwise
+        could otherwise take some of them for other finger bones)."""
+        dropped = set()
+        for side in SIDES:
+            entries = {k: t for k, t in self.bones.items() if k in side_bones(side)}
+            if not all(t in target_bones for t in entries.values()):
+                dropped |= set(entries)
+        return self.only([k for k in self.bones if k not in dropped])
 
 
 def _parse(data: object, source: str) -> BoneMap:
@@ -68,10 +90,10 @@ def _parse(data: object, source: str) -> BoneMap:
     bad_values = [k for k, v in bones.items() if not isinstance(v, str) or not v]
     if bad_values:
         raise BoneMapError(f"{source}: target bone names must be non-empty strings: {bad_values}")
-    unknown = [k for k in bones if k not in BONE_NAMES]
+    unknown = [k for k in bones if k not in ALL_BONE_NAMES]
     if unknown:
         raise BoneMapError(
-            f"{source}: unknown RePOSE bones {unknown}; keys must be among {list(BONE_NAMES)}"
+            f"{source}: unknown RePOSE bones {unknown}; keys must be among {list(ALL_BONE_NAMES)}"
         )
     missing = [b for b in REQUIRED_BONES if b not in bones]
     if missing:
@@ -109,14 +131,18 @@ def load_preset(preset_id: str) -> BoneMap:
 
 
 def detect_preset(target_bones: Collection[str]) -> BoneMap:
-    """The preset whose bones the rig has (all of them); else an error saying what each lacks."""
-    report = []
+    """The preset whose bones the rig has (all of them, but for the hands, which are left out
+    where the rig lacks them: ``without_missing_hands``), the one mapping the most bones when
+    several do; else an error saying what each lacks."""
+    report, fitting = [], []
     for preset_id in preset_ids():
-        bone_map = load_preset(preset_id).in_namespace_of(target_bones)
+        bone_map = load_preset(preset_id).in_namespace_of(target_bones).without_missing_hands(target_bones)
         missing = bone_map.missing_on(target_bones)
         if not missing:
-            return bone_map
+            fitting.append(bone_map)
         report.append(f"{bone_map.name}: lacks {missing}")
+    if fitting:
+        return max(fitting, key=lambda bone_map: len(bone_map.bones))  # the first of equals
     raise BoneMapError(
         "no bone-map preset fits this armature (choose one explicitly or load a JSON map). "
         + "; ".join(report)
@@ -134,10 +160,13 @@ def check_against(bone_map: BoneMap, target_bones: Collection[str], armature_nam
 
 
 def resolve_bone_map(choice: str, target_bones: Collection[str], armature_name: str) -> BoneMap:
-    """``choice``: ``"AUTO"``, a preset id, or a path to a JSON file. Checked against the rig."""
+    """``choice``: ``"AUTO"``, a preset id, or a path to a JSON file. Checked against the rig
+    (a preset's hand entries the rig lacks are left out first)."""
     if choice == "AUTO":
         return detect_preset(target_bones)
-    bone_map = load_preset(choice) if choice in preset_ids() else load_bone_map(choice)
-    bone_map = bone_map.in_namespace_of(target_bones)
+    if choice in preset_ids():
+        bone_map = load_preset(choice).in_namespace_of(target_bones).without_missing_hands(target_bones)
+    else:
+        bone_map = load_bone_map(choice).in_namespace_of(target_bones)
     check_against(bone_map, target_bones, armature_name)
     return bone_map

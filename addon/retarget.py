@@ -16,6 +16,12 @@ The method, per mapped bone pair (source bone s of the generated armature, targe
 4. World targets become local pose-bone values by walking the target hierarchy; unmapped bones
    between mapped ones are keyed at rest so the result does not depend on what they held before.
 
+Hands (a RePOSE armature with hand bones, and a map that names them): the hand and finger bones
+are aligned as above, and then also turned about their segment so that the target's palm faces
+where the source's does at rest (the palm from the wrist, the index and little-finger bases);
+otherwise a rig whose rest palms face forward would curl its fingers sideways. Map entries for
+bones the source lacks (hands, on a body-only armature) are left out.
+
 An import hands :func:`retarget_motion` the rotations it computed (``pipeline.Motion``);
 :func:`retarget`, the Retarget operator's, reads them from the source armature's action (its
 F-curves evaluated at every frame), so any action on a RePOSE armature works, including one an
@@ -27,12 +33,13 @@ import bpy
 import numpy as np
 
 from repose_core.rotations import (
-    frame_from_axes, make_continuous, matrix_to_quaternion, minimal_rotation, normalize,
+    axis_angle_matrix, frame_from_axes, make_continuous, matrix_to_quaternion, minimal_rotation, normalize,
     quaternion_to_matrix,
 )
 
 from .armature import action_fcurves, write_bone_keys
 from .bonemap import BoneMap, check_against
+from .motion.hand_rig import ALL_BONE_NAMES, FINGERS, HAND_BONE_INDEX, HAND_BONE_NAMES, SIDES, side_sign
 from .motion.rig import BONE_NAMES, ROOT_BONE
 
 # Along each chain, the generated bone whose head is where this bone's segment ends. Chest ends
@@ -42,6 +49,11 @@ CHAIN_CHILD: dict[str, str] = {
     "hip.L": "thigh.L", "thigh.L": "shin.L", "hip.R": "thigh.R", "thigh.R": "shin.R",
     "shoulder.L": "upper_arm.L", "upper_arm.L": "forearm.L",
     "shoulder.R": "upper_arm.R", "upper_arm.R": "forearm.R",
+    # The hands: forearm -> hand -> the middle finger's knuckle; each finger along its bones.
+    **{f"forearm.{side}": f"hand.{side}" for side in SIDES},
+    **{f"hand.{side}": f"f_middle.01.{side}" for side in SIDES},
+    **{f"{finger}.0{k}.{side}": f"{finger}.0{k + 1}.{side}"
+       for side in SIDES for finger in FINGERS for k in (1, 2)},
 }
 
 # Frames solved at once: a few tens of MB per chunk, whatever the action's length.
@@ -112,6 +124,20 @@ class _Rig:
         return sorted(range(len(self.names)), key=depth)
 
 
+def source_bone_names(count: int) -> tuple[str, ...]:
+    """The generated armature's bones that rotations of ``count`` bones are for: the body's
+    (17), or the body's and the hands' (49)."""
+    for names in (BONE_NAMES, ALL_BONE_NAMES):
+        if count == len(names):
+            return names
+    raise RetargetError(f"rotations must be for {len(BONE_NAMES)} or {len(ALL_BONE_NAMES)} bones "
+                        f"(the body's, or with the hands), got {count}")
+
+
+def _has_hands(source: bpy.types.Object) -> bool:
+    return all(b in source.data.bones for b in HAND_BONE_NAMES)
+
+
 def _check_source(source: bpy.types.Object) -> None:
     if source is None or source.type != "ARMATURE":
         raise RetargetError(f"source {getattr(source, 'name', source)!r} is not an armature object")
@@ -135,15 +161,16 @@ def _check_target(target: bpy.types.Object, source: bpy.types.Object, bone_map: 
 
 def sample_source_motion(source: bpy.types.Object) -> tuple[np.ndarray, np.ndarray, int]:
     """The motion of a RePOSE armature's action, one frame per key of its range: local
-    quaternions (T, 17, 4), the root's location (T, 3) (rest values where a curve is absent),
-    and the first frame."""
+    quaternions (T, 17, 4), or (T, 49, 4) for an armature with hands (``ALL_BONE_NAMES``), the
+    root's location (T, 3) (rest values where a curve is absent), and the first frame."""
     action = source.animation_data.action if source.animation_data else None
     if action is None:
         raise RetargetError(f"source armature {source.name!r} has no action to retarget")
     start, end = (int(round(f)) for f in action.frame_range)
     frames = np.arange(start, end + 1, dtype=np.float64)
     curves = {(fc.data_path, fc.array_index): fc for fc in action_fcurves(action, source)}
-    quats = np.zeros((len(frames), len(BONE_NAMES), 4))
+    names = ALL_BONE_NAMES if _has_hands(source) else BONE_NAMES
+    quats = np.zeros((len(frames), len(names), 4))
     quats[..., 0] = 1.0
     location = np.zeros((len(frames), 3))
 
@@ -152,7 +179,7 @@ def sample_source_motion(source: bpy.types.Object) -> tuple[np.ndarray, np.ndarr
         if fc is not None:
             out[:] = [fc.evaluate(f) for f in frames]
 
-    for b, name in enumerate(BONE_NAMES):
+    for b, name in enumerate(names):
         for i in range(4):
             fill(quats[:, b, i], name, "rotation_quaternion", i)
     for i in range(3):
@@ -192,12 +219,35 @@ def _body_frame(heads: np.ndarray, ids: dict[str, int]) -> np.ndarray:
     return frame_from_axes(up, left)
 
 
+def _palm_normal(heads: np.ndarray, ids: dict[str, int], side: str) -> np.ndarray | None:
+    """World direction (3,) out of a rest pose's palm (``hand_rig.palm_frame``'s Z), or None
+    when the wrist or the index or little finger's base is not among ``ids``."""
+    names = (f"hand.{side}", f"f_index.01.{side}", f"f_pinky.01.{side}")
+    if not all(name in ids for name in names):
+        return None
+    wrist, index, pinky = (heads[ids[name]] for name in names)
+    along = 0.5 * (index + pinky) - wrist
+    return normalize(side_sign(side) * np.cross(along, index - pinky))
+
+
+def _twist_onto(align: np.ndarray, axis: np.ndarray, normal_from: np.ndarray,
+                normal_to: np.ndarray) -> np.ndarray:
+    """``align`` (3, 3) turned about ``axis`` so that it carries ``normal_from`` as near as it
+    can to ``normal_to`` (both taken across the axis)."""
+    carried = align @ normal_from
+    carried, target = (v - (v @ axis) * axis for v in (carried, normal_to))
+    angle = np.arctan2(np.cross(carried, target) @ axis, carried @ target)
+    return axis_angle_matrix(axis, np.asarray(angle)) @ align
+
+
 class _Plan:
     """Everything about a source/target pair that does not change from frame to frame."""
 
-    def __init__(self, source: bpy.types.Object, target: bpy.types.Object, bone_map: BoneMap):
+    def __init__(self, source: bpy.types.Object, target: bpy.types.Object, bone_map: BoneMap,
+                 names: tuple[str, ...] = BONE_NAMES):
         self.src, self.tgt = src, tgt = _Rig(source), _Rig(target)
-        self.mapped = mapped = {s: tgt.index[t] for s, t in bone_map.bones.items()}
+        self.names = names  # the source bones whose rotations are given
+        self.mapped = mapped = {s: tgt.index[t] for s, t in bone_map.bones.items() if s in names}
         src_rest_head, tgt_rest_head = src.rest_heads_world, tgt.rest_heads_world
         self.src_rest_rot, self.src_rest_head = src.rest_rotations_world, src_rest_head
         self.tgt_rest_head = tgt_rest_head
@@ -206,12 +256,17 @@ class _Plan:
         # Per mapped target bone: the world rotation that lays its rest segment on the source's,
         # already applied to its rest orientation (A_t R_t0 in the module docstring).
         tgt_rest_rot = tgt.rest_rotations_world
+        palms = {side: (_palm_normal(src_rest_head, src.index, side),
+                        _palm_normal(tgt_rest_head, mapped, side)) for side in SIDES}
         self.aligned_rest: dict[str, np.ndarray] = {}
         for name, t in mapped.items():
             align = facing
             if name != ROOT_BONE:
                 d_src, d_tgt = self._segment(name)
                 align = minimal_rotation(facing @ d_tgt, d_src) @ facing
+                src_palm, tgt_palm = palms[name[-1]] if name in HAND_BONE_INDEX else (None, None)
+                if src_palm is not None and tgt_palm is not None:
+                    align = _twist_onto(align, d_src, tgt_palm, src_palm)
             self.aligned_rest[name] = align @ tgt_rest_rot[t]
 
         self.root_scale = float(np.mean([
@@ -260,8 +315,8 @@ class _Plan:
         for source local quaternions (n, 17, 4) and root location (n, 3)."""
         src, tgt, n = self.src, self.tgt, len(quats)
         src_pose = _forward_kinematics(
-            src, [src.index[name] for name in BONE_NAMES],
-            {src.index[name]: quats[:, b] for b, name in enumerate(BONE_NAMES)},
+            src, [src.index[name] for name in self.names],
+            {src.index[name]: quats[:, b] for b, name in enumerate(self.names)},
             {src.index[ROOT_BONE]: root_location}, n,
         )
         s_root = src.index[ROOT_BONE]
@@ -314,17 +369,24 @@ def retarget_rotations(source: bpy.types.Object, target: bpy.types.Object, bone_
                        rotations: np.ndarray, root_location: np.ndarray
                        ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Local pose values for the target from the generated armature's local quaternions
-    (T, 17, 4) and root location (T, 3): ``{bone: (T, 4) quaternions}`` for every keyed bone and
+    (T, 17, 4), or (T, 49, 4) with the hands (``hand_rig.ALL_BONE_NAMES`` order), and root
+    location (T, 3): ``{bone: (T, 4) quaternions}`` for every keyed bone and
     ``{bone: (T, 3) locations}`` for the pelvis-mapped bone and its unmapped ancestors.
 
     Frames are solved in chunks of CHUNK_FRAMES, so memory stays bounded for long motions."""
-    plan = _Plan(source, target, bone_map)
+    source_names = source_bone_names(np.shape(rotations)[1])
+    missing = [name for name in source_names if name not in source.data.bones]
+    if missing:
+        raise RetargetError(f"source armature {source.name!r} lacks bones {missing} that the "
+                            "rotations are for")
+    plan = _Plan(source, target, bone_map, source_names)
     count = len(rotations)
     names = [plan.tgt.names[i] for i in plan.order]
     out_quats = {name: np.empty((count, 4)) for name in names}
     root_name, move_name = plan.tgt.names[plan.t_root], plan.tgt.names[plan.t_move]
+    mapped = {plan.tgt.names[t] for t in plan.mapped.values()}
     out_locs = {name: np.zeros((count, 3)) for name in names
-                if name not in bone_map.bones.values() or name in (root_name, move_name)}
+                if name not in mapped or name in (root_name, move_name)}
     for begin in range(0, count, CHUNK_FRAMES):
         chunk = slice(begin, begin + CHUNK_FRAMES)
         solved, root_basis_location = plan.solve(np.asarray(rotations[chunk], dtype=np.float64),
@@ -337,9 +399,9 @@ def retarget_rotations(source: bpy.types.Object, target: bpy.types.Object, bone_
 
 def retarget_motion(source: bpy.types.Object, rotations: np.ndarray, root_location: np.ndarray,
                     target: bpy.types.Object, bone_map: BoneMap, frame_start: int = 1) -> bpy.types.Action:
-    """Put a motion of the generated armature ``source`` (its local quaternions (T, 17, 4) and
-    root location (T, 3), as ``pipeline.Motion`` holds them) on ``target`` as a new action keyed
-    from ``frame_start``, and return the action.
+    """Put a motion of the generated armature ``source`` (its local quaternions (T, 17, 4), or
+    (T, 49, 4) with the hands: ``pipeline.Motion.all_rotations``, and root location (T, 3)) on
+    ``target`` as a new action keyed from ``frame_start``, and return the action.
 
     The target's current action (if any) is kept in the file (fake user) and left unchanged; the
     new action is named after the target and assigned to it. Keyed bones are switched to
@@ -360,7 +422,9 @@ def retarget(source_armature: bpy.types.Object, target_armature: bpy.types.Objec
 
 def _put_on(source: bpy.types.Object, rotations: np.ndarray, root_location: np.ndarray,
             target: bpy.types.Object, bone_map: BoneMap, frame_start: int) -> bpy.types.Action:
-    _check_target(target, source, bone_map)
+    names = source_bone_names(np.shape(rotations)[1])
+    # Entries for bones the motion lacks (the hands of a body-only armature) play no part.
+    _check_target(target, source, bone_map.only(names))
     quats, locations = retarget_rotations(source, target, bone_map, rotations, root_location)
     anim = target.animation_data or target.animation_data_create()
     if anim.action is not None:

@@ -17,6 +17,7 @@ from addon.bonemap import (  # noqa: E402
     REQUIRED_BONES, BoneMapError, detect_preset, load_bone_map, load_preset, preset_ids, resolve_bone_map,
 )
 from addon.motion import fit, rig, rotations  # noqa: E402
+from addon.motion.hand_rig import ALL_BONE_NAMES  # noqa: E402
 from addon.retarget import RetargetError, retarget  # noqa: E402
 from rig_checks import QUATERNIUS_SEGMENTS, segment_angles, world_point  # noqa: E402
 
@@ -98,7 +99,9 @@ def check_retarget(source, target, bone_map, segments):
 
     assert target.animation_data.action == action
     counts = fcurve_key_counts(target, action)
-    for target_bone in bone_map.bones.values():
+    for source_bone, target_bone in bone_map.bones.items():
+        if source_bone not in source.data.bones:  # the hands, on a body-only armature
+            continue
         for i in range(4):
             assert counts[(f'pose.bones["{target_bone}"].rotation_quaternion', i)] == frame_count
     root = bone_map.bones["pelvis"]
@@ -120,7 +123,7 @@ def test_presets_load_and_cover_the_required_bones():
     for preset_id in preset_ids():
         bone_map = load_preset(preset_id)
         assert set(REQUIRED_BONES) <= set(bone_map.bones)
-        assert set(bone_map.bones) <= set(rig.BONE_NAMES)
+        assert set(bone_map.bones) <= set(ALL_BONE_NAMES)
 
 
 def test_retarget_onto_quaternius(source, shared_data):
@@ -284,3 +287,70 @@ def test_mixamo_maps_follow_the_rigs_namespace():
     with pytest.raises(BoneMapError, match="mixamorig:LeftForeArm"):
         resolve_bone_map("mixamo", partial, "Armature")
     assert load_preset("quaternius").in_namespace_of(second) == load_preset("quaternius")
+
+
+# --- hands: the fingers of a RePOSE armature with hands ------------------------------------------
+# (source bone, None: its tail), (target bones along the same finger segment) on each rig.
+QUATERNIUS_FINGER_SEGMENTS = [
+    ((f"{ours}.0{k}.{side}", None), (f"{theirs}{k + 1}.{side}", f"{theirs}{k + 2}.{side}"))
+    for side in "LR" for ours, theirs in (("f_index", "Index"), ("f_middle", "Middle"), ("f_pinky", "Pinky"))
+    for k in (1, 2)
+]
+RIGIFY_FINGER_SEGMENTS = [
+    ((f"{finger}.0{k}.{side}", None), (f"{finger}.0{k}.{side}", f"{finger}.0{k + 1}.{side}"))
+    for side in "LR" for finger in ("f_index", "f_middle", "f_pinky") for k in (1, 2)
+]
+
+
+@pytest.fixture
+def source_with_hands(walk):
+    """The walk on a RePOSE armature with hands, its fingers curling into a fist and opening
+    again, the thumb too."""
+    from addon.motion.hand_rig import HAND_BONE_NAMES, build_hand_rest
+
+    rest, quats, root_location = walk
+    count = len(quats)
+    curl = np.radians(80.0) * np.sin(np.linspace(0.0, np.pi, count)) ** 2  # 0 -> 80 deg -> 0
+    finger = np.stack([np.cos(curl / 2), np.sin(curl / 2), 0 * curl, 0 * curl], -1)
+    hands = {name: (finger if name[:1] in "ft" and not name.startswith("thumb.01") else
+                    np.tile([1.0, 0.0, 0.0, 0.0], (count, 1))) for name in HAND_BONE_NAMES}
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    obj = armature_module.create_armature(scene, "RePOSE", rest, build_hand_rest(rest))
+    armature_module.write_bone_keys(
+        obj, bpy.data.actions.new("RePOSEAction"),
+        {**{name: quats[:, b] for b, name in enumerate(rig.BONE_NAMES)}, **hands},
+        {rig.ROOT_BONE: root_location},
+    )
+    armature_module.set_scene_timing(scene, 30.0, 1, count)
+    return obj
+
+
+@pytest.mark.parametrize("rig_name", ["quaternius", "rigify"])
+def test_fingers_retarget_onto_rigs_with_fingers(source_with_hands, shared_data, rig_name):
+    """The presets and the auto-detection map the fingers; each target finger segment points
+    where the source's does, through a fist and back (a palm facing otherwise at rest, as the
+    metarig's does, must not curl the fingers sideways)."""
+    if rig_name == "quaternius":
+        target, segments = import_quaternius(shared_data), QUATERNIUS_FINGER_SEGMENTS
+    else:
+        target, segments = add_rigify_metarig(), RIGIFY_FINGER_SEGMENTS
+    bone_map = detect_preset(target.data.bones.keys())
+    assert {"hand.L", "f_index.03.L", "f_pinky.02.R"} <= set(bone_map.bones)
+    check_retarget(source_with_hands, target, bone_map, QUATERNIUS_SEGMENTS if rig_name == "quaternius"
+                   else RIGIFY_SEGMENTS)
+    frames = np.arange(1, int(source_with_hands.animation_data.action.frame_range[1]) + 1, 5)
+    angles = segment_angles(source_with_hands, target, segments, frames)
+    assert angles.max() < 3.0, angles.max(0)
+
+
+def test_a_preset_fits_a_rig_without_fingers_by_leaving_the_hands_out(tmp_path):
+    bones = [b for b in load_preset("mixamo").bones.values() if "Hand" not in b or b.endswith("Hand")]
+    bone_map = detect_preset(bones)
+    assert bone_map.name == "Mixamo" and "f_index.01.L" not in bone_map.bones
+    assert resolve_bone_map("mixamo", bones, "Armature").bones == bone_map.bones
+    # A map of one's own that names a finger the rig lacks is reported, not skipped.
+    own = tmp_path / "own.json"
+    own.write_text(json.dumps({"name": "own", "bones": {**bone_map.bones, "f_index.01.L": "Nope"}}))
+    with pytest.raises(BoneMapError, match="Nope"):
+        resolve_bone_map(str(own), bones, "Armature")
