@@ -225,3 +225,46 @@ def test_armature_fingers_pose_as_the_keys_say_and_export_to_bvh_and_fbx(tmp_pat
             bpy.context.scene.frame_set(frame)
             poses.append(np.array(imported.pose.bones["f_index.02.R"].matrix_basis))
         assert max(np.abs(poses[0] - pose).max() for pose in poses[1:]) > 1e-3, fmt
+
+
+def test_rendered_characters_fingers_close_towards_the_palm(shared_data):
+    """train.render.footage's finger posing (the fingers benchmark's truth): both characters'
+    fingers bend within a hand's range, and a finger that bends more brings its tip nearer the
+    wrist (it curls into the palm, not back or sideways)."""
+    import bpy
+
+    from addon.bonemap import detect_preset
+    from train.render import blender
+    from train.render.footage import CHARACTER_FILES, FOUR_FINGERS, pose_character_fingers
+
+    for character_name, path in CHARACTER_FILES.items():
+        scene = blender.new_scene(0)
+        character = blender.load_character(scene, shared_data / path)
+        scene.frame_start, scene.frame_end = 1, 45
+        bends = pose_character_fingers(scene, character, 30.0, np.random.default_rng(0))
+        assert bends.shape == (45, 2, 4, 3)
+        assert bends.min() >= 0.0 and bends.max() <= 100.0 and bends.max() > 40.0, character_name
+        bone_map = detect_preset(character.data.bones.keys()).bones
+        for s, side in enumerate(SIDES):
+            for f, finger in enumerate(FOUR_FINGERS):
+                wrist, tip = (character.pose.bones[bone_map[name]] for name in
+                              (f"hand.{side}", f"{finger}.03.{side}"))
+                reach = []
+                for frame in range(1, 46, 4):
+                    scene.frame_set(frame)
+                    reach.append(np.linalg.norm(np.array(tip.tail) - np.array(wrist.head)))
+                curl = bends[::4, s, f].sum(-1)
+                assert np.corrcoef(curl, reach)[0, 1] < -0.9, (character_name, side, finger)
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def test_hands_are_on_by_default_and_can_be_left_out(example_video, tmp_path):
+    from addon import batch
+    from addon.pipeline import HANDS_DEFAULT, ImportOptions
+
+    assert HANDS_DEFAULT and ImportOptions(video=example_video).hands
+    on = batch.parse_args([str(example_video), "-o", str(tmp_path)])
+    off = batch.parse_args([str(example_video), "-o", str(tmp_path), "--no-hands"])
+    assert batch.import_options(example_video, on).hands
+    assert not batch.import_options(example_video, off).hands
+    assert batch._settings(off)["hands"] is False  # recorded in the summary
