@@ -116,3 +116,28 @@ def test_depth_mirrored_frames_are_turned_back(example_hands):
     image[mirrored, RIGHT, :, 2] *= -1.0
     _, fixed, _ = consistent_chirality(image, world, confidence)
     np.testing.assert_allclose(fixed[rows, RIGHT], example_hands.hand_world[rows, RIGHT], atol=1e-6)
+
+
+@detects
+def test_cli_with_hands_writes_them_and_draws_them(tmp_path, example_video, example_hands, detection_cache,
+                                                   capsys):
+    from repose_core.detect.__main__ import main as cli_main
+    from repose_core.detect.overlay import BONE_RIGHT_BGR, draw_hand
+
+    out = tmp_path / "keypoints.npz"
+    code = cli_main([str(example_video), "-o", str(out), "--hands", "--cache-dir", str(detection_cache)])
+    assert code == 0
+    np.testing.assert_array_equal(Detection2D.load(out).hand_world, example_hands.hand_world)
+    left, right = seen(example_hands).mean(0)
+    assert f"hands: left found in {left:.1%} of the frames, right in {right:.1%}" in capsys.readouterr().out
+    # The overlay draws a found hand's 20 bones in its side's colour, and nothing for a lost one.
+    image = np.zeros((1920, 1080, 3), np.uint8)
+    frame = int(np.flatnonzero(seen(example_hands)[:, RIGHT])[0])
+    draw_hand(image, example_hands.hands[frame, RIGHT, :, :2], BONE_RIGHT_BGR)
+    drawn = (image == BONE_RIGHT_BGR).all(-1)
+    xs, ys = np.flatnonzero(drawn.any(0)), np.flatnonzero(drawn.any(1))
+    hand = example_hands.hands[frame, RIGHT, :, :2]
+    assert abs(xs.min() - hand[:, 0].min()) <= 2 and abs(ys.max() - hand[:, 1].max()) <= 2
+    untouched = np.zeros_like(image)
+    draw_hand(untouched, np.full((21, 2), np.nan), BONE_RIGHT_BGR)
+    assert not untouched.any()
