@@ -141,3 +141,22 @@ def test_cli_with_hands_writes_them_and_draws_them(tmp_path, example_video, exam
     untouched = np.zeros_like(image)
     draw_hand(untouched, np.full((21, 2), np.nan), BONE_RIGHT_BGR)
     assert not untouched.any()
+
+
+@detects
+def test_resampling_carries_the_hands(example_hands):
+    from repose_core.detect import resample_constant_rate
+
+    half = resample_constant_rate(example_hands, example_hands.fps / 2)  # every other frame
+    assert half.has_hands and len(half) == 50
+    for name in ("hands", "hand_world", "hand_confidence"):
+        np.testing.assert_array_equal(getattr(half, name), getattr(example_hands, name)[::2])
+    # Odd frames half a frame late: each odd new time falls 2/3 of the way from frame k - 1 to
+    # frame k; a hand there is interpolated so, and seen only if seen in both.
+    late = replace(example_hands, times=example_hands.times + 0.5 / example_hands.fps * (np.arange(100) % 2))
+    between = resample_constant_rate(late, example_hands.fps)
+    odd = np.arange(1, 99, 2)
+    both = seen(example_hands)[odd - 1] & seen(example_hands)[odd]
+    np.testing.assert_array_equal(seen(between)[odd], both)
+    np.testing.assert_allclose(between.hand_world[odd][both], (
+        example_hands.hand_world[odd - 1] / 3 + 2 * example_hands.hand_world[odd] / 3)[both], atol=1e-5)

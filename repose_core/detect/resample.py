@@ -50,10 +50,11 @@ def resample_constant_rate(det: Detection2D, rate: float) -> Detection2D:
             f"apart): {len(times)} frames resampled to {count} at a constant {rate:g} fps, each "
             f"at its real time")
     hands = {}
-    if det.has_hands:
-        image, world = interpolate(det.hands), interpolate(det.hand_world)
-        seen = np.isfinite(world).all((-1, -2))  # NaN unless that hand is on both sides
-        hands = {"hands": image, "hand_world": world,
+    if det.has_hands:  # as the person: a hand between a frame with it and one without is not seen
+        seen = det.hand_confidence > 0
+        seen = np.where(on_before[:, None], seen[before],
+                        np.where(on_after[:, None], seen[after], seen[before] & seen[after]))
+        hands = {"hands": interpolate(det.hands), "hand_world": interpolate(det.hand_world),
                  "hand_confidence": np.where(seen, interpolate(det.hand_confidence), 0.0
                                              ).astype(np.float32)}
     return replace(
