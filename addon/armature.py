@@ -43,7 +43,7 @@ def create_armature(scene: bpy.types.Scene, name: str, rest: RestSkeleton,
     and with ``hand_rest`` the hand and finger bones too (``motion.hand_rig``).
 
     Bone frames (head, direction and roll) are exactly ``rest``'s, so keys from
-    ``motion.rotations.pose_from_joints`` reproduce the joints. Leaves the object active,
+    ``motion.bone_rotations.pose_from_joints`` reproduce the joints. Leaves the object active,
     selected and in Object mode.
     """
     data = bpy.data.armatures.new(name)

@@ -20,7 +20,7 @@ from repose_core.camera import Intrinsics
 from repose_core.progress import Progress
 
 from .camera_match import FootageCamera
-from .motion import fingers, fit, foot_lock, hand_rig, rig, root_motion, rotations, smoothing, world
+from .motion import bone_rotations, fingers, fit, foot_lock, hand_rig, rig, root_motion, smoothing, world
 from .motion.root_motion import DEFAULT_FOCAL_35MM
 
 # Whether an import animates the hands unless told otherwise: detecting them takes 1.4-1.5x
@@ -246,7 +246,7 @@ def animate(
     skate_after = foot_lock.foot_skate(joints, contacts)
     report("animate", 4, steps)
     rest = rig.build_rest_skeleton(lengths)
-    quaternions, root_location = rotations.pose_from_joints(joints, rest)
+    quaternions, root_location = bone_rotations.pose_from_joints(joints, rest)
     hand_rest = hand_quaternions = None
     if hand_world is not None:
         hand_rest = hand_rig.build_hand_rest(rest)

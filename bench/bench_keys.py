@@ -24,7 +24,7 @@ import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
 from addon import armature  # noqa: E402
-from addon.motion import fit, rig, root_motion, rotations  # noqa: E402
+from addon.motion import bone_rotations, fit, rig, root_motion  # noqa: E402
 from repose_core.camera import look_at, world_to_camera  # noqa: E402
 from train.data.mocap import load_clip  # noqa: E402
 
@@ -42,7 +42,7 @@ def motion(frames: int) -> tuple[rig.RestSkeleton, np.ndarray, np.ndarray]:
     lengths = fit.bone_lengths(pose)
     world = root_motion.place_in_world(fit.apply_bone_lengths(pose, lengths), 60.0).joints
     rest = rig.build_rest_skeleton(lengths)
-    quaternions, root_location = rotations.pose_from_joints(world, rest)
+    quaternions, root_location = bone_rotations.pose_from_joints(world, rest)
     return rest, quaternions, root_location
 
 

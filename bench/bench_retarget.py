@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 from addon import armature  # noqa: E402
 from addon.bonemap import load_preset  # noqa: E402
-from addon.motion import fit, rig, rotations  # noqa: E402
+from addon.motion import bone_rotations, fit, rig  # noqa: E402
 from addon.retarget import retarget, retarget_rotations, sample_source_motion  # noqa: E402
 
 SHARED = REPO_ROOT.parent / "shared" / "data"
@@ -41,7 +41,7 @@ def source_armature(frame_count: int) -> bpy.types.Object:
     lengths = fit.bone_lengths(joints)
     joints = fit.apply_bone_lengths(joints, lengths)
     rest = rig.build_rest_skeleton(lengths)
-    quats, root = rotations.pose_from_joints(joints, rest)
+    quats, root = bone_rotations.pose_from_joints(joints, rest)
     obj = armature.create_armature(bpy.context.scene, "RePOSE", rest)
     armature.write_bone_keys(obj, bpy.data.actions.new("RePOSEAction"),
                              {n: quats[:, b] for b, n in enumerate(rig.BONE_NAMES)}, {rig.ROOT_BONE: root})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from addon.motion import fit, foot_lock, rig, root_motion, rotations, smoothing, world
+from addon.motion import bone_rotations, fit, foot_lock, rig, root_motion, smoothing, world
 from repose_core.rotations import make_continuous
 from repose_core.camera import Intrinsics, look_at, project, world_to_camera
 from repose_core import temporal
@@ -74,9 +74,9 @@ def test_fit_gives_constant_symmetric_bone_lengths(lifted):
 def test_keyed_rotations_reproduce_fitted_joints(lifted):
     fitted = root_motion.place_in_world(fit.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS).joints
     rest = rig.build_rest_skeleton(fit.bone_lengths(fitted))
-    quaternions, root_location = rotations.pose_from_joints(fitted, rest)
+    quaternions, root_location = bone_rotations.pose_from_joints(fitted, rest)
     assert quaternions.shape == (len(fitted), len(rig.BONE_NAMES), 4)
-    posed = rotations.forward_kinematics(quaternions, root_location, rest)
+    posed = bone_rotations.forward_kinematics(quaternions, root_location, rest)
     assert np.abs(posed - fitted).max() < 1e-3  # metres: < 1 mm
     assert (quaternions[1:] * quaternions[:-1]).sum(-1).min() >= 0.0
 
@@ -84,7 +84,7 @@ def test_keyed_rotations_reproduce_fitted_joints(lifted):
 def test_rest_pose_keys_are_identity():
     rest = rig.build_rest_skeleton(np.array([0, .13, .45, .44, .13, .45, .44, .24, .25, .12, .12,
                                              .15, .28, .25, .15, .28, .25]))
-    quaternions, root_location = rotations.pose_from_joints(rest.joints[None], rest)
+    quaternions, root_location = bone_rotations.pose_from_joints(rest.joints[None], rest)
     np.testing.assert_allclose(quaternions[0], np.tile([1.0, 0, 0, 0], (len(rig.BONE_NAMES), 1)), atol=1e-6)
     np.testing.assert_allclose(root_location, 0.0, atol=1e-6)
     assert rest.joints[:, 2].min() == pytest.approx(rig.ANKLE_HEIGHT)
@@ -93,7 +93,7 @@ def test_rest_pose_keys_are_identity():
 def test_knee_flexion_is_a_rotation_about_local_x(lifted):
     fitted = root_motion.place_in_world(fit.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS).joints
     rest = rig.build_rest_skeleton(fit.bone_lengths(fitted))
-    quaternions, _ = rotations.pose_from_joints(fitted, rest)
+    quaternions, _ = bone_rotations.pose_from_joints(fitted, rest)
     for shin in ("shin.L", "shin.R"):
         q = quaternions[:, rig.BONE_INDEX[shin]]
         bent = np.abs(q[:, 0]) < np.cos(np.radians(30) / 2)  # knee bent more than 30 degrees
@@ -273,6 +273,6 @@ def test_long_clip_keys_are_compact_and_continuous():
     joints = standing[None] + temporal.gaussian_smooth(rng.normal(scale=0.05, size=(count, 17, 3)), 3.0)
     lengths = fit.bone_lengths(joints)
     fitted = fit.apply_bone_lengths(joints, lengths)
-    quaternions, _ = rotations.pose_from_joints(fitted, rig.build_rest_skeleton(lengths))
+    quaternions, _ = bone_rotations.pose_from_joints(fitted, rig.build_rest_skeleton(lengths))
     assert quaternions.dtype == np.float32 and quaternions.nbytes == count * 17 * 4 * 4
     assert (quaternions[1:] * quaternions[:-1]).sum(-1).min() >= 0

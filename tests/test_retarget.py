@@ -16,7 +16,7 @@ from addon import armature as armature_module  # noqa: E402
 from addon.bonemap import (  # noqa: E402
     REQUIRED_BONES, BoneMapError, detect_preset, load_bone_map, load_preset, preset_ids, resolve_bone_map,
 )
-from addon.motion import fit, rig, rotations  # noqa: E402
+from addon.motion import bone_rotations, fit, rig  # noqa: E402
 from addon.motion.hand_rig import ALL_BONE_NAMES  # noqa: E402
 from addon.retarget import RetargetError, retarget  # noqa: E402
 from rig_checks import QUATERNIUS_SEGMENTS, segment_angles, world_point  # noqa: E402
@@ -46,7 +46,7 @@ def walk(shared_data):
     lengths = fit.bone_lengths(joints)
     joints = fit.apply_bone_lengths(joints, lengths)
     rest = rig.build_rest_skeleton(lengths)
-    return (rest, *rotations.pose_from_joints(joints, rest))
+    return (rest, *bone_rotations.pose_from_joints(joints, rest))
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from .hand_rig import (
     palm_frame,
 )
 from .rig import BONE_INDEX, RestSkeleton
-from .rotations import CHUNK_FRAMES, world_frames
+from .bone_rotations import CHUNK_FRAMES, world_frames
 
 # Limits, degrees: (min, max). Curl is positive towards the palm, spread about the palm normal.
 FINGER_LIMITS: dict[str, tuple[float, float]] = {

@@ -19,7 +19,7 @@ import numpy as np
 
 from addon import armature as generated_armature
 from addon.bonemap import load_preset
-from addon.motion import fit, rig, rotations
+from addon.motion import bone_rotations, fit, rig
 from addon.retarget import retarget
 from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
 
@@ -139,7 +139,7 @@ def drive_character(scene: bpy.types.Scene, character: bpy.types.Object, joints:
     lengths = fit.bone_lengths(world)
     fitted = fit.apply_bone_lengths(world, lengths)
     rest = rig.build_rest_skeleton(lengths)
-    quaternions, root_location = rotations.pose_from_joints(fitted, rest)
+    quaternions, root_location = bone_rotations.pose_from_joints(fitted, rest)
     source = generated_armature.create_armature(scene, "MocapSource", rest)
     action = bpy.data.actions.new("MocapSourceAction")
     generated_armature.write_bone_keys(
