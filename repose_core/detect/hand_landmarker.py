@@ -6,13 +6,13 @@ HandLandmarker bundle the user points to.
 """
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
+
+from .vision_task import VisionTask, resolve_bundle
 
 DEFAULT_HAND_TASK_PATH = Path(__file__).resolve().parents[1] / "assets" / "hand_landmarker.task"
 NUM_HAND_LANDMARKS = 21
@@ -39,24 +39,11 @@ class HandsInImage:
 
 def resolve_hand_task_path(task_path: str | Path | None) -> Path:
     """The hand ``.task`` bundle to use, checked to be a HandLandmarker bundle."""
-    path = DEFAULT_HAND_TASK_PATH if task_path is None else Path(task_path)
-    if not path.is_file():
-        hint = (" (rebuild it with: python -m repose_core.detect.task_bundle)"
-                if task_path is None else "")
-        raise FileNotFoundError(f"{path}: hand landmarker .task bundle not found{hint}")
-    try:
-        with zipfile.ZipFile(path) as bundle:
-            names = set(bundle.namelist())
-    except zipfile.BadZipFile:
-        raise ValueError(f"hand_task_path={path}: not a MediaPipe .task bundle (not a zip file)"
-                         ) from None
-    if not _TASK_ENTRIES <= names:
-        raise ValueError(f"hand_task_path={path}: not a HandLandmarker bundle; it holds "
-                         f"{sorted(names)}, expected {sorted(_TASK_ENTRIES)}")
-    return path
+    return resolve_bundle(task_path, DEFAULT_HAND_TASK_PATH, _TASK_ENTRIES, "HandLandmarker",
+                          "hand_task_path")
 
 
-class HandLandmarker:
+class HandLandmarker(VisionTask):
     """A HandLandmarker in VIDEO mode (a found hand is tracked: the palm detector runs only
     while none is) or IMAGE mode (palm detector on every image). Use as a context manager."""
 
@@ -65,42 +52,21 @@ class HandLandmarker:
                  min_tracking_confidence: float = 0.5):
         if num_hands < 1:
             raise ValueError(f"num_hands must be >= 1, got {num_hands}")
-        self.task_path = resolve_hand_task_path(task_path)
-        self.video = video
+        path = resolve_hand_task_path(task_path)
         options = vision.HandLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=self.task_path.read_bytes()),
+            base_options=BaseOptions(model_asset_buffer=path.read_bytes()),
             running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
             num_hands=num_hands,
             min_hand_detection_confidence=min_detection_confidence,
             min_hand_presence_confidence=min_presence_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
-        try:
-            self._landmarker = vision.HandLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError) as error:
-            raise ValueError(f"hand_task_path={self.task_path}: MediaPipe cannot load this "
-                             f"bundle: {error}") from error
-        self._last_ms = -1
-
-    def __enter__(self) -> "HandLandmarker":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._landmarker.close()
+        super().__init__(vision.HandLandmarker.create_from_options, options, path, "hand_task_path", video)
 
     def detect(self, rgb: np.ndarray, time_s: float = 0.0) -> HandsInImage:
         """Hands in one RGB uint8 image (H, W, 3) shown at ``time_s`` seconds (VIDEO mode:
         times are made strictly increasing here)."""
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        if self.video:
-            ms = max(int(round(time_s * 1000.0)), self._last_ms + 1)
-            self._last_ms = ms
-            result = self._landmarker.detect_for_video(image, ms)
-        else:
-            result = self._landmarker.detect(image)
+        result = self.run(rgb, time_s)
         n = len(result.hand_landmarks)
         landmarks = np.empty((n, NUM_HAND_LANDMARKS, 3), np.float32)
         world = np.empty((n, NUM_HAND_LANDMARKS, 3), np.float32)

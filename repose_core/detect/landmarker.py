@@ -7,13 +7,13 @@ heavy model).
 """
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
+
+from .vision_task import VisionTask, resolve_bundle
 
 # Built by ``python -m repose_core.detect.task_bundle`` (which this module must not import: the
 # metadata tools it uses are only needed to build, and may move in later mediapipe versions).
@@ -39,41 +39,23 @@ class PosesInFrame:
 
 def resolve_task_path(task_path: str | Path | None) -> Path:
     """The ``.task`` bundle to use, checked to be a PoseLandmarker bundle."""
-    path = DEFAULT_TASK_PATH if task_path is None else Path(task_path)
-    if not path.is_file():
-        hint = (" (rebuild it with: python -m repose_core.detect.task_bundle)"
-                if task_path is None else "")
-        raise FileNotFoundError(f"{path}: pose landmarker .task bundle not found{hint}")
-    try:
-        with zipfile.ZipFile(path) as bundle:
-            names = set(bundle.namelist())
-    except zipfile.BadZipFile:
-        raise ValueError(f"task_path={path}: not a MediaPipe .task bundle (not a zip file)"
-                         ) from None
-    if not _TASK_ENTRIES <= names:
-        raise ValueError(f"task_path={path}: not a PoseLandmarker bundle; it holds "
-                         f"{sorted(names)}, expected {sorted(_TASK_ENTRIES)}")
-    return path
+    return resolve_bundle(task_path, DEFAULT_TASK_PATH, _TASK_ENTRIES, "PoseLandmarker", "task_path")
 
 
-class PoseLandmarker:
+class PoseLandmarker(VisionTask):
     """A PoseLandmarker in VIDEO mode (tracking between frames) or IMAGE mode (each frame alone).
-
-    Use as a context manager. In VIDEO mode timestamps must increase; :meth:`detect` makes
-    them strictly increasing itself, as containers can repeat a timestamp.
-    """
+    Use as a context manager."""
 
     def __init__(self, task_path: str | Path | None = None, num_poses: int = 1,
                  video: bool = True, min_detection_confidence: float = 0.5,
                  min_presence_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
         if num_poses < 1:
             raise ValueError(f"num_poses must be >= 1, got {num_poses}")
-        self.task_path = resolve_task_path(task_path)
-        self.video = video
+        path = resolve_task_path(task_path)
         options = vision.PoseLandmarkerOptions(
             # The bundle is read into memory: MediaPipe's own file loader rejects some paths
             # (non-ASCII on Windows) that Python opens fine.
-            base_options=BaseOptions(model_asset_buffer=self.task_path.read_bytes()),
+            base_options=BaseOptions(model_asset_buffer=path.read_bytes()),
             running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
             num_poses=num_poses,
             min_pose_detection_confidence=min_detection_confidence,
@@ -81,31 +63,11 @@ class PoseLandmarker:
             min_tracking_confidence=min_tracking_confidence,
             output_segmentation_masks=False,
         )
-        try:
-            self._landmarker = vision.PoseLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError) as error:
-            raise ValueError(f"task_path={self.task_path}: MediaPipe cannot load this bundle: "
-                             f"{error}") from error
-        self._last_ms = -1
-
-    def __enter__(self) -> "PoseLandmarker":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._landmarker.close()
+        super().__init__(vision.PoseLandmarker.create_from_options, options, path, "task_path", video)
 
     def detect(self, rgb: np.ndarray, time_s: float = 0.0) -> PosesInFrame:
         """Poses in one RGB uint8 frame (H, W, 3) shown at ``time_s`` seconds."""
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        if self.video:
-            ms = max(int(round(time_s * 1000.0)), self._last_ms + 1)
-            self._last_ms = ms
-            result = self._landmarker.detect_for_video(image, ms)
-        else:
-            result = self._landmarker.detect(image)
+        result = self.run(rgb, time_s)
         n = len(result.pose_landmarks)
         landmarks = np.empty((n, NUM_LANDMARKS, 5), np.float32)
         world = np.empty((n, NUM_LANDMARKS, 3), np.float32)
