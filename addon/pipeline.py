@@ -135,6 +135,9 @@ class MotionResult:
     confidence: np.ndarray
     found: np.ndarray
     warnings: tuple[str, ...] = ()  # what the user should know (a truncated video, resampling)
+    # The hands' 2D landmarks (for previews): (T, 2, 21, 2) pixels, the person's left then right,
+    # NaN where a hand was not found; None for an import without hands.
+    hands: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per STAGES entry
 
     @property
@@ -194,6 +197,7 @@ def analyse(options: ImportOptions, progress: Progress | None = None,
         image_size=tuple(detection.image_size), detection_rate=detection.detection_rate, motion=motion,
         keypoints=detection.keypoints, confidence=detection.confidence, found=detection.found,
         warnings=detection.warnings, timings=timings,
+        hands=detection.hands[..., :2] if options.hands and detection.hands is not None else None,
     )
 
 

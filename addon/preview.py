@@ -2,7 +2,8 @@
 
 :func:`write_preview` writes a PNG contact sheet of a few evenly spaced frames. Each column is
 one frame: on top the video frame with the detected 2D H36M-17 skeleton (drawn by
-``repose_core.detect.overlay``: joints coloured by confidence, red 0 -> yellow 0.5 -> green 1),
+``repose_core.detect.overlay``: joints coloured by confidence, red 0 -> yellow 0.5 -> green 1)
+and, for an import with hands, the hands MediaPipe found (thin lines),
 below it the 3D pose of that frame (the final joints the armature follows, Blender world, Z up,
 metres) seen from the front and from the side. The person's left side is blue, the right orange,
 in both the 2D and the 3D drawings.
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from repose_core.detect.overlay import BONE_LEFT_BGR, BONE_RIGHT_BGR, draw_skeleton, write_png
+from repose_core.detect.overlay import BONE_LEFT_BGR, BONE_RIGHT_BGR, draw_hand, draw_skeleton, write_png
 from repose_core.detect.video import FrameStream, probe_video
 from repose_core.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS, ROOT
 
@@ -62,38 +63,40 @@ def write_preview(result: "MotionResult", path: str | Path, count: int = FRAMES)
     """Write the preview of an :func:`addon.pipeline.analyse` result to ``path`` (PNG, atomic)."""
     return write_preview_arrays(path, result.video, result.frame_indices, result.keypoints,
                                 result.confidence, result.found, result.motion.joints, result.image_size,
-                                count=count)
+                                count=count, hands=result.hands)
 
 
 def write_preview_arrays(path: str | Path, video: str | Path, frame_indices: np.ndarray,
                          keypoints: np.ndarray, confidence: np.ndarray, found: np.ndarray,
                          joints: np.ndarray, image_size: tuple[int, int],
-                         count: int = FRAMES) -> Path:
+                         count: int = FRAMES, hands: np.ndarray | None = None) -> Path:
     """Write a preview from plain arrays (see :func:`render_preview`) to ``path`` (PNG, atomic)."""
     sheet = render_preview(video, frame_indices, keypoints, confidence, found, joints, image_size,
-                           count=count)
+                           count=count, hands=hands)
     return write_png(path, sheet)
 
 
 def render_preview(video: str | Path, frame_indices: np.ndarray, keypoints: np.ndarray,
                    confidence: np.ndarray, found: np.ndarray, joints: np.ndarray,
-                   image_size: tuple[int, int], count: int = FRAMES) -> np.ndarray:
+                   image_size: tuple[int, int], count: int = FRAMES,
+                   hands: np.ndarray | None = None) -> np.ndarray:
     """The preview as a BGR uint8 image of :func:`preview_size`.
 
     ``frame_indices`` (T,) video frame numbers; ``keypoints`` (T, 17, 2) pixels (NaN = absent);
     ``confidence`` (T, 17); ``found`` (T,) bool; ``joints`` (T, 17, 3) Blender world metres
-    (Z up, the person facing -Y at the start); ``image_size`` (width, height).
+    (Z up, the person facing -Y at the start); ``image_size`` (width, height); ``hands``
+    (T, 2, 21, 2) pixels of the person's left and right hand (NaN = not found), or None.
     """
     frame_indices = np.asarray(frame_indices)
     keypoints = np.asarray(keypoints, dtype=np.float64)
     joints = np.asarray(joints, dtype=np.float64)
     rows = preview_rows(len(frame_indices), count)
-    tiles = _video_tiles(video, frame_indices, keypoints, confidence, rows, image_size)
+    tiles = _video_tiles(video, frame_indices, keypoints, confidence, rows, image_size, hands)
     return _compose(Path(video).name, frame_indices, found, joints, rows, tiles, image_size)
 
 
-def _video_tiles(video, frame_indices, keypoints, confidence, rows, image_size) -> dict[int, np.ndarray]:
-    """row -> RGB thumbnail with the 2D skeleton, reading only the chosen frames."""
+def _video_tiles(video, frame_indices, keypoints, confidence, rows, image_size, hands) -> dict[int, np.ndarray]:
+    """row -> RGB thumbnail with the 2D skeleton (and hands), reading only the chosen frames."""
     info = probe_video(video)
     if tuple(info.image_size) != tuple(int(v) for v in image_size):
         raise ValueError(f"{video}: frame size {info.image_size} differs from the detection's "
@@ -108,6 +111,9 @@ def _video_tiles(video, frame_indices, keypoints, confidence, rows, image_size) 
             bgr = cv2.resize(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), size,
                              interpolation=cv2.INTER_AREA)
             draw_skeleton(bgr, keypoints[r] * scale, np.asarray(confidence[r]))
+            if hands is not None:
+                for side, colour in enumerate((BONE_LEFT_BGR, BONE_RIGHT_BGR)):
+                    draw_hand(bgr, np.asarray(hands[r, side], dtype=np.float64) * scale, colour)
             tiles[r] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     missing = [int(frame_indices[r]) for r in rows if r not in tiles]
     if missing:

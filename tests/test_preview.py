@@ -48,6 +48,32 @@ def test_preview_on_the_example_clip(default_motion, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["clip_preview.png"]  # no temp file left over
 
 
+@draws_an_import
+def test_the_hands_are_drawn_over_the_video_where_they_were_found(default_motion):
+    """An import with hands (the default) carries their 2D landmarks, and the preview draws them
+    on the video tiles, around the wrists, and nowhere else."""
+    hands = default_motion.hands
+    assert hands is not None and hands.shape == (default_motion.num_frames, 2, 21, 2)
+    args = (default_motion.video, default_motion.frame_indices, default_motion.keypoints,
+            default_motion.confidence, default_motion.found, default_motion.motion.joints,
+            default_motion.image_size)
+    with_hands = preview.render_preview(*args, hands=hands)
+    without = preview.render_preview(*args)
+    changed = np.argwhere((with_hands != without).any(-1))
+    assert len(changed) > 50
+    thumb_w, thumb_h = preview.thumb_size(default_motion.image_size)
+    assert changed[:, 0].min() >= preview.HEADER_HEIGHT
+    assert changed[:, 0].max() < preview.HEADER_HEIGHT + thumb_h
+    # Every changed pixel is near a drawn hand of its column's frame.
+    rows = preview.preview_rows(default_motion.num_frames)
+    scale = thumb_w / default_motion.image_size[0]
+    for y, x in changed:
+        column = x // thumb_w
+        points = hands[rows[column]].reshape(-1, 2) * scale + [column * thumb_w, preview.HEADER_HEIGHT]
+        points = points[np.isfinite(points).all(-1)]
+        assert len(points) and np.hypot(*(points - [x, y]).T).min() < 6
+
+
 def test_preview_rows_are_evenly_spaced():
     assert preview.preview_rows(40).tolist() == [0, 8, 16, 23, 31, 39]
     assert preview.preview_rows(3).tolist() == [0, 1, 2]
