@@ -29,12 +29,12 @@ from repose_core.rotations import (
 )
 from repose_core.temporal import gaussian_smooth
 
+from .bone_rotations import CHUNK_FRAMES, world_frames
 from .hand_rig import (
     FINGER_LANDMARKS, FINGERS, HAND_BONE_INDEX, HAND_BONE_NAMES, SIDES, WRIST, HandRest,
     palm_frame,
 )
 from .rig import BONE_INDEX, RestSkeleton
-from .bone_rotations import CHUNK_FRAMES, world_frames
 
 # Limits, degrees: (min, max). Curl is positive towards the palm, spread about the palm normal.
 FINGER_LIMITS: dict[str, tuple[float, float]] = {
