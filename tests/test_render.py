@@ -2,6 +2,8 @@
 training batches made from what MediaPipe saw."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from train.render.takes import plan_takes
 from train.data.mocap import MotionLibrary
 
 WALK = "mocap/cmu/02_01.bvh"
+TINY_CONFIG = Path(__file__).resolve().parents[1] / "train" / "configs" / "tiny.yaml"
 SMALL_SHOTS = ShotConfig(sizes=((480, 360),), focal_35mm=(28.0,), follow_probability=0.0, fill=(0.7, 0.8))
 
 
@@ -68,6 +71,25 @@ def test_takes_are_planned_per_person_and_repeatably(walk):
     # A clip shorter than a take is one take per character, however many are asked for.
     short = plan_takes(library, ["b"], 60, 5, seed=1)
     assert sorted(t.character for t in short) == sorted(CHARACTER_FILES)
+
+
+def test_training_footage_rounds_draw_new_takes_into_their_own_folders(walk, monkeypatch):
+    """Round 2 of the training footage holds none of round 1's takes (a clip shorter than a take
+    is drawn whole every round, and a take's shots are seeded by its name, so it would render
+    the same shots again), and round 1 stays what it was."""
+    from train.data.mocap import Clip
+    from train.render import plans
+
+    library = MotionLibrary([Clip("a_1", "a", "x", 30.0, np.tile(walk, (4, 1, 1)).astype(np.float32)),
+                             Clip("b_1", "b", "x", 30.0, walk[:50].astype(np.float32))])
+    monkeypatch.setattr(plans, "shared_library", lambda: library)
+    first, second = plans.plan("train"), plans.plan("train", round_=2)
+    assert {t.subject for t in first} == {"a", "b"} and {t.subject for t in second} == {"a"}
+    assert second and not {t.name for t in first} & {t.name for t in second}
+    assert [t.name for t in plans.plan("train")] == [t.name for t in first]
+    assert plans.train_dir(1) == plans.TRAIN_DIR and plans.train_dir(2).name == "train-2"
+    with pytest.raises(ValueError):
+        plans.train_dir(0)
 
 
 @pytest.mark.slow  # renders a take with Blender and detects it
@@ -145,3 +167,22 @@ def test_rendered_shots_make_training_batches(rendered):
     # A plain window's features are the shot's own (the runtime's clip_features of MediaPipe).
     plain = np.flatnonzero(batch["up"][:, 0, 0] == shots[0].up[0, 0])[0]
     np.testing.assert_array_equal(batch["inputs"][plain, 7:19], shots[0].features)
+
+
+@pytest.mark.slow  # renders a take with Blender and detects it (the fixture, shared)
+def test_training_takes_rendered_footage_from_every_folder_of_the_config(rendered, tmp_path):
+    """data.rendered lists folders (rounds of footage): their shots are pooled."""
+    from train.config import load_config
+    from train.dataset import load_training_data
+
+    out, _, _ = rendered
+    again = tmp_path / "round-2"
+    again.mkdir()
+    for path in out.glob("*_s0.*"):
+        (again / path.name).symlink_to(path)
+    cfg = load_config(TINY_CONFIG, {"run_dir": str(tmp_path / "run"), "data.rendered": [str(out), str(again)],
+                                    "data.rendered_fraction": 0.5, "data.detect_cache": str(out / "detect")})
+    data = load_training_data(cfg, 27, log=lambda line: None)
+    assert len(data.rendered) == 2 and {s.subject for s in data.rendered} == {"cmu_02"}
+    with pytest.raises(ValueError, match="data.rendered"):
+        load_config(TINY_CONFIG, {"data.rendered": ".cache/render/train"})   # a folder, not a list

@@ -59,8 +59,9 @@ DEFAULTS: dict[str, Any] = {
         # True: leave out every held-out person of train/data/people.py (training never sees
         # them) and validate on its SELECTION people only, whatever the sources hold.
         "hold_out": False,
-        # Rendered footage detected by MediaPipe (python -m train.render train): a folder of
-        # shots, and the share of each batch's windows taken from it (the rest synthesised).
+        # Rendered footage detected by MediaPipe (python -m train.render train [--round K]): a
+        # list of folders of shots, and the share of each batch's windows taken from them (the
+        # rest synthesised).
         "rendered": None,
         "rendered_fraction": 0.0,
         # Share of the synthesised windows per skeleton family ({cmu_daz: 0.3, ...}, relative);

@@ -59,6 +59,12 @@ def _weights(value: dict) -> str | None:
     return None if not bad else f"needs a weight >= 0 for each family ({sorted(bad)} are not)"
 
 
+def _folders(value: list) -> str | None:
+    if not value:
+        return "must name at least one folder (or be null)"
+    return None if all(isinstance(v, str) and v for v in value) else "must be a list of folder paths"
+
+
 def _device(value: str) -> str | None:
     return None if value in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", value) else \
         "must be auto, cpu, cuda or cuda:N"
@@ -77,7 +83,7 @@ RULES: dict[str, Rule] = {
     "data.cache_dir": Rule("str", optional=True),
     "data.max_clips": Rule("int", optional=True, minimum=1),
     "data.subject_pattern": Rule("str", optional=True, check=_regex_with_group),
-    "data.rendered": Rule("str", optional=True),
+    "data.rendered": Rule("list", optional=True, check=_folders),
     "data.family_weights": Rule("mapping", check=_weights),   # free keys: skeleton families
     "data.rendered_fraction": Rule("number", minimum=0, check=lambda v: None if v <= 1 else "must be at most 1"),
     "train.epochs": Rule("int", minimum=1),

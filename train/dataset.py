@@ -166,9 +166,10 @@ def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = prin
     data_cfg, rendered = cfg["data"], []
     if data_cfg["rendered"] and data_cfg["rendered_fraction"] > 0:
         excluded = people.HELD_OUT if data_cfg["hold_out"] else frozenset(val.subjects)
-        rendered = load_detected_shots(resolve_path(data_cfg["rendered"]), resolve_path(data_cfg["detect_cache"]),
-                                       exclude_subjects=excluded, features_version=features_version_of(cfg),
-                                       log=log)
+        rendered = [shot for folder in data_cfg["rendered"]
+                    for shot in load_detected_shots(resolve_path(folder), resolve_path(data_cfg["detect_cache"]),
+                                                    exclude_subjects=excluded,
+                                                    features_version=features_version_of(cfg), log=log)]
     return TrainingData(train, val, load_validation_sets(cfg, window, val), cfg, window, rendered)
 
 

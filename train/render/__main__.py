@@ -2,6 +2,7 @@
 
     python -m train.render bench --set select --jobs 2     # the rendered benchmark's footage
     python -m train.render train --jobs 2                  # training footage of the other people
+    python -m train.render train --round 2 --jobs 2        # more of it: other takes, .cache/render/train-2
 
 Shots already rendered are kept, so an interrupted run resumes and a plan can grow. With
 ``--jobs N`` the takes are shared among N Blender processes (each renders on one core); what
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..config import REPO_ROOT
-from .plans import BENCH_DIR, MOCAP_ROOT, TRAIN_DIR
+from .plans import BENCH_DIR, MOCAP_ROOT, train_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("what", choices=("bench", "train"))
     parser.add_argument("--set", choices=("select", "report"), help="bench: which held-out people")
     parser.add_argument("--out", type=Path, help="folder of the shots (default .cache/render/<what>)")
+    parser.add_argument("--round", type=int, default=1, dest="round_",
+                        help="train: which round of footage (default 1); each has its own takes and folder")
     parser.add_argument("--jobs", type=int, default=1, help="Blender processes (one core each)")
     parser.add_argument("--part", help=argparse.SUPPRESS)   # k/n: one job's share
     args = parser.parse_args(argv)
@@ -34,19 +37,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("bench needs --set select or --set report")
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")
-    out = args.out or (BENCH_DIR if args.what == "bench" else TRAIN_DIR)
+    if args.round_ < 1 or (args.what == "bench" and args.round_ != 1):
+        parser.error(f"--round must be >= 1, and only for train footage, got {args.round_}")
+    out = args.out or (BENCH_DIR if args.what == "bench" else train_dir(args.round_))
     if args.part is None:
         return _fan_out(args, out)
     part, parts = (int(v) for v in args.part.split("/"))
     from .plans import plan
 
-    takes = plan(args.what, args.set)[part::parts]
+    takes = plan(args.what, args.set, args.round_)[part::parts]
     return _render(takes, out, args.what)
 
 
 def _fan_out(args: argparse.Namespace, out: Path) -> int:
     """Run this command once per job, each on its share of the takes, one core each."""
-    base = [sys.executable, "-m", "train.render", args.what, "--out", str(out)]
+    base = [sys.executable, "-m", "train.render", args.what, "--out", str(out), "--round", str(args.round_)]
     if args.set:
         base += ["--set", args.set]
     env = dict(os.environ, OMP_NUM_THREADS="1", LP_NUM_THREADS="1")

@@ -5,9 +5,13 @@ seconds (a DeepMimic motion shorter than that is used whole), 2 shots per take a
 portrait, the shots phone and camcorder footage has.
 Train: everyone else, 4 takes of 3 s each, one shot each (more takes beat more shots), smaller frames (what costs is
 pixels: 0.2 s a frame at 640x360 on one idle core against 0.6 s at 960x540) — MediaPipe reads a
-person of 150-300 px well.
+person of 150-300 px well. More training footage comes in rounds: round k draws other takes
+and shots (its own seed) into its own folder (:func:`train_dir`), so a config that names the
+folders it trains on keeps training on the same footage when more is rendered.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 from ..config import REPO_ROOT
 from ..data.mocap import MotionLibrary, load_library
@@ -28,6 +32,8 @@ SHOTS: dict[str, ShotConfig] = {
     "train": ShotConfig(sizes=((640, 360), (360, 640))),
 }
 SEED: dict[str, int] = {"bench": 13, "train": 14}
+# Round k of the training footage is planned with seed SEED["train"] + ROUND_SEED_STEP * (k - 1).
+ROUND_SEED_STEP: int = 1000
 
 
 def shared_library() -> MotionLibrary:
@@ -35,11 +41,26 @@ def shared_library() -> MotionLibrary:
     return load_library([MOCAP_ROOT / name for name in LIBRARIES], cache_dir=REPO_ROOT / ".cache" / "mocap")
 
 
-def plan(what: str, group: str | None = None) -> list[Take]:
-    """The takes of the benchmark's ``group`` ("select"/"report") or of training ("train")."""
+def train_dir(round_: int = 1) -> Path:
+    """The folder of training footage round ``round_`` (1: .cache/render/train, k: train-k)."""
+    if round_ < 1:
+        raise ValueError(f"a render round is 1 or more, got {round_}")
+    return TRAIN_DIR if round_ == 1 else TRAIN_DIR.with_name(f"{TRAIN_DIR.name}-{round_}")
+
+
+def plan(what: str, group: str | None = None, round_: int = 1) -> list[Take]:
+    """The takes of the benchmark's ``group`` ("select"/"report") or of training ("train") round
+    ``round_``."""
     library = shared_library()
     if what == "bench":
         subjects = GROUPS[group]
     else:
         subjects = set(library.subjects) - HELD_OUT
-    return plan_takes(library, subjects, TAKE_FRAMES[what], TAKES_PER_SUBJECT[what], SEED[what])
+    seed = SEED[what] + ROUND_SEED_STEP * (round_ - 1)
+    takes = plan_takes(library, subjects, TAKE_FRAMES[what], TAKES_PER_SUBJECT[what], seed)
+    if round_ == 1:
+        return takes
+    # A take of an earlier round (a clip shorter than a take is drawn whole, every round) would
+    # render the same shots again: a take's shots are seeded by its name.
+    earlier = {take.name for r in range(1, round_) for take in plan(what, group, r)}
+    return [take for take in takes if take.name not in earlier]
