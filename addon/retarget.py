@@ -32,6 +32,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from repose_core.palm import palm_axes
 from repose_core.rotations import (
     axis_angle_matrix, frame_from_axes, make_continuous, matrix_to_quaternion, minimal_rotation, normalize,
     quaternion_to_matrix,
@@ -39,7 +40,7 @@ from repose_core.rotations import (
 
 from .armature import action_fcurves, write_bone_keys
 from .bonemap import BoneMap, check_against
-from .motion.hand_rig import ALL_BONE_NAMES, FINGERS, HAND_BONE_INDEX, HAND_BONE_NAMES, SIDES, side_sign
+from .motion.hand_rig import ALL_BONE_NAMES, FINGERS, HAND_BONE_INDEX, HAND_BONE_NAMES, SIDES
 from .motion.rig import BONE_NAMES, ROOT_BONE
 
 # Along each chain, the generated bone whose head is where this bone's segment ends. Chest ends
@@ -220,14 +221,13 @@ def _body_frame(heads: np.ndarray, ids: dict[str, int]) -> np.ndarray:
 
 
 def _palm_normal(heads: np.ndarray, ids: dict[str, int], side: str) -> np.ndarray | None:
-    """World direction (3,) out of a rest pose's palm (``hand_rig.palm_frame``'s Z), or None
+    """World direction (3,) out of a rest pose's palm (``repose_core.palm.palm_frame``'s Z), or None
     when the wrist or the index or little finger's base is not among ``ids``."""
     names = (f"hand.{side}", f"f_index.01.{side}", f"f_pinky.01.{side}")
     if not all(name in ids for name in names):
         return None
-    wrist, index, pinky = (heads[ids[name]] for name in names)
-    along = 0.5 * (index + pinky) - wrist
-    return normalize(side_sign(side) * np.cross(along, index - pinky))
+    _, _, normal = palm_axes(*(heads[ids[name]] for name in names), left=side == "L")
+    return normalize(normal)
 
 
 def _twist_onto(align: np.ndarray, axis: np.ndarray, normal_from: np.ndarray,

@@ -1,7 +1,7 @@
 """Wrist and finger rotations from MediaPipe's hand landmarks (numpy, no bpy).
 
 Per hand and frame, the landmarks (MediaPipe's hand world landmarks, camera axes) are put in
-the hand's own frame (``hand_rig.palm_frame``: from the wrist, the index and the little-finger
+the hand's own frame (``repose_core.palm.palm_frame``: from the wrist, the index and the little-finger
 bases); then
 
 - the ``hand`` bone takes that frame, turned into the world as the body was placed (the camera
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from repose_core.palm import INDEX_BASE, WRIST, palm_frame
 from repose_core.rotations import (
     axis_angle_matrix, make_continuous, matrix_to_quaternion, minimal_rotation, normalize,
     quaternion_to_matrix,
@@ -30,10 +31,7 @@ from repose_core.rotations import (
 from repose_core.temporal import gaussian_smooth
 
 from .bone_rotations import CHUNK_FRAMES, world_frames
-from .hand_rig import (
-    FINGER_LANDMARKS, FINGERS, HAND_BONE_INDEX, HAND_BONE_NAMES, SIDES, WRIST, HandRest,
-    palm_frame,
-)
+from .hand_rig import FINGER_LANDMARKS, FINGERS, HAND_BONE_INDEX, HAND_BONE_NAMES, SIDES, HandRest
 from .rig import BONE_INDEX, RestSkeleton
 
 # Limits, degrees: (min, max). Curl is positive towards the palm, spread about the palm normal.
@@ -238,8 +236,8 @@ def hand_rotations(hand_world: np.ndarray, hand_confidence: np.ndarray, camera_r
         points = np.nan_to_num(hand_world[:, s])
         valid = (np.asarray(hand_confidence)[:, s] >= MIN_CONFIDENCE) & np.isfinite(
             hand_world[:, s]).all((-1, -2))
-        palm = palm_frame(points, side)
-        valid &= np.linalg.norm(points[:, 5] - points[:, WRIST], axis=-1) > 1e-4
+        palm = palm_frame(points, side == "L")
+        valid &= np.linalg.norm(points[:, INDEX_BASE] - points[:, WRIST], axis=-1) > 1e-4
         local = np.einsum("tji,tkj->tki", palm, points - points[:, WRIST:WRIST + 1])
         hand = HAND_BONE_INDEX[f"hand.{side}"]
         world_hand = camera_rotation @ palm

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from repose_core.palm import INDEX_BASE, PINKY_BASE, WRIST, palm_frame
 from repose_core.rotations import frame_from_axes, normalize, quaternion_to_matrix
 
 from .rig import BONE_INDEX, BONE_NAMES, RestSkeleton
@@ -29,7 +30,6 @@ FINGER_LANDMARKS: dict[str, tuple[int, int, int, int]] = {
     "thumb": (1, 2, 3, 4), "f_index": (5, 6, 7, 8), "f_middle": (9, 10, 11, 12),
     "f_ring": (13, 14, 15, 16), "f_pinky": (17, 18, 19, 20),
 }
-WRIST, INDEX_BASE, PINKY_BASE = 0, 5, 17
 NUM_HAND_LANDMARKS = 21
 
 
@@ -82,16 +82,6 @@ def side_sign(side: str) -> float:
     return 1.0 if side == "L" else -1.0
 
 
-def palm_frame(points: np.ndarray, side: str) -> np.ndarray:
-    """The hand's own frame (..., 3, 3) from its landmarks (..., 21, 3): Y from the wrist to
-    the middle of the index and little-finger bases, Z out of the palm (the plane of the wrist
-    and those two bases), X = Y x Z, the axis the fingers curl about."""
-    along = 0.5 * (points[..., INDEX_BASE, :] + points[..., PINKY_BASE, :]) - points[..., WRIST, :]
-    across = points[..., INDEX_BASE, :] - points[..., PINKY_BASE, :]  # towards the thumb
-    normal = side_sign(side) * np.cross(along, across)
-    return frame_from_axes(along, np.cross(along, normal))
-
-
 def template_in_world(side: str, wrist: np.ndarray, scale: float) -> np.ndarray:
     """The template's 21 points (21, 3) of a rest hand of ``side`` at ``wrist``: along the T-pose
     arm (the left's +X, the right's -X), thumb forward (-Y), palm down (-Z)."""
@@ -134,7 +124,7 @@ def build_hand_rest(body: RestSkeleton) -> HandRest:
         forearm = BONE_INDEX[f"forearm.{side}"]
         points = template_in_world(side, tails[forearm],
                                    body.bone_lengths[forearm] / TEMPLATE_FOREARM)
-        palm = palm_frame(points, side)
+        palm = palm_frame(points, side == "L")
         normal = palm[:, 2]
         for name in side_bones(side):
             b = HAND_BONE_INDEX[name]

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..palm import INDEX_BASE, PINKY_BASE, WRIST, palm_axes, palm_frame
+from ..rotations import normalize
 from .hand_landmarker import NUM_HAND_LANDMARKS, HandLandmarker
 from .mapping import L_ELBOW, L_HIP, L_SHOULDER, L_WRIST, R_ELBOW, R_HIP, R_SHOULDER, R_WRIST
 
@@ -34,9 +36,8 @@ SIDES = ("left", "right")
 # MediaPipe pose landmarks per side: wrist, elbow, pinky knuckle, index knuckle.
 _POSE_HAND = ((L_WRIST, L_ELBOW, 17, 19), (R_WRIST, R_ELBOW, 18, 20))
 # MediaPipe hand landmarks: wrist, the four finger bases (MCP) and tips, the thumb's tip.
-WRIST, THUMB_TIP = 0, 4
+THUMB_TIP = 4
 FINGER_BASES, FINGER_TIPS = (5, 9, 13, 17), (8, 12, 16, 20)
-INDEX_BASE, PINKY_BASE = 5, 17
 
 # The body's wrist must be at least this confident (MediaPipe visibility x presence) for its
 # hand to be looked for: a hidden wrist has a hidden hand.
@@ -215,38 +216,18 @@ def fill_skipped(image: np.ndarray, world: np.ndarray, confidence: np.ndarray,
     return image, world, confidence
 
 
-def _palm_axes(world: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Along the hand (wrist to the middle of the index and little-finger bases), across it
-    (towards the thumb) and the normal out of the palm (..., 3) each, unnormalised."""
-    along = 0.5 * (world[..., INDEX_BASE, :] + world[..., PINKY_BASE, :]) - world[..., WRIST, :]
-    across = world[..., INDEX_BASE, :] - world[..., PINKY_BASE, :]
-    normal = np.cross(along, across) * (1.0 if side == LEFT else -1.0)
-    return along, across, normal
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
-
-
 def chirality(world: np.ndarray, side: int) -> np.ndarray:
     """How much hands (..., 21, 3) look like a ``side`` hand in 3D: positive when the fingers
     curl and the thumb sits towards the palm that the side's palm normal says, negative for the
     mirror image (the same picture with the depth reversed); near 0 for a flat hand. Reversing
     the depth negates it."""
-    along, _, normal = _palm_axes(world, side)
-    normal = _unit(normal)
-    fingers = _unit(world[..., FINGER_TIPS, :] - world[..., FINGER_BASES, :])
+    along, _, normal = palm_axes(world[..., WRIST, :], world[..., INDEX_BASE, :],
+                                 world[..., PINKY_BASE, :], side == LEFT)
+    normal = normalize(normal)
+    fingers = normalize(world[..., FINGER_TIPS, :] - world[..., FINGER_BASES, :])
     curl = (fingers * normal[..., None, :]).sum(-1).mean(-1)
     thumb = ((world[..., THUMB_TIP, :] - world[..., WRIST, :]) * normal).sum(-1)
     return curl + thumb / np.maximum(np.linalg.norm(along, axis=-1), 1e-9)
-
-
-def _palm_frames(world: np.ndarray, side: int) -> np.ndarray:
-    """Orthonormal palm frames (..., 3, 3) (columns: across-ish, along, normal)."""
-    along, _, normal = _palm_axes(world, side)
-    y = _unit(along)
-    z = _unit(normal - (normal * y).sum(-1, keepdims=True) * y)
-    return np.stack([np.cross(y, z), y, z], -1)
 
 
 def _turn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -269,7 +250,7 @@ def depth_senses(world: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
     safe = np.nan_to_num(world)
     mirrored = safe * np.array([1.0, 1.0, -1.0])
     score = np.where(found, chirality(safe, side), 0.0)
-    frames = np.stack([_palm_frames(safe, side), _palm_frames(mirrored, side)], 1)  # (T, 2, 3, 3)
+    frames = np.stack([palm_frame(safe, side == LEFT), palm_frame(mirrored, side == LEFT)], 1)  # (T, 2, 3, 3)
     node = np.stack([np.maximum(-score, 0.0), np.maximum(score, 0.0)], 1)            # (T, 2)
     starts = np.flatnonzero(found & ~np.r_[False, found[:-1]])
     ends = np.flatnonzero(found & ~np.r_[found[1:], False]) + 1
@@ -309,7 +290,7 @@ def drop_outliers(world: np.ndarray, confidence: np.ndarray, fps: float) -> np.n
     window = max(1, int(round(OUTLIER_SECONDS * fps)))
     for side in (LEFT, RIGHT):
         seen = np.flatnonzero(confidence[:, side] > 0)
-        frames = _palm_frames(np.nan_to_num(world[seen, side]), side)
+        frames = palm_frame(np.nan_to_num(world[seen, side]), side == LEFT)
         weight = confidence[seen, side]
         drop = []
         for i, t in enumerate(seen):
