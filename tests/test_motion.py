@@ -197,6 +197,37 @@ def test_feet_in_contact_stand_on_the_floor_when_the_height_drifts(walk):
     np.testing.assert_allclose(np.ptp(grounded[..., 2] - drifted[..., 2], axis=1), 0.0, atol=1e-12)
 
 
+def test_feet_planted_under_a_fast_height_drift_stand_on_the_floor_and_a_jump_keeps_its_arc(shared_data):
+    """Seen from afar, a crouch reads as the body rising 40 cm and back within a second (the depth
+    from apparent size swings); the lowest ankle over a step or two does not follow that fast,
+    but the feet stand still in the image. CMU 02_04: a jump of ~0.5 m, then standing."""
+    from train.data.mocap import load_clip
+
+    fps = 30.0
+    joints = load_clip(shared_data / "mocap" / "cmu" / "02_04.bvh", fps=fps).joints.astype(np.float64)
+    centre = joints[:, 0].mean(0)
+    eye = centre + np.array([1.0, 0.8, 8.0])
+    camera = world_to_camera(joints, look_at(eye, centre, np.array([0.0, 1.0, 0.0])), eye)
+    pixels = project(camera, CAMERA.fx, CAMERA.fy, CAMERA.cx, CAMERA.cy)
+    placed = root_motion.place_in_world(camera - camera[:, :1], fps, camera[:, 0]).joints
+    planted = foot_lock.detect_contacts(placed, fps)
+    lower = placed[:, [leg[2] for leg in foot_lock.LEGS], 2].min(-1)
+    airborne = lower > rig.ANKLE_HEIGHT + 0.3
+    assert planted.any(-1).sum() > 60 and airborne.sum() >= 5
+    landing = int(np.flatnonzero(airborne)[-1])
+    frames = np.arange(len(placed))
+    drift = 0.4 * np.exp(-0.5 * ((frames - (landing + 35)) / 10.0) ** 2)   # +0.4 m, ~1 s, standing
+    drifted = placed.copy()
+    drifted[..., 2] += drift[:, None]
+    speed = root_motion.image_ankle_speed(pixels, np.ones(pixels.shape[:2]), camera[:, 0, 2], CAMERA.fx, fps)
+    grounded = root_motion.stand_on_floor(drifted, fps, speed)
+    ankles = grounded[:, [leg[2] for leg in foot_lock.LEGS], 2]
+    assert np.abs(ankles[planted] - rig.ANKLE_HEIGHT).mean() < 0.02
+    assert np.abs(np.median(ankles[planted]) - rig.ANKLE_HEIGHT) < 0.01
+    # The jump is not flattened: the feet leave the floor as high as they did.
+    np.testing.assert_allclose(ankles[airborne].min(-1).max(), lower[airborne].max(), atol=0.05)
+
+
 def test_planted_feet_are_found_in_the_image_when_the_depth_jitters(walk):
     """Root motion's depth from one camera jitters by tens of centimetres; in the world that
     reads as a moving foot, in the image a planted foot stands still."""

@@ -20,7 +20,7 @@ import numpy as np
 from repose_core.camera import Intrinsics
 from repose_core.skeleton import JOINT_INDEX
 
-from .foot_lock import CONTACT_SMOOTHING_SECONDS, detect_contacts
+from .foot_lock import CONTACT_SMOOTHING_SECONDS, ContactSettings, detect_contacts
 from .rig import ANKLE_HEIGHT
 from repose_core.temporal import fill_gaps, gaussian_smooth
 from .world import CAMERA_TO_BLENDER, start_yaw_rotation
@@ -38,6 +38,9 @@ GROUND_PERCENTILE: float = 5.0
 CONTACT_FLOOR_SECONDS: float = 0.25
 # ... and finds contacts against the lowest ankle within this long a stretch (a step or two).
 FLOOR_WINDOW_SECONDS: float = 1.5
+# A foot held still this long, no higher than the other, is planted however far the height has
+# drifted; a jump's apex is still for about 0.1 s only.
+HELD_SECONDS: float = 0.25
 
 _ANKLES = (JOINT_INDEX["l_ankle"], JOINT_INDEX["r_ankle"])
 
@@ -166,15 +169,19 @@ def stand_on_floor(joints: np.ndarray, fps: float, speed: np.ndarray | None = No
     A trajectory's height drifts with the depth error (an assumed focal, a slightly wrong camera
     pitch): the floor the feet touch is what counts. Contacts are found against the local floor
     (the lowest ankle within FLOOR_WINDOW_SECONDS, so a drift does not hide them), with the
-    ankles' ``speed`` (T, 2) m/s when given (``image_ankle_speed``); the correction is measured
-    in contact frames, interpolated between them and smoothed over CONTACT_FLOOR_SECONDS, so a
-    jump keeps its arc. Without any contact the joints are returned as they are.
+    ankles' ``speed`` (T, 2) m/s when given (``image_ankle_speed``). A drift faster than that
+    window (a crouch before a jump seen from afar) would hide the feet planted under it, so a foot
+    held still for HELD_SECONDS and no higher than the other also counts. The correction is
+    measured in contact frames, interpolated between them and smoothed over CONTACT_FLOOR_SECONDS,
+    so a jump keeps its arc. Without any contact the joints are returned as they are.
     """
     lower = np.asarray(joints, dtype=np.float64)[:, _ANKLES, 2].min(-1)
     half = max(1, int(round(FLOOR_WINDOW_SECONDS * fps / 2)))
     padded = np.pad(lower, half, mode="edge")
     local_floor = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).min(-1) - ANKLE_HEIGHT
     contacts = detect_contacts(joints, fps, floor=gaussian_smooth(local_floor, half), speed=speed)
+    contacts |= detect_contacts(joints, fps, ContactSettings(min_duration=HELD_SECONDS),
+                                floor=lower - ANKLE_HEIGHT, speed=speed)
     touching = contacts.any(-1)
     if not touching.any():
         return np.array(joints, copy=True)
