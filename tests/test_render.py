@@ -74,9 +74,9 @@ def test_takes_are_planned_per_person_and_repeatably(walk):
 
 
 def test_training_footage_rounds_draw_new_takes_into_their_own_folders(walk, monkeypatch):
-    """Round 2 of the training footage holds none of round 1's takes (a clip shorter than a take
-    is drawn whole every round, and a take's shots are seeded by its name, so it would render
-    the same shots again), and round 1 stays what it was."""
+    """Round 2 of the training footage holds none of round 1's takes: new stretches of the long
+    clips, and a clip shorter than a take (drawn whole every round) under the round's own name,
+    since a take's shots are seeded by its name. Round 1 stays what it was."""
     from train.data.mocap import Clip
     from train.render import plans
 
@@ -84,8 +84,11 @@ def test_training_footage_rounds_draw_new_takes_into_their_own_folders(walk, mon
                              Clip("b_1", "b", "x", 30.0, walk[:50].astype(np.float32))])
     monkeypatch.setattr(plans, "shared_library", lambda: library)
     first, second = plans.plan("train"), plans.plan("train", round_=2)
-    assert {t.subject for t in first} == {"a", "b"} and {t.subject for t in second} == {"a"}
-    assert second and not {t.name for t in first} & {t.name for t in second}
+    assert {t.subject for t in first} == {"a", "b"} == {t.subject for t in second}
+    assert not {t.name for t in first} & {t.name for t in second}
+    short = sorted(t.name for t in second if t.subject == "b")
+    assert short == sorted(f"{t.name}_r2" for t in first if t.subject == "b")
+    assert not {t.name for t in plans.plan("train", round_=3)} & {t.name for t in first + second}
     assert [t.name for t in plans.plan("train")] == [t.name for t in first]
     assert plans.train_dir(1) == plans.TRAIN_DIR and plans.train_dir(2).name == "train-2"
     with pytest.raises(ValueError):

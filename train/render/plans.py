@@ -6,11 +6,13 @@ portrait, the shots phone and camcorder footage has.
 Train: everyone else, 4 takes of 3 s each, one shot each (more takes beat more shots), smaller frames (what costs is
 pixels: 0.2 s a frame at 640x360 on one idle core against 0.6 s at 960x540) — MediaPipe reads a
 person of 150-300 px well. More training footage comes in rounds: round k draws other takes
-and shots (its own seed) into its own folder (:func:`train_dir`), so a config that names the
-folders it trains on keeps training on the same footage when more is rendered.
+and shots (its own seed; a clip shorter than a take again, with other shots) into its own
+folder (:func:`train_dir`), so a config that names the folders it trains on keeps training on
+the same footage when more is rendered.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import REPO_ROOT
@@ -60,7 +62,8 @@ def plan(what: str, group: str | None = None, round_: int = 1) -> list[Take]:
     takes = plan_takes(library, subjects, TAKE_FRAMES[what], TAKES_PER_SUBJECT[what], seed)
     if round_ == 1:
         return takes
-    # A take of an earlier round (a clip shorter than a take is drawn whole, every round) would
-    # render the same shots again: a take's shots are seeded by its name.
+    # A clip shorter than a take is drawn whole every round, under the same name; a take's shots
+    # are seeded by its name, so it gets the round's own name and with it other shots. Those
+    # short clips are the acrobatics and get-ups, the motions the mocap has least of.
     earlier = {take.name for r in range(1, round_) for take in plan(what, group, r)}
-    return [take for take in takes if take.name not in earlier]
+    return [replace(take, name=f"{take.name}_r{round_}") if take.name in earlier else take for take in takes]
