@@ -350,3 +350,20 @@ def test_a_prepared_library_with_bad_values_is_refused_naming_file_and_clip(tmp_
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(DataError, match=r"junk.npz: not a readable .npz file"):
         load_library(tmp_path / "junk.npz")
+
+
+def test_runs_building_the_same_library_cache_at_once_both_succeed(tmp_path):
+    """Two training runs started together build the same cache file: each writes a temporary
+    file of its own and renames it over the cache, so neither loses the other's (a shared
+    temporary name made the second rename fail)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from train.data.mocap import save_library
+
+    clip = load_clip(write_stick_bvh(tmp_path / "07_03.bvh", 0.01, False, 0.01 * np.arange(40)))
+    library = MotionLibrary([clip] * 200)
+    cache = tmp_path / "cache" / "lib.npz"
+    with ThreadPoolExecutor(4) as pool:
+        assert all(path == cache for path in pool.map(lambda _: save_library(cache, library), range(8)))
+    assert load_library(cache).num_frames == library.num_frames
+    assert [p.name for p in cache.parent.iterdir()] == ["lib.npz"]

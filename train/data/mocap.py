@@ -40,6 +40,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from repose_core.detect.atomic import atomic_output
 from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
 
 from . import deepmimic
@@ -344,18 +345,18 @@ def _cache_key(files: list[Path], fps: float, tables: Sequence[SkeletonTable],
 def save_library(path: str | Path, library: MotionLibrary) -> Path:
     """Write ``library`` as one ``.npz`` (the cache's format; ``load_library`` takes it as a source)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(
-        tmp,
-        joints=np.concatenate([c.joints for c in library.clips]),
-        lengths=np.array([c.num_frames for c in library.clips]),
-        names=np.array([c.name for c in library.clips]),
-        subjects=np.array([c.subject for c in library.clips]),
-        families=np.array([c.family for c in library.clips]),
-        fps=np.array([c.fps for c in library.clips]),
-    )
-    tmp.replace(path)  # atomic: a killed run never leaves a half-written cache
+    # A temporary file of its own: a killed run never leaves a half-written cache, and two runs
+    # building the same cache at once do not trip over each other's.
+    with atomic_output(path) as tmp:
+        np.savez(
+            tmp,
+            joints=np.concatenate([c.joints for c in library.clips]),
+            lengths=np.array([c.num_frames for c in library.clips]),
+            names=np.array([c.name for c in library.clips]),
+            subjects=np.array([c.subject for c in library.clips]),
+            families=np.array([c.family for c in library.clips]),
+            fps=np.array([c.fps for c in library.clips]),
+        )
     return path
 
 
