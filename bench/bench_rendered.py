@@ -4,7 +4,7 @@ Footage first (cached; ~1 h on 2 cores for both sets, needs bpy):
     python -m train.render bench --set select --jobs 2
     python -m train.render bench --set report --jobs 2
 Then, for any lifters (default: the shipped one), MediaPipe's world landmarks scored beside:
-    python bench/bench_rendered.py --set report [--model a.onnx b.pt ...] [--by-subject]
+    python bench/bench_rendered.py --set report [--model a.onnx b.pt ...] [--by-subject] [--true-up]
 
 "select" people are the ones recipes are chosen on; "report" people are never used for a
 choice (train/data/people.py). Metrics: train/render/score.py. Detections are cached in
@@ -15,6 +15,8 @@ feet on the floor, foot lock) into the world: the torso's lean against the truth
 height while the true foot is planted (the add-on's standing ankle height is 80 mm) and foot
 skate, with the default lens assumed and with the shot's true lens given (the Lens setting);
 MediaPipe's world landmarks are placed as a level camera would put them, as other add-ons do.
+``--true-up`` levels the import by the shot's true camera instead of the lifter's up direction:
+what the lean would be with a perfect up estimate and this lifter's poses.
 """
 from __future__ import annotations
 
@@ -62,10 +64,10 @@ def motion_kind(subject: str) -> str:
     return next((kind for prefix, kind in MOTION_KINDS.items() if subject.startswith(prefix)), ACROBATICS)
 
 
-def score_model(model: Path | None, shots: list[tuple[str, Path, Path]]
+def score_model(model: Path | None, shots: list[tuple[str, Path, Path]], true_up: bool = False
                 ) -> tuple[list[ScoredShot], dict[tuple[str, str, str], dict[str, np.ndarray]]]:
     """Pose scores per shot, and the import's upright/grounded figures pooled by (camera, lens,
-    kind of motion)."""
+    kind of motion); ``true_up``: the import is levelled by the shot's true camera."""
     lifter = load_lifter(model)
     scored = []
     upright: dict[tuple[str, str, str], dict[str, list]] = {}
@@ -78,17 +80,20 @@ def score_model(model: Path | None, shots: list[tuple[str, Path, Path]]
         camera = "following" if truth.follow else "still"
         for lens in ("default lens", "true lens"):
             figures = upright.setdefault((camera, lens, motion_kind(truth.subject)), {})
-            for key, values in import_figures(truth, detection, lifted, lens == "true lens").items():
+            up = truth.shot.up_in_camera[detection.frame_indices] if true_up else lifted.up
+            for key, values in import_figures(truth, detection, lifted.pose, up, lens == "true lens").items():
                 figures.setdefault(key, []).append(values)
     return scored, {kind: {key: np.concatenate(values) for key, values in figures.items()}
                     for kind, figures in sorted(upright.items())}
 
 
-def import_figures(truth: RenderTruth, detection, lifted, true_lens: bool) -> dict[str, np.ndarray]:
-    """The add-on's import of one shot against the truth in the world: lean errors (degrees) of
-    the pipeline and of MediaPipe's world landmarks placed level, ankle heights (m) in the true
-    contact frames, foot skate (mm/frame). ``true_lens``: the import is told the shot's lens
-    (the Lens setting), else it assumes the default phone lens."""
+def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarray | None,
+                   true_lens: bool) -> dict[str, np.ndarray]:
+    """The add-on's import of one shot's lifted ``pose``, levelled by ``up`` (camera frame, per
+    frame), against the truth in the world: lean errors (degrees) of the pipeline and of
+    MediaPipe's world landmarks placed level, ankle heights (m) in the true contact frames, foot
+    skate (mm/frame). ``true_lens``: the import is told the shot's lens (the Lens setting), else
+    it assumes the default phone lens."""
     from addon.motion import foot_lock, root_motion
     from addon.pipeline import ImportOptions, animate
 
@@ -97,8 +102,8 @@ def import_figures(truth: RenderTruth, detection, lifted, true_lens: bool) -> di
     if true_lens:
         options = ImportOptions(video=Path(detection.video),
                                 focal_35mm=truth.focal_px * 43.27 / float(np.hypot(*truth.size)))
-    result = animate(lifted.pose, detection.keypoints, detection.confidence, found, detection.image_size,
-                     detection.fps, options, up=lifted.up)
+    result = animate(pose, detection.keypoints, detection.confidence, found, detection.image_size,
+                     detection.fps, options, up=up)
     world = truth.joints[detection.frame_indices]
     truth_z_up = world @ Y_UP_TO_BLENDER.T
     contacts = foot_lock.detect_contacts(truth_z_up, detection.fps)
@@ -177,6 +182,8 @@ def main() -> int:
     parser.add_argument("--model", type=Path, nargs="*", default=[None],
                         help="lifters to score (.onnx or .pt); default: the shipped one")
     parser.add_argument("--by-subject", action="store_true", help="a table per held-out person too")
+    parser.add_argument("--true-up", action="store_true",
+                        help="level the import by the shot's true camera, not the lifter's up direction")
     args = parser.parse_args()
     shots = rendered_shots(args.set)
     expected = len(plan("bench", args.set)) * SHOTS_PER_TAKE["bench"]
@@ -184,7 +191,7 @@ def main() -> int:
         print(f"no rendered shots: run `python -m train.render bench --set {args.set}` first")
         return 1
     print(f"{args.set} set: {len(shots)} of {expected} shots rendered")
-    scored_models = {str(m or "shipped model"): score_model(m, shots) for m in args.model}
+    scored_models = {str(m or "shipped model"): score_model(m, shots, args.true_up) for m in args.model}
     per_model = {label: scored for label, (scored, _) in scored_models.items()}
     results = {label: summarise(scored) for label, scored in per_model.items()}
     frames = next(iter(results.values()))["frames"]
