@@ -58,12 +58,14 @@ def plan(what: str, group: str | None = None, round_: int = 1) -> list[Take]:
         subjects = GROUPS[group]
     else:
         subjects = set(library.subjects) - HELD_OUT
-    seed = SEED[what] + ROUND_SEED_STEP * (round_ - 1)
-    takes = plan_takes(library, subjects, TAKE_FRAMES[what], TAKES_PER_SUBJECT[what], seed)
-    if round_ == 1:
-        return takes
-    # A clip shorter than a take is drawn whole every round, under the same name; a take's shots
-    # are seeded by its name, so it gets the round's own name and with it other shots. Those
-    # short clips are the acrobatics and get-ups, the motions the mocap has least of.
-    earlier = {take.name for r in range(1, round_) for take in plan(what, group, r)}
-    return [replace(take, name=f"{take.name}_r{round_}") if take.name in earlier else take for take in takes]
+    # Rounds are planned in order, each against the names of the rounds before it. A clip
+    # shorter than a take is drawn whole every round, under the same name; a take's shots are
+    # seeded by its name, so it gets the round's own name and with it other shots. Those short
+    # clips are the acrobatics and get-ups, the motions the mocap has least of.
+    earlier: set[str] = set()
+    for r in range(1, round_ + 1):
+        seed = SEED[what] + ROUND_SEED_STEP * (r - 1)
+        takes = plan_takes(library, subjects, TAKE_FRAMES[what], TAKES_PER_SUBJECT[what], seed)
+        takes = [replace(take, name=f"{take.name}_r{r}") if take.name in earlier else take for take in takes]
+        earlier |= {take.name for take in takes}
+    return takes
