@@ -102,6 +102,18 @@ def root_centred(pose):
     return pose - pose[..., ROOT : ROOT + 1, :]
 
 
+def scale_bones(pose: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """Poses (..., 17, 3) rebuilt from the pelvis out with every bone (parent -> joint ``j``)
+    ``factor[..., j]`` times as long and pointing the same way; ``factor`` (..., 17) broadcasts
+    against the pose's leading axes (the root's entry is unused)."""
+    factor = np.asarray(factor, dtype=pose.dtype)
+    out = pose.copy()
+    for j, p in enumerate(PARENTS):   # parents come first
+        if p >= 0:
+            out[..., j, :] = out[..., p, :] + (pose[..., j, :] - pose[..., p, :]) * factor[..., j, None]
+    return out
+
+
 def flip_direction(direction: np.ndarray) -> np.ndarray:
     """Mirror directions (..., 3) about x = 0, as :func:`flip_pose` mirrors a pose: the world's
     up seen in a mirrored video, for instance."""

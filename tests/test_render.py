@@ -2,6 +2,7 @@
 training batches made from what MediaPipe saw."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +10,9 @@ import pytest
 
 import bpy  # noqa: F401  required: the renderer's tests must never be skipped silently
 
-from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS
+from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS, PARENTS
 from train.data.mocap import load_clip
-from train.data.rendered import RenderedSampler, load_detected_shots
+from train.data.rendered import RenderedSampler, bone_lengths, load_detected_shots
 from train.render.footage import CHARACTER_FILES, RenderTruth, Take, render_take, shot_paths
 from train.render.score import score, scored_shot, summarise, torso_lean_error_deg
 from train.render.shots import ShotConfig, floor_height, sample_shot
@@ -170,6 +171,43 @@ def test_rendered_shots_make_training_batches(rendered):
     # A plain window's features are the shot's own (the runtime's clip_features of MediaPipe).
     plain = np.flatnonzero(batch["up"][:, 0, 0] == shots[0].up[0, 0])[0]
     np.testing.assert_array_equal(batch["inputs"][plain, 7:19], shots[0].features)
+
+
+def test_rendered_shots_carried_over_to_the_build_of_the_mocap_person(rendered, walk):
+    """The characters are not built like people (the women's upper arm is shorter than her
+    forearm): a shot carried over to the mocap person's bone lengths keeps every bone's direction
+    and the character's size, and MediaPipe's input moves with it."""
+    out, take, truth_path = rendered
+    person = bone_lengths(walk)
+    shot, = load_detected_shots(out, out / "detect", person_lengths={take.clip: person}, log=lambda line: None)
+    carried = shot.as_person
+    own, now = bone_lengths(shot.target)[1:], bone_lengths(carried.target)[1:]
+    np.testing.assert_allclose(now / now.sum(), person[1:] / person[1:].sum(), rtol=1e-4)
+    np.testing.assert_allclose(now.sum(), own.sum(), rtol=1e-4)
+    upper_arm, forearm = JOINT_INDEX["l_elbow"] - 1, JOINT_INDEX["l_wrist"] - 1
+    assert own[upper_arm] / own[forearm] < 0.9 < 1.2 < now[upper_arm] / now[forearm]
+    for c, p in enumerate(PARENTS):
+        if p >= 0:
+            before, after = shot.target[:, c] - shot.target[:, p], carried.target[:, c] - carried.target[:, p]
+            cosine = (before * after).sum(-1) / np.linalg.norm(before, axis=-1) / np.linalg.norm(after, axis=-1)
+            assert cosine.min() > 1 - 1e-5
+    assert np.abs(carried.features - shot.features).max() > 0.05   # its 2D and 3D moved
+    np.testing.assert_array_equal(carried.up, shot.up)
+    # Carried over to its own build, a shot is what it was (within the few millimetres that the
+    # points between bones - spine, nose - move against their median over the take).
+    same, = load_detected_shots(out, out / "detect", log=lambda line: None,
+                                person_lengths={take.clip: bone_lengths(RenderTruth.load(truth_path).joints)})
+    np.testing.assert_allclose(same.as_person.target, shot.target, atol=0.005)
+    np.testing.assert_allclose(same.as_person.features, shot.features, atol=0.02)
+    with pytest.raises(KeyError, match="not in the training library"):
+        load_detected_shots(out, out / "detect", person_lengths={}, log=lambda line: None)
+    # The sampler's share: all carried, or none; asked to carry shots that were not, it says so.
+    batch = RenderedSampler([shot], window=12, seed=0, flip=False, person_share=1.0).sample(4)
+    np.testing.assert_array_equal(batch["target"], np.broadcast_to(carried.target, batch["target"].shape))
+    batch = RenderedSampler([shot], window=12, seed=0, flip=False).sample(4)
+    np.testing.assert_array_equal(batch["target"], np.broadcast_to(shot.target, batch["target"].shape))
+    with pytest.raises(ValueError, match="person_share"):
+        RenderedSampler([replace(shot, as_person=None)], window=12, seed=0, person_share=0.5)
 
 
 @pytest.mark.slow  # renders a take with Blender and detects it (the fixture, shared)

@@ -63,6 +63,23 @@ def test_flip_pose_mirrors_real_motion(cmu_dance_camera):
     assert flipped is not pose and not np.shares_memory(flipped, pose)
 
 
+def test_scale_bones_changes_lengths_and_keeps_directions(cmu_dance_camera):
+    pose = cmu_dance_camera
+    factor = np.linspace(0.6, 1.6, NUM_JOINTS)
+    scaled = skeleton.scale_bones(pose, factor)
+    np.testing.assert_allclose(scaled[:, skeleton.ROOT], pose[:, skeleton.ROOT])
+    for p, c in skeleton.BONES:
+        before, after = pose[:, c] - pose[:, p], scaled[:, c] - scaled[:, p]
+        np.testing.assert_allclose(after, before * factor[c], atol=1e-9)
+    np.testing.assert_allclose(skeleton.scale_bones(pose, np.ones(NUM_JOINTS)), pose)
+    # One factor set per frame broadcasts over the frames.
+    per_frame = np.ones((len(pose), NUM_JOINTS))
+    per_frame[1:, 13] = 2.0   # the left forearm, from the second frame on
+    doubled = skeleton.scale_bones(pose, per_frame)
+    np.testing.assert_allclose(doubled[0], pose[0])
+    np.testing.assert_allclose(doubled[1:, 13] - doubled[1:, 12], 2 * (pose[1:, 13] - pose[1:, 12]))
+
+
 # ----------------------------------------------------------------------------- camera
 def test_world_camera_round_trip_and_look_at():
     rng = np.random.default_rng(0)

@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
         # rest synthesised).
         "rendered": None,
         "rendered_fraction": 0.0,
+        # Share of those windows carried over to the build of the person whose mocap moved the
+        # character (train/data/rendered.py): the characters' arms are not a person's.
+        "rendered_person_share": 0.0,
         # Share of the synthesised windows per skeleton family ({cmu_daz: 0.3, ...}, relative);
         # empty: every mocap frame is as likely as any other.
         "family_weights": {},

@@ -18,7 +18,7 @@ from .config import resolve_path
 from .data import people
 from .data.h36m import h36m_library
 from .data.mocap import MotionLibrary, load_library
-from .data.rendered import DetectedShot, RenderedSampler, load_detected_shots
+from .data.rendered import DetectedShot, RenderedSampler, bone_lengths, load_detected_shots
 from .seeds import epoch_seeds
 from .synth.cameras import CameraConfig
 from .synth.occlusion import OcclusionConfig
@@ -154,7 +154,8 @@ class TrainingData:
                                      body=body_config(synth), cameras=camera_config(synth),
                                      clip_weights=family_clip_weights(self.train, self.cfg["data"]["family_weights"]),
                                      pad_short_clips=synth["pad_short_clips"])
-        rendered = RenderedSampler(self.rendered, self.window, seeds.rendered, synth["flip"]) if rendered_count else None
+        rendered = (RenderedSampler(self.rendered, self.window, seeds.rendered, synth["flip"],
+                                    self.cfg["data"]["rendered_person_share"]) if rendered_count else None)
         return BatchSampler(synthetic, self.reads_world, rendered, rendered_count)
 
 
@@ -166,10 +167,14 @@ def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = prin
     data_cfg, rendered = cfg["data"], []
     if data_cfg["rendered"] and data_cfg["rendered_fraction"] > 0:
         excluded = people.HELD_OUT if data_cfg["hold_out"] else frozenset(val.subjects)
+        # Every training clip's build, for shots carried over to the person who moved in them.
+        lengths = ({clip.name: bone_lengths(clip.joints) for clip in train.clips}
+                   if data_cfg["rendered_person_share"] else None)
         rendered = [shot for folder in data_cfg["rendered"]
                     for shot in load_detected_shots(resolve_path(folder), resolve_path(data_cfg["detect_cache"]),
                                                     exclude_subjects=excluded,
-                                                    features_version=features_version_of(cfg), log=log)]
+                                                    features_version=features_version_of(cfg),
+                                                    person_lengths=lengths, log=log)]
     return TrainingData(train, val, load_validation_sets(cfg, window, val), cfg, window, rendered)
 
 

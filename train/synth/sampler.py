@@ -29,7 +29,7 @@ import numpy as np
 from repose_core.camera import project, world_to_camera
 from repose_core.features import lifter_features
 from repose_core.rotations import axis_angle_matrix, frame_from_axes, normalize
-from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, ROOT, flip_direction, flip_pose, root_centred
+from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS, ROOT, flip_direction, flip_pose, root_centred, scale_bones
 
 from ..data.mocap import Clip, MotionLibrary
 from .cameras import WORLD_UP, CameraBatch, CameraConfig, sample_cameras
@@ -166,11 +166,7 @@ def vary_body(world: np.ndarray, rng: np.random.Generator, body: BodyConfig = Bo
         k = rng.uniform(1 - body.bone_jitter, 1 + body.bone_jitter, b)
         for name in group:
             factor[:, JOINT_INDEX[name]] = k
-    out = world.copy()
-    for j in range(NUM_JOINTS):  # PARENTS is in topological order
-        p = PARENTS[j]
-        if p >= 0:
-            out[:, :, j] = out[:, :, p] + (world[:, :, j] - world[:, :, p]) * factor[:, None, j, None]
+    out = scale_bones(world, factor[:, None])
     centre = out[:, :, ROOT].mean(1)[:, None, None]
     scale = rng.uniform(*body.scale_range, b)[:, None, None, None]
     return centre + (out - centre) * scale
