@@ -3,11 +3,13 @@
     python bench/bench_real_proportions.py [--model a.onnx b.pt ...] [VIDEO ...]
 
 The rendered benchmark films two stylised characters, so a lifter that learns their proportions
-(forearms longer than upper arms) scores better there while real arms come out wrong. Real
+(upper arms two thirds of a person's, shorter than the forearms) scores better there while real
+arms come out wrong. Real
 footage has no 3D truth, but a person's left and right bones are the same length and an upper
 arm is longer than a forearm. Printed per clip and model, over the frames with a person found:
 the median length ratio of each left bone to its right twin, and of upper arm to forearm (both
-sides). ``tests/test_acceptance.py`` bounds these for the shipped model on the bundled clip.
+sides); MediaPipe's own 3D (world landmarks) beside them. ``tests/test_acceptance.py`` bounds
+these for the shipped model on the bundled clip.
 Default videos: the bundled example and the shared two-person clip.
 """
 from __future__ import annotations
@@ -60,9 +62,11 @@ def main() -> int:
     print("|---" * (len(columns) + 2) + "|")
     for video in args.videos:
         detection = detect_video(video, cache_dir=ROOT / ".cache" / "detect")
-        for label, lifter in lifters.items():
-            pose = lifter.lift(detection.keypoints, image_size=detection.image_size,
-                               confidence=detection.confidence, world=detection.world_joints).pose
+        poses = {label: lifter.lift(detection.keypoints, image_size=detection.image_size,
+                                    confidence=detection.confidence, world=detection.world_joints).pose
+                 for label, lifter in lifters.items()}
+        poses["MediaPipe world landmarks"] = detection.world_joints
+        for label, pose in poses.items():
             ratios = proportions(pose[detection.found].astype(np.float64))
             print(f"| {video.name} | {label} | " + " | ".join(f"{ratios[c]:.2f}" for c in columns) + " |")
     return 0

@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .skeleton import NEIGHBOUR_PAIRS, NUM_JOINTS, root_centred
+from .skeleton import NEIGHBOUR_PAIRS, NUM_JOINTS, PARENTS, SYMMETRY_PAIRS, root_centred
 
 VARIANTS = ("hinge", "hinge_margin", "logistic")
 TIE_MODES = ("ignore", "pull")
@@ -87,6 +87,19 @@ def up_direction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     gravity head's term (0 when aligned, 2 when opposite; ~angle^2 / 2 for small errors)."""
     _check_same_shape(pred, target)
     return (1.0 - torch.nn.functional.cosine_similarity(pred, target, dim=-1)).mean()
+
+
+def bone_symmetry_loss(pred: torch.Tensor) -> torch.Tensor:
+    """Mean ``|left - right|`` bone length (metres) over the six left/right bone pairs (hip,
+    thigh, shin, shoulder, upper arm, forearm) of poses (..., 17, 3). Every target is symmetric,
+    yet nothing else asks a lifter's *errors* to be: guessing the depth of a foreshortened
+    forearm on one side only, it makes that forearm short (the bundled clip's right one)."""
+    left, right = (list(side) for side in zip(*SYMMETRY_PAIRS))
+
+    def lengths(joints: list[int]) -> torch.Tensor:
+        return torch.linalg.vector_norm(pred[..., joints, :] - pred[..., [PARENTS[j] for j in joints], :], dim=-1)
+
+    return (lengths(left) - lengths(right)).abs().mean()
 
 
 def velocity_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -367,8 +380,9 @@ class RePoseLoss(torch.nn.Module):
     returns ``(total, {"mpjpe", "spatial", "temporal"})``; the parts are detached, for logging.
     ``weights`` (B, T, 17) weight every term (the MPJPE term becomes :func:`weighted_mpjpe`).
     ``up`` = (predicted, true) up directions (B, T, 3) of a model with a gravity head adds
-    ``lambda_up`` * :func:`up_direction_loss` (part "up"). A term whose lambda is 0 (or whose
-    input is absent) is not computed and reports 0.
+    ``lambda_up`` * :func:`up_direction_loss` (part "up"). ``lambda_symmetry`` adds
+    :func:`bone_symmetry_loss` of the prediction (part "symmetry"). A term whose lambda is 0 (or
+    whose input is absent) is not computed and reports 0.
 
     The ``spatial_*`` / ``temporal_*`` options are those of :func:`spatial_depth_order_loss`
     and :func:`temporal_depth_order_loss`.
@@ -393,16 +407,18 @@ class RePoseLoss(torch.nn.Module):
         temporal_ties: str = "ignore",
         chunk: int | None = None,
         lambda_up: float = 0.0,
+        lambda_symmetry: float = 0.0,
     ):
         super().__init__()
-        if lambda_spatial < 0 or lambda_temporal < 0 or lambda_up < 0:
+        if min(lambda_spatial, lambda_temporal, lambda_up, lambda_symmetry) < 0:
             raise ValueError(
-                f"lambda_spatial, lambda_temporal and lambda_up must be >= 0, got {lambda_spatial}, "
-                f"{lambda_temporal}, {lambda_up}"
+                f"lambda_spatial, lambda_temporal, lambda_up and lambda_symmetry must be >= 0, got "
+                f"{lambda_spatial}, {lambda_temporal}, {lambda_up}, {lambda_symmetry}"
             )
         self.lambda_spatial = float(lambda_spatial)
         self.lambda_temporal = float(lambda_temporal)
         self.lambda_up = float(lambda_up)
+        self.lambda_symmetry = float(lambda_symmetry)
         self.spatial_options = dict(
             variant=spatial_variant, margin=spatial_margin, temperature=spatial_temperature,
             tie_threshold=spatial_tie_threshold, ties=spatial_ties, pairs=pairs,
@@ -429,10 +445,13 @@ class RePoseLoss(torch.nn.Module):
         absolute = mpjpe(pred, target) if weights is None else weighted_mpjpe(pred, target, weights)
         total = absolute
         zero = absolute.new_zeros(())
-        spatial = temporal = up_term = zero
+        spatial = temporal = up_term = symmetry = zero
         if self.lambda_up and up is not None:
             up_term = up_direction_loss(*up)
             total = total + self.lambda_up * up_term
+        if self.lambda_symmetry:
+            symmetry = bone_symmetry_loss(pred)
+            total = total + self.lambda_symmetry * symmetry
         if self.lambda_spatial:
             spatial = spatial_depth_order_loss(pred, target, weights=weights, **self.spatial_options)
             total = total + self.lambda_spatial * spatial
@@ -440,7 +459,7 @@ class RePoseLoss(torch.nn.Module):
             temporal = temporal_depth_order_loss(pred, target, weights=weights, **self.temporal_options)
             total = total + self.lambda_temporal * temporal
         parts = {"mpjpe": absolute.detach(), "spatial": spatial.detach(), "temporal": temporal.detach(),
-                 "up": up_term.detach()}
+                 "up": up_term.detach(), "symmetry": symmetry.detach()}
         return total, parts
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from repose_core import losses, metrics
-from repose_core.skeleton import NEIGHBOUR_PAIRS, NUM_JOINTS
+from repose_core.skeleton import JOINT_INDEX, NEIGHBOUR_PAIRS, NUM_JOINTS
 
 DTYPE = torch.float64
 
@@ -363,7 +363,7 @@ def test_repose_loss_combines_root_centred_parts():
     loss_fn = losses.RePoseLoss(lambda_spatial=0.5, lambda_temporal=2.0, spatial_variant="logistic",
                                 temporal_mode="window", pairs="neighbours")
     total, parts = loss_fn(pred, target)
-    assert set(parts) == {"mpjpe", "spatial", "temporal", "up"}
+    assert set(parts) == {"mpjpe", "spatial", "temporal", "up", "symmetry"}
     assert not any(p.requires_grad for p in parts.values())
     centred_pred = pred - pred[:, :, :1]
     centred_target = target - target[:, :, :1]
@@ -406,6 +406,26 @@ def test_up_direction_term():
     assert parts["up"].item() == pytest.approx(1.0)
     torch.testing.assert_close(total, base + 0.5)
     assert losses.RePoseLoss(0.0, 0.0)(pred, target, up=(sideways, true_up))[1]["up"].item() == 0.0
+
+
+def test_bone_symmetry_term_on_real_motion(cmu_dance_camera):
+    """A mocap body's left and right bones match (within a centimetre); a left forearm 5 cm too
+    long costs 5 cm over the six bone pairs, and descent on the term shortens it."""
+    pose = torch.from_numpy(cmu_dance_camera - cmu_dance_camera[:, :1])[None]   # (1, T, 17, 3)
+    elbow, wrist = JOINT_INDEX["l_elbow"], JOINT_INDEX["l_wrist"]
+    mismatch = losses.bone_symmetry_loss(pose).item()
+    assert mismatch < 0.01
+    forearm = pose[..., wrist, :] - pose[..., elbow, :]
+    longer = pose.clone()
+    longer[..., wrist, :] += 0.05 * forearm / torch.linalg.vector_norm(forearm, dim=-1, keepdim=True)
+    longer.requires_grad_(True)
+    loss = losses.bone_symmetry_loss(longer)
+    assert loss.item() == pytest.approx(0.05 / 6, abs=mismatch)
+    loss.backward()
+    assert ((longer.grad[..., wrist, :] * forearm).sum(-1) > 0).all()   # descent moves the wrist in
+    total, parts = losses.RePoseLoss(0.0, 0.0, lambda_symmetry=2.0)(longer.detach(), pose)
+    torch.testing.assert_close(total, losses.mpjpe(longer.detach(), pose) + 2.0 * parts["symmetry"])
+    assert losses.RePoseLoss(0.0, 0.0)(longer.detach(), pose)[1]["symmetry"].item() == 0.0
 
 
 def test_bad_arguments_name_the_problem():
