@@ -12,7 +12,7 @@ import bpy  # noqa: F401  required: the renderer's tests must never be skipped s
 
 from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS, PARENTS
 from train.data.mocap import load_clip
-from train.data.rendered import RenderedSampler, bone_lengths, load_detected_shots
+from train.data.rendered import LIMB_BONE_ENDS, RenderedSampler, bone_lengths, load_detected_shots
 from train.render.footage import CHARACTER_FILES, RenderTruth, Take, render_take, shot_paths
 from train.render.score import score, scored_shot, summarise, torso_lean_error_deg
 from train.render.shots import ShotConfig, floor_height, sample_shot
@@ -199,6 +199,13 @@ def test_rendered_shots_carried_over_to_the_build_of_the_mocap_person(rendered, 
                                 person_lengths={take.clip: bone_lengths(RenderTruth.load(truth_path).joints)})
     np.testing.assert_allclose(same.as_person.target, shot.target, atol=0.005)
     np.testing.assert_allclose(same.as_person.features, shot.features, atol=0.02)
+    # NaN keeps the character's own bone: only the limbs carried over (data.rendered_person_bones).
+    limbs = np.array([j in LIMB_BONE_ENDS for j in range(len(person))])
+    limbs_only, = load_detected_shots(out, out / "detect", log=lambda line: None,
+                                      person_lengths={take.clip: np.where(limbs, person, np.nan)})
+    kept = bone_lengths(limbs_only.as_person.target)[1:]
+    np.testing.assert_allclose(kept[~limbs[1:]], own[~limbs[1:]], rtol=0.02)
+    np.testing.assert_allclose(kept[limbs[1:]] / kept[limbs[1:]].sum(), person[limbs] / person[limbs].sum(), rtol=1e-4)
     with pytest.raises(KeyError, match="not in the training library"):
         load_detected_shots(out, out / "detect", person_lengths={}, log=lambda line: None)
     # The sampler's share: all carried, or none; asked to carry shots that were not, it says so.
@@ -225,5 +232,15 @@ def test_training_takes_rendered_footage_from_every_folder_of_the_config(rendere
                                     "data.rendered_fraction": 0.5, "data.detect_cache": str(out / "detect")})
     data = load_training_data(cfg, 27, log=lambda line: None)
     assert len(data.rendered) == 2 and {s.subject for s in data.rendered} == {"cmu_02"}
+    assert data.rendered[0].as_person is None   # nothing to carry over unless asked
+    # Asked, the shots are carried over to the training library's own take of the person.
+    cfg = load_config(TINY_CONFIG, {"run_dir": str(tmp_path / "run"), "data.rendered": [str(out)],
+                                    "data.rendered_fraction": 0.5, "data.detect_cache": str(out / "detect"),
+                                    "data.rendered_person_share": 0.5, "data.rendered_person_bones": "limbs"})
+    carried = load_training_data(cfg, 27, log=lambda line: None).rendered[0]
+    shot = data.rendered[0]
+    moved = np.linalg.norm(carried.as_person.target - shot.target, axis=-1).max(axis=0)   # (17,) metres
+    assert moved[sorted(LIMB_BONE_ENDS)].min() > 0.01 and moved[JOINT_INDEX["head"]] < 0.005
+    assert carried.as_person.features.shape == shot.features.shape
     with pytest.raises(ValueError, match="data.rendered"):
         load_config(TINY_CONFIG, {"data.rendered": ".cache/render/train"})   # a folder, not a list

@@ -13,12 +13,13 @@ from typing import Callable
 import numpy as np
 
 from repose_core.features import INPUT_CHANNELS, WORLD_FEATURES_VERSION, with_world
+from repose_core.skeleton import NUM_JOINTS
 
 from .config import resolve_path
 from .data import people
 from .data.h36m import h36m_library
 from .data.mocap import MotionLibrary, load_library
-from .data.rendered import DetectedShot, RenderedSampler, bone_lengths, load_detected_shots
+from .data.rendered import LIMB_BONE_ENDS, DetectedShot, RenderedSampler, bone_lengths, load_detected_shots
 from .seeds import epoch_seeds
 from .synth.cameras import CameraConfig
 from .synth.occlusion import OcclusionConfig
@@ -167,8 +168,11 @@ def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = prin
     data_cfg, rendered = cfg["data"], []
     if data_cfg["rendered"] and data_cfg["rendered_fraction"] > 0:
         excluded = people.HELD_OUT if data_cfg["hold_out"] else frozenset(val.subjects)
-        # Every training clip's build, for shots carried over to the person who moved in them.
-        lengths = ({clip.name: bone_lengths(clip.joints) for clip in train.clips}
+        # Every training clip's build, for shots carried over to the person who moved in them
+        # (NaN: the character's own bone stays).
+        carried = np.array([data_cfg["rendered_person_bones"] == "all" or j in LIMB_BONE_ENDS
+                            for j in range(NUM_JOINTS)])
+        lengths = ({clip.name: np.where(carried, bone_lengths(clip.joints), np.nan) for clip in train.clips}
                    if data_cfg["rendered_person_share"] else None)
         rendered = [shot for folder in data_cfg["rendered"]
                     for shot in load_detected_shots(resolve_path(folder), resolve_path(data_cfg["detect_cache"]),

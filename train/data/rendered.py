@@ -28,7 +28,7 @@ import numpy as np
 
 from repose_core.features import FEATURES_VERSION, mirror_features
 from repose_core.runtime import clip_features
-from repose_core.skeleton import FLIP_PERMUTATION, PARENTS, flip_direction, flip_pose, root_centred, scale_bones
+from repose_core.skeleton import FLIP_PERMUTATION, JOINT_INDEX, PARENTS, flip_direction, flip_pose, root_centred, scale_bones
 
 from ..synth.occlusion import self_occlusion
 
@@ -51,6 +51,12 @@ class DetectedShot:
         return len(self.features)
 
 
+# The joints that end the limbs' long bones (thighs, shins, upper arms, forearms): what
+# ``data.rendered_person_bones: limbs`` carries over, leaving the characters' torso and head.
+LIMB_BONE_ENDS: frozenset[int] = frozenset(JOINT_INDEX[f"{side}_{joint}"] for side in "lr"
+                                           for joint in ("knee", "ankle", "elbow", "wrist"))
+
+
 def bone_lengths(joints: np.ndarray) -> np.ndarray:
     """(17,) median length of the bone that ends at each joint over frames (T, 17, 3); the
     root's entry is 0."""
@@ -60,10 +66,13 @@ def bone_lengths(joints: np.ndarray) -> np.ndarray:
 
 def carried_to_person(joints: np.ndarray, person: np.ndarray) -> np.ndarray:
     """World joints (T, 17, 3) of a character rebuilt with the proportions of ``person`` (17,)
-    bone lengths, scaled to the character's size (the sum of its bones): every bone keeps its
-    direction in every frame and the pelvis stays where it is."""
+    bone lengths, scaled to the character's size (the sum of the bones carried): every bone keeps
+    its direction in every frame and the pelvis stays where it is. A NaN in ``person`` keeps the
+    character's own bone there."""
     own = np.linalg.norm(joints - joints[:, [max(p, 0) for p in PARENTS]], axis=-1)
-    wanted = person * (bone_lengths(joints).sum() / person.sum())
+    carried = np.isfinite(person)
+    character = bone_lengths(joints)
+    wanted = np.where(carried, person * (character[carried].sum() / person[carried].sum()), character)
     return scale_bones(joints, np.where(own > 0, wanted / np.maximum(own, 1e-9), 1.0))
 
 
