@@ -102,6 +102,12 @@ def root_centred(pose):
     return pose - pose[..., ROOT : ROOT + 1, :]
 
 
+def bone_lengths(pose: np.ndarray) -> np.ndarray:
+    """Length of the bone that ends at each joint, per pose: (..., 17, 3) -> (..., 17); the
+    root's entry is 0."""
+    return np.linalg.norm(pose - pose[..., [max(p, 0) for p in PARENTS], :], axis=-1)
+
+
 def scale_bones(pose: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """Poses (..., 17, 3) rebuilt from the pelvis out with every bone (parent -> joint ``j``)
     ``factor[..., j]`` times as long and pointing the same way; ``factor`` (..., 17) broadcasts

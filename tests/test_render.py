@@ -12,7 +12,7 @@ import bpy  # noqa: F401  required: the renderer's tests must never be skipped s
 
 from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS, PARENTS
 from train.data.mocap import load_clip
-from train.data.rendered import LIMB_BONE_ENDS, RenderedSampler, bone_lengths, load_detected_shots
+from train.data.rendered import LIMB_BONE_ENDS, RenderedSampler, load_detected_shots, median_bone_lengths
 from train.render.footage import CHARACTER_FILES, RenderTruth, Take, render_take, shot_paths
 from train.render.score import score, scored_shot, summarise, torso_lean_error_deg
 from train.render.shots import ShotConfig, floor_height, sample_shot
@@ -178,10 +178,10 @@ def test_rendered_shots_carried_over_to_the_build_of_the_mocap_person(rendered, 
     forearm): a shot carried over to the mocap person's bone lengths keeps every bone's direction
     and the character's size, and MediaPipe's input moves with it."""
     out, take, truth_path = rendered
-    person = bone_lengths(walk)
+    person = median_bone_lengths(walk)
     shot, = load_detected_shots(out, out / "detect", person_lengths={take.clip: person}, log=lambda line: None)
     carried = shot.as_person
-    own, now = bone_lengths(shot.target)[1:], bone_lengths(carried.target)[1:]
+    own, now = median_bone_lengths(shot.target)[1:], median_bone_lengths(carried.target)[1:]
     np.testing.assert_allclose(now / now.sum(), person[1:] / person[1:].sum(), rtol=1e-4)
     np.testing.assert_allclose(now.sum(), own.sum(), rtol=1e-4)
     upper_arm, forearm = JOINT_INDEX["l_elbow"] - 1, JOINT_INDEX["l_wrist"] - 1
@@ -196,14 +196,14 @@ def test_rendered_shots_carried_over_to_the_build_of_the_mocap_person(rendered, 
     # Carried over to its own build, a shot is what it was (within the few millimetres that the
     # points between bones - spine, nose - move against their median over the take).
     same, = load_detected_shots(out, out / "detect", log=lambda line: None,
-                                person_lengths={take.clip: bone_lengths(RenderTruth.load(truth_path).joints)})
+                                person_lengths={take.clip: median_bone_lengths(RenderTruth.load(truth_path).joints)})
     np.testing.assert_allclose(same.as_person.target, shot.target, atol=0.005)
     np.testing.assert_allclose(same.as_person.features, shot.features, atol=0.02)
     # NaN keeps the character's own bone: only the limbs carried over (data.rendered_person_bones).
     limbs = np.array([j in LIMB_BONE_ENDS for j in range(len(person))])
     limbs_only, = load_detected_shots(out, out / "detect", log=lambda line: None,
                                       person_lengths={take.clip: np.where(limbs, person, np.nan)})
-    kept = bone_lengths(limbs_only.as_person.target)[1:]
+    kept = median_bone_lengths(limbs_only.as_person.target)[1:]
     np.testing.assert_allclose(kept[~limbs[1:]], own[~limbs[1:]], rtol=0.02)
     np.testing.assert_allclose(kept[limbs[1:]] / kept[limbs[1:]].sum(), person[limbs] / person[limbs].sum(), rtol=1e-4)
     with pytest.raises(KeyError, match="not in the training library"):

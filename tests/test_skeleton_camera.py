@@ -63,7 +63,7 @@ def test_flip_pose_mirrors_real_motion(cmu_dance_camera):
     assert flipped is not pose and not np.shares_memory(flipped, pose)
 
 
-def test_scale_bones_changes_lengths_and_keeps_directions(cmu_dance_camera):
+def test_bone_lengths_and_scale_bones_keeping_directions(cmu_dance_camera):
     pose = cmu_dance_camera
     factor = np.linspace(0.6, 1.6, NUM_JOINTS)
     scaled = skeleton.scale_bones(pose, factor)
@@ -71,6 +71,8 @@ def test_scale_bones_changes_lengths_and_keeps_directions(cmu_dance_camera):
     for p, c in skeleton.BONES:
         before, after = pose[:, c] - pose[:, p], scaled[:, c] - scaled[:, p]
         np.testing.assert_allclose(after, before * factor[c], atol=1e-9)
+    np.testing.assert_allclose(skeleton.bone_lengths(scaled)[:, 1:], skeleton.bone_lengths(pose)[:, 1:] * factor[1:])
+    assert (skeleton.bone_lengths(pose)[:, skeleton.ROOT] == 0).all()
     np.testing.assert_allclose(skeleton.scale_bones(pose, np.ones(NUM_JOINTS)), pose)
     # One factor set per frame broadcasts over the frames.
     per_frame = np.ones((len(pose), NUM_JOINTS))

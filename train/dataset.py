@@ -19,7 +19,7 @@ from .config import resolve_path
 from .data import people
 from .data.h36m import h36m_library
 from .data.mocap import MotionLibrary, load_library
-from .data.rendered import LIMB_BONE_ENDS, DetectedShot, RenderedSampler, bone_lengths, load_detected_shots
+from .data.rendered import LIMB_BONE_ENDS, DetectedShot, RenderedSampler, load_detected_shots, median_bone_lengths
 from .seeds import epoch_seeds
 from .synth.cameras import CameraConfig
 from .synth.occlusion import OcclusionConfig
@@ -172,7 +172,7 @@ def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = prin
         # (NaN: the character's own bone stays).
         carried = np.array([data_cfg["rendered_person_bones"] == "all" or j in LIMB_BONE_ENDS
                             for j in range(NUM_JOINTS)])
-        lengths = ({clip.name: np.where(carried, bone_lengths(clip.joints), np.nan) for clip in train.clips}
+        lengths = ({clip.name: np.where(carried, median_bone_lengths(clip.joints), np.nan) for clip in train.clips}
                    if data_cfg["rendered_person_share"] else None)
         rendered = [shot for folder in data_cfg["rendered"]
                     for shot in load_detected_shots(resolve_path(folder), resolve_path(data_cfg["detect_cache"]),

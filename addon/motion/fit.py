@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from repose_core.skeleton import BONES, NUM_JOINTS, PARENTS, SYMMETRY_PAIRS
+from repose_core import skeleton
+from repose_core.skeleton import NUM_JOINTS, PARENTS, SYMMETRY_PAIRS
 
 _MIN_LENGTH = 1e-6
 
@@ -28,11 +29,7 @@ def bone_lengths(joints: np.ndarray, weights: np.ndarray | None = None) -> np.nd
     if weights is not None:
         selected = joints[np.asarray(weights) > 0]
         joints = selected if len(selected) else joints
-    parents = [p for p, _ in BONES]
-    children = [c for _, c in BONES]
-    per_frame = np.linalg.norm(joints[:, children] - joints[:, parents], axis=-1)
-    lengths = np.zeros(NUM_JOINTS)
-    lengths[children] = np.median(per_frame, axis=0)
+    lengths = np.median(skeleton.bone_lengths(joints), axis=0)   # the root's: 0
     for left, right in SYMMETRY_PAIRS:
         lengths[left] = lengths[right] = 0.5 * (lengths[left] + lengths[right])
     return lengths

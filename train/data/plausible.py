@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from repose_core import skeleton
 from repose_core.skeleton import BONES, JOINT_INDEX as J, JOINTS
 
 from .errors import DataError
@@ -43,8 +44,7 @@ class ImplausiblePerson(DataError):
 
 def bone_lengths(joints: np.ndarray) -> np.ndarray:
     """Median length of each bone of ``BONES`` over the frames: (16,)."""
-    parents, children = zip(*BONES)
-    return np.median(np.linalg.norm(joints[:, list(children)] - joints[:, list(parents)], axis=-1), axis=0)
+    return np.median(skeleton.bone_lengths(joints)[:, [c for _, c in BONES]], axis=0)
 
 
 def stature(joints: np.ndarray) -> float:

@@ -28,7 +28,8 @@ import numpy as np
 
 from repose_core.features import FEATURES_VERSION, mirror_features
 from repose_core.runtime import clip_features
-from repose_core.skeleton import FLIP_PERMUTATION, JOINT_INDEX, PARENTS, flip_direction, flip_pose, root_centred, scale_bones
+from repose_core.skeleton import (FLIP_PERMUTATION, JOINT_INDEX, bone_lengths, flip_direction, flip_pose, root_centred,
+                                  scale_bones)
 
 from ..synth.occlusion import self_occlusion
 
@@ -57,11 +58,10 @@ LIMB_BONE_ENDS: frozenset[int] = frozenset(JOINT_INDEX[f"{side}_{joint}"] for si
                                            for joint in ("knee", "ankle", "elbow", "wrist"))
 
 
-def bone_lengths(joints: np.ndarray) -> np.ndarray:
+def median_bone_lengths(joints: np.ndarray) -> np.ndarray:
     """(17,) median length of the bone that ends at each joint over frames (T, 17, 3); the
     root's entry is 0."""
-    bones = joints - joints[:, [max(p, 0) for p in PARENTS]]
-    return np.median(np.linalg.norm(bones, axis=-1), axis=0)
+    return np.median(bone_lengths(joints), axis=0)
 
 
 def carried_to_person(joints: np.ndarray, person: np.ndarray) -> np.ndarray:
@@ -69,9 +69,9 @@ def carried_to_person(joints: np.ndarray, person: np.ndarray) -> np.ndarray:
     bone lengths, scaled to the character's size (the sum of the bones carried): every bone keeps
     its direction in every frame and the pelvis stays where it is. A NaN in ``person`` keeps the
     character's own bone there."""
-    own = np.linalg.norm(joints - joints[:, [max(p, 0) for p in PARENTS]], axis=-1)
+    own = bone_lengths(joints)
     carried = np.isfinite(person)
-    character = bone_lengths(joints)
+    character = np.median(own, axis=0)
     wanted = np.where(carried, person * (character[carried].sum() / person[carried].sum()), character)
     return scale_bones(joints, np.where(own > 0, wanted / np.maximum(own, 1e-9), 1.0))
 
@@ -81,7 +81,7 @@ def detected_shot(name: str, truth_path: Path, video: Path, detect_cache: Path,
                   person_lengths: np.ndarray | None = None) -> DetectedShot:
     """Run (or read the cached) detection of one rendered shot and pair it with its truth;
     its features are of ``features_version`` (with MediaPipe's 3D for the world feature set).
-    With ``person_lengths`` (17,) (the mocap person's :func:`bone_lengths`) it also carries the
+    With ``person_lengths`` (17,) (the mocap person's :func:`median_bone_lengths`) it also carries the
     shot over to that person's build (``as_person``)."""
     from repose_core.detect import detect_video
 
@@ -123,7 +123,7 @@ def load_detected_shots(folder: str | Path, detect_cache: str | Path,
     """Every rendered shot in ``folder`` (``*.truth.npz`` beside its ``.mp4``), detected.
 
     ``exclude_subjects``: people to leave out (the held-out ones). ``person_lengths``: mocap
-    clip name -> its :func:`bone_lengths`; each shot is also carried over to its clip's person
+    clip name -> its :func:`median_bone_lengths`; each shot is also carried over to its clip's person
     (a shot of a clip not named there raises). Shots not yet detected are run through MediaPipe
     first (tens of frames a second), with a progress line.
     """
