@@ -168,18 +168,21 @@ def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = prin
     data_cfg, rendered = cfg["data"], []
     if data_cfg["rendered"] and data_cfg["rendered_fraction"] > 0:
         excluded = people.HELD_OUT if data_cfg["hold_out"] else frozenset(val.subjects)
-        # Every training clip's build, for shots carried over to the person who moved in them
-        # (NaN: the character's own bone stays).
-        carried = np.array([data_cfg["rendered_person_bones"] == "all" or j in LIMB_BONE_ENDS
-                            for j in range(NUM_JOINTS)])
-        lengths = ({clip.name: np.where(carried, median_bone_lengths(clip.joints), np.nan) for clip in train.clips}
-                   if data_cfg["rendered_person_share"] else None)
+        lengths = person_lengths(train, data_cfg["rendered_person_bones"]) if data_cfg["rendered_person_share"] else None
         rendered = [shot for folder in data_cfg["rendered"]
                     for shot in load_detected_shots(resolve_path(folder), resolve_path(data_cfg["detect_cache"]),
                                                     exclude_subjects=excluded,
                                                     features_version=features_version_of(cfg),
                                                     person_lengths=lengths, log=log)]
     return TrainingData(train, val, load_validation_sets(cfg, window, val), cfg, window, rendered)
+
+
+def person_lengths(library: MotionLibrary, bones: str) -> dict[str, np.ndarray]:
+    """Every clip's build, for rendered shots carried over to the person who moved in them:
+    clip name -> median bone lengths (17,), NaN where ``bones`` ("all" or "limbs") leaves the
+    character's own bone."""
+    carried = np.array([bones == "all" or j in LIMB_BONE_ENDS for j in range(NUM_JOINTS)])
+    return {clip.name: np.where(carried, median_bone_lengths(clip.joints), np.nan) for clip in library.clips}
 
 
 def family_clip_weights(library: MotionLibrary, family_weights: dict[str, float]) -> list[float] | None:

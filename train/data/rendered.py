@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from repose_core.skeleton import (FLIP_PERMUTATION, JOINT_INDEX, bone_lengths, f
                                   scale_bones)
 
 from ..synth.occlusion import self_occlusion
+
+if TYPE_CHECKING:
+    from ..render.footage import RenderTruth
 
 
 
@@ -76,18 +79,15 @@ def carried_to_person(joints: np.ndarray, person: np.ndarray) -> np.ndarray:
     return scale_bones(joints, np.where(own > 0, wanted / np.maximum(own, 1e-9), 1.0))
 
 
-def detected_shot(name: str, truth_path: Path, video: Path, detect_cache: Path,
+def detected_shot(name: str, truth: RenderTruth, video: Path, detect_cache: Path,
                   features_version: str = FEATURES_VERSION,
                   person_lengths: np.ndarray | None = None) -> DetectedShot:
-    """Run (or read the cached) detection of one rendered shot and pair it with its truth;
+    """Run (or read the cached) detection of one rendered shot and pair it with its ``truth``;
     its features are of ``features_version`` (with MediaPipe's 3D for the world feature set).
     With ``person_lengths`` (17,) (the mocap person's :func:`median_bone_lengths`) it also carries the
     shot over to that person's build (``as_person``)."""
     from repose_core.detect import detect_video
 
-    from ..render.footage import RenderTruth
-
-    truth = RenderTruth.load(truth_path)
     detection = detect_video(video, cache_dir=detect_cache)
     frames = detection.frame_indices
     confidence = np.where(detection.found[:, None], detection.confidence, 0.0)
@@ -142,7 +142,7 @@ def load_detected_shots(folder: str | Path, detect_cache: str | Path,
         if person_lengths is not None and truth.clip not in person_lengths:
             raise KeyError(f"{truth_path}: its mocap clip {truth.clip!r} is not in the training library")
         lengths = None if person_lengths is None else person_lengths[truth.clip]
-        shots.append(detected_shot(name, truth_path, folder / f"{name}.mp4", detect_cache, features_version, lengths))
+        shots.append(detected_shot(name, truth, folder / f"{name}.mp4", detect_cache, features_version, lengths))
         if (k + 1) % 50 == 0:
             print(f"  detected {k + 1}/{len(truths)} rendered shots", file=sys.stderr, flush=True)
     log(f"rendered footage: {len(shots)} shots / {sum(len(s) for s in shots)} frames of "
