@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from repose_core import skeleton
 from repose_core.camera import Intrinsics
 from repose_core.progress import Progress
 
@@ -226,7 +227,7 @@ def animate(
     smoothed = smoothing.smooth_joints(np.asarray(pose, dtype=np.float64), options.smoothing, fps)
     report("animate", 1, steps)
     lengths = fit.bone_lengths(smoothed, weights=found)
-    fitted = fit.apply_bone_lengths(smoothed, lengths)
+    fitted = skeleton.apply_bone_lengths(smoothed, lengths)
     report("animate", 2, steps)
     clip_up = None if up is None else world.clip_up(up, found)
     level = None if clip_up is None else world.levelling_rotation(clip_up)

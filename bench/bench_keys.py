@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 
 from addon import armature  # noqa: E402
 from addon.motion import bone_rotations, fit, rig, root_motion  # noqa: E402
+from repose_core import skeleton  # noqa: E402
 from repose_core.camera import look_at, world_to_camera  # noqa: E402
 from train.data.mocap import load_clip  # noqa: E402
 
@@ -40,7 +41,7 @@ def motion(frames: int) -> tuple[rig.RestSkeleton, np.ndarray, np.ndarray]:
     camera = world_to_camera(joints, look_at(eye, joints[:, 0].mean(0), np.array([0.0, 1.0, 0.0])), eye)
     pose = camera - camera[:, :1]
     lengths = fit.bone_lengths(pose)
-    world = root_motion.place_in_world(fit.apply_bone_lengths(pose, lengths), 60.0).joints
+    world = root_motion.place_in_world(skeleton.apply_bone_lengths(pose, lengths), 60.0).joints
     rest = rig.build_rest_skeleton(lengths)
     quaternions, root_location = bone_rotations.pose_from_joints(world, rest)
     return rest, quaternions, root_location

@@ -24,6 +24,7 @@ from addon import armature  # noqa: E402
 from addon.bonemap import load_preset  # noqa: E402
 from addon.motion import bone_rotations, fit, rig  # noqa: E402
 from addon.retarget import retarget, retarget_rotations, sample_source_motion  # noqa: E402
+from repose_core import skeleton  # noqa: E402
 
 SHARED = REPO_ROOT.parent / "shared" / "data"
 
@@ -39,7 +40,7 @@ def source_armature(frame_count: int) -> bpy.types.Object:
     step[2] = 0.0
     joints = np.concatenate([joints + k * step for k in range(repeats)])[:frame_count]
     lengths = fit.bone_lengths(joints)
-    joints = fit.apply_bone_lengths(joints, lengths)
+    joints = skeleton.apply_bone_lengths(joints, lengths)
     rest = rig.build_rest_skeleton(lengths)
     quats, root = bone_rotations.pose_from_joints(joints, rest)
     obj = armature.create_armature(bpy.context.scene, "RePOSE", rest)

@@ -102,6 +102,9 @@ def root_centred(pose):
     return pose - pose[..., ROOT : ROOT + 1, :]
 
 
+_MIN_BONE_LENGTH = 1e-6   # metres; a shorter bone has no direction of its own
+
+
 def bone_lengths(pose: np.ndarray) -> np.ndarray:
     """Length of the bone that ends at each joint, per pose: (..., 17, 3) -> (..., 17); the
     root's entry is 0."""
@@ -118,6 +121,38 @@ def scale_bones(pose: np.ndarray, factor: np.ndarray) -> np.ndarray:
         if p >= 0:
             out[..., j, :] = out[..., p, :] + (pose[..., j, :] - pose[..., p, :]) * factor[..., j, None]
     return out
+
+
+def apply_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Rebuild joints (T, 17, 3) with constant ``lengths`` (17,), keeping the root and directions.
+
+    A bone of zero length in the input keeps the direction of the previous frame (or points up
+    in the camera frame, -y, if it never had one) rather than producing NaNs.
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    fitted = np.empty_like(joints)
+    fitted[:, 0] = joints[:, 0]
+    for child in range(1, NUM_JOINTS):  # PARENTS lists every parent before its children
+        parent = PARENTS[child]
+        offset = joints[:, child] - joints[:, parent]
+        norm = np.linalg.norm(offset, axis=-1)
+        direction = offset / np.maximum(norm, _MIN_BONE_LENGTH)[:, None]
+        degenerate = norm < _MIN_BONE_LENGTH
+        if degenerate.any():
+            direction = _fill_degenerate(direction, degenerate)
+        fitted[:, child] = fitted[:, parent] + lengths[child] * direction
+    return fitted
+
+
+def _fill_degenerate(direction: np.ndarray, degenerate: np.ndarray) -> np.ndarray:
+    """Directions (T, 3) with each degenerate frame's taken from the frame before (or -y)."""
+    direction = direction.copy()
+    degenerate = degenerate.copy()
+    fallback = np.array([0.0, -1.0, 0.0])
+    for t in np.flatnonzero(degenerate):
+        direction[t] = direction[t - 1] if t > 0 and not degenerate[t - 1] else fallback
+        degenerate[t] = False
+    return direction
 
 
 def flip_direction(direction: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 from addon.motion import bone_rotations, fit, foot_lock, rig, root_motion, smoothing, world
 from repose_core.rotations import make_continuous
 from repose_core.camera import Intrinsics, look_at, project, world_to_camera
-from repose_core import temporal
+from repose_core import skeleton, temporal
 from repose_core.skeleton import BONES
 
 FPS = 60.0
@@ -56,7 +56,7 @@ def test_look_at_keeps_world_up_up_in_the_image():
 
 def test_fit_gives_constant_symmetric_bone_lengths(lifted):
     lengths = fit.bone_lengths(lifted)
-    fitted = fit.apply_bone_lengths(lifted, lengths)
+    fitted = skeleton.apply_bone_lengths(lifted, lengths)
     per_frame = _bone_lengths_per_frame(fitted)
     assert per_frame.std(0).max() < 1e-9
     for left, right in [(4, 1), (5, 2), (6, 3), (11, 14), (12, 15), (13, 16)]:
@@ -72,7 +72,7 @@ def test_fit_gives_constant_symmetric_bone_lengths(lifted):
 
 
 def test_keyed_rotations_reproduce_fitted_joints(lifted):
-    fitted = root_motion.place_in_world(fit.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS).joints
+    fitted = root_motion.place_in_world(skeleton.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS).joints
     rest = rig.build_rest_skeleton(fit.bone_lengths(fitted))
     quaternions, root_location = bone_rotations.pose_from_joints(fitted, rest)
     assert quaternions.shape == (len(fitted), len(rig.BONE_NAMES), 4)
@@ -91,7 +91,7 @@ def test_rest_pose_keys_are_identity():
 
 
 def test_knee_flexion_is_a_rotation_about_local_x(lifted):
-    fitted = root_motion.place_in_world(fit.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS).joints
+    fitted = root_motion.place_in_world(skeleton.apply_bone_lengths(lifted, fit.bone_lengths(lifted)), FPS).joints
     rest = rig.build_rest_skeleton(fit.bone_lengths(fitted))
     quaternions, _ = bone_rotations.pose_from_joints(fitted, rest)
     for shin in ("shin.L", "shin.R"):
@@ -249,7 +249,7 @@ def test_planted_feet_are_found_in_the_image_when_the_depth_jitters(walk):
 def test_foot_lock_reduces_skate_and_keeps_lengths(walk, lifted):
     camera, pixels = walk
     lengths = fit.bone_lengths(lifted)
-    fitted = fit.apply_bone_lengths(smoothing.smooth_joints(lifted, 0.5, FPS), lengths)
+    fitted = skeleton.apply_bone_lengths(smoothing.smooth_joints(lifted, 0.5, FPS), lengths)
     trajectory = root_motion.root_trajectory(fitted, pixels, np.ones(pixels.shape[:2]), CAMERA, FPS)
     placed = root_motion.place_in_world(fitted, FPS, trajectory).joints
     contacts = foot_lock.detect_contacts(placed, FPS)
@@ -303,7 +303,7 @@ def test_long_clip_keys_are_compact_and_continuous():
     count = 100_000
     joints = standing[None] + temporal.gaussian_smooth(rng.normal(scale=0.05, size=(count, 17, 3)), 3.0)
     lengths = fit.bone_lengths(joints)
-    fitted = fit.apply_bone_lengths(joints, lengths)
+    fitted = skeleton.apply_bone_lengths(joints, lengths)
     quaternions, _ = bone_rotations.pose_from_joints(fitted, rig.build_rest_skeleton(lengths))
     assert quaternions.dtype == np.float32 and quaternions.nbytes == count * 17 * 4 * 4
     assert (quaternions[1:] * quaternions[:-1]).sum(-1).min() >= 0

@@ -19,6 +19,7 @@ from addon.bonemap import (  # noqa: E402
 from addon.motion import bone_rotations, fit, rig  # noqa: E402
 from addon.motion.hand_rig import ALL_BONE_NAMES  # noqa: E402
 from addon.retarget import RetargetError, retarget  # noqa: E402
+from repose_core import skeleton  # noqa: E402
 from rig_checks import QUATERNIUS_SEGMENTS, segment_angles, world_point  # noqa: E402
 
 QUATERNIUS = "characters/quaternius_modular_men_Casual.glb"
@@ -44,7 +45,7 @@ def walk(shared_data):
     y_up = load_clip(shared_data / WALK, fps=30).joints.astype(np.float64)
     joints = np.stack([y_up[..., 0], -y_up[..., 2], y_up[..., 1]], -1)  # Y up -> Blender Z up
     lengths = fit.bone_lengths(joints)
-    joints = fit.apply_bone_lengths(joints, lengths)
+    joints = skeleton.apply_bone_lengths(joints, lengths)
     rest = rig.build_rest_skeleton(lengths)
     return (rest, *bone_rotations.pose_from_joints(joints, rest))
 

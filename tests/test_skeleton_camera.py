@@ -82,6 +82,29 @@ def test_bone_lengths_and_scale_bones_keeping_directions(cmu_dance_camera):
     np.testing.assert_allclose(doubled[1:, 13] - doubled[1:, 12], 2 * (pose[1:, 13] - pose[1:, 12]))
 
 
+def test_apply_bone_lengths_sets_lengths_keeps_directions(cmu_dance_camera):
+    """Every frame gets the given lengths along the pose's own bone directions, the pelvis stays;
+    a bone of zero length (a joint detected on top of its parent) takes the previous frame's
+    direction, or points up (-y) with none before it, instead of turning NaN."""
+    pose = cmu_dance_camera
+    lengths = np.linspace(0.05, 0.5, NUM_JOINTS)
+    fitted = skeleton.apply_bone_lengths(pose, lengths)
+    np.testing.assert_allclose(fitted[:, skeleton.ROOT], pose[:, skeleton.ROOT])
+    np.testing.assert_allclose(skeleton.bone_lengths(fitted)[:, 1:], np.broadcast_to(lengths[1:], (len(pose), NUM_JOINTS - 1)))
+    for p, c in skeleton.BONES:
+        before, after = pose[:, c] - pose[:, p], fitted[:, c] - fitted[:, p]
+        cos = (before * after).sum(-1) / np.linalg.norm(before, axis=-1) / np.linalg.norm(after, axis=-1)
+        np.testing.assert_allclose(cos, 1.0, atol=1e-9)
+    wrist, elbow = skeleton.JOINT_INDEX["l_wrist"], skeleton.JOINT_INDEX["l_elbow"]
+    collapsed = pose.copy()
+    collapsed[[0, 5], wrist] = collapsed[[0, 5], elbow]
+    mended = skeleton.apply_bone_lengths(collapsed, lengths)
+    assert np.isfinite(mended).all()
+    np.testing.assert_allclose(mended[0, wrist] - mended[0, elbow], [0.0, -lengths[wrist], 0.0])
+    forearm = fitted[4, wrist] - fitted[4, elbow]
+    np.testing.assert_allclose(mended[5, wrist] - mended[5, elbow], forearm)
+
+
 # ----------------------------------------------------------------------------- camera
 def test_world_camera_round_trip_and_look_at():
     rng = np.random.default_rng(0)

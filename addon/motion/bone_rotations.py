@@ -110,7 +110,7 @@ def pose_from_joints(joints: np.ndarray, rest: RestSkeleton) -> tuple[np.ndarray
 
     Returns local quaternions (T, 17, 4) ``(w, x, y, z)`` in BONE_NAMES order, sign-continuous
     over time, and the root bone's location (T, 3) in its rest frame (Blender's pose location).
-    ``joints`` must have the rest skeleton's bone lengths (``fit.apply_bone_lengths``).
+    ``joints`` must have the rest skeleton's bone lengths (``repose_core.skeleton.apply_bone_lengths``).
     """
     joints = np.asarray(joints, dtype=np.float64)
     quaternions = np.empty((len(joints), len(BONE_NAMES), 4), dtype=np.float32)

@@ -4,16 +4,14 @@ A lifter predicts every frame on its own, so its bones stretch and shrink by a f
 from frame to frame; an armature cannot. We take each bone's median length over the clip (robust
 to the frames where a joint was occluded or mis-detected), average left and right so the
 armature is symmetric, then rebuild the joints outward from the pelvis along the lifted bone
-directions with those lengths.
+directions with those lengths (``repose_core.skeleton.apply_bone_lengths``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from repose_core import skeleton
-from repose_core.skeleton import NUM_JOINTS, PARENTS, SYMMETRY_PAIRS
-
-_MIN_LENGTH = 1e-6
+from repose_core.skeleton import NUM_JOINTS, SYMMETRY_PAIRS
 
 
 def bone_lengths(joints: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -33,34 +31,3 @@ def bone_lengths(joints: np.ndarray, weights: np.ndarray | None = None) -> np.nd
     for left, right in SYMMETRY_PAIRS:
         lengths[left] = lengths[right] = 0.5 * (lengths[left] + lengths[right])
     return lengths
-
-
-def apply_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Rebuild joints (T, 17, 3) with constant ``lengths`` (17,), keeping the root and directions.
-
-    A bone of zero length in the input keeps the direction of the previous frame (or points up
-    in the camera frame, -y, if it never had one) rather than producing NaNs.
-    """
-    joints = np.asarray(joints, dtype=np.float64)
-    fitted = np.empty_like(joints)
-    fitted[:, 0] = joints[:, 0]
-    for child in range(1, NUM_JOINTS):  # PARENTS lists every parent before its children
-        parent = PARENTS[child]
-        offset = joints[:, child] - joints[:, parent]
-        norm = np.linalg.norm(offset, axis=-1)
-        direction = offset / np.maximum(norm, _MIN_LENGTH)[:, None]
-        degenerate = norm < _MIN_LENGTH
-        if degenerate.any():
-            direction = _fill_degenerate(direction, degenerate)
-        fitted[:, child] = fitted[:, parent] + lengths[child] * direction
-    return fitted
-
-
-def _fill_degenerate(direction: np.ndarray, degenerate: np.ndarray) -> np.ndarray:
-    direction = direction.copy()
-    degenerate = degenerate.copy()
-    fallback = np.array([0.0, -1.0, 0.0])
-    for t in np.flatnonzero(degenerate):
-        direction[t] = direction[t - 1] if t > 0 and not degenerate[t - 1] else fallback
-        degenerate[t] = False
-    return direction

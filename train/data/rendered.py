@@ -28,8 +28,8 @@ import numpy as np
 
 from repose_core.features import FEATURES_VERSION, mirror_features
 from repose_core.runtime import clip_features
-from repose_core.skeleton import (FLIP_PERMUTATION, JOINT_INDEX, bone_lengths, flip_direction, flip_pose, root_centred,
-                                  scale_bones)
+from repose_core.skeleton import (FLIP_PERMUTATION, JOINT_INDEX, apply_bone_lengths, bone_lengths, flip_direction,
+                                  flip_pose, root_centred)
 
 from ..synth.occlusion import self_occlusion
 
@@ -72,11 +72,10 @@ def carried_to_person(joints: np.ndarray, person: np.ndarray) -> np.ndarray:
     bone lengths, scaled to the character's size (the sum of the bones carried): every bone keeps
     its direction in every frame and the pelvis stays where it is. A NaN in ``person`` keeps the
     character's own bone there."""
-    own = bone_lengths(joints)
     carried = np.isfinite(person)
-    character = np.median(own, axis=0)
+    character = median_bone_lengths(joints)
     wanted = np.where(carried, person * (character[carried].sum() / person[carried].sum()), character)
-    return scale_bones(joints, np.where(own > 0, wanted / np.maximum(own, 1e-9), 1.0))
+    return apply_bone_lengths(joints, wanted)
 
 
 def detected_shot(name: str, truth: RenderTruth, video: Path, detect_cache: Path,

@@ -21,6 +21,7 @@ from addon import armature as generated_armature
 from addon.bonemap import load_preset
 from addon.motion import bone_rotations, fit, rig
 from addon.retarget import retarget
+from repose_core import skeleton
 from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
 
 from .shots import Y_UP_TO_BLENDER, Shot
@@ -137,7 +138,7 @@ def drive_character(scene: bpy.types.Scene, character: bpy.types.Object, joints:
     Frames 1..T of the scene; the generated armature used on the way is removed afterwards."""
     world = to_blender(joints)
     lengths = fit.bone_lengths(world)
-    fitted = fit.apply_bone_lengths(world, lengths)
+    fitted = skeleton.apply_bone_lengths(world, lengths)
     rest = rig.build_rest_skeleton(lengths)
     quaternions, root_location = bone_rotations.pose_from_joints(fitted, rest)
     source = generated_armature.create_armature(scene, "MocapSource", rest)
