@@ -95,11 +95,21 @@ def bone_symmetry_loss(pred: torch.Tensor) -> torch.Tensor:
     yet nothing else asks a lifter's *errors* to be: guessing the depth of a foreshortened
     forearm on one side only, it makes that forearm short (the bundled clip's right one)."""
     left, right = (list(side) for side in zip(*SYMMETRY_PAIRS))
+    return (_bone_lengths(pred, left) - _bone_lengths(pred, right)).abs().mean()
 
-    def lengths(joints: list[int]) -> torch.Tensor:
-        return torch.linalg.vector_norm(pred[..., joints, :] - pred[..., [PARENTS[j] for j in joints], :], dim=-1)
 
-    return (lengths(left) - lengths(right)).abs().mean()
+def bone_constancy_loss(pred: torch.Tensor) -> torch.Tensor:
+    """Mean ``|length - its window mean|`` (metres) over the 16 bones of poses (..., T, 17, 3),
+    time axis -3. A body's bones keep their length, yet a lifter that sees a limb foreshortened
+    guesses it short in those frames only (the bundled clip's forearms swing from 0.14 to 0.26 m
+    within a second); this asks one length per bone across the window. 0 for a single frame."""
+    lengths = _bone_lengths(pred, [joint for joint in range(NUM_JOINTS) if PARENTS[joint] >= 0])
+    return (lengths - lengths.mean(dim=-2, keepdim=True)).abs().mean()
+
+
+def _bone_lengths(pred: torch.Tensor, joints: list[int]) -> torch.Tensor:
+    """Lengths (..., len(joints)) of the bones ending at ``joints`` of poses (..., 17, 3)."""
+    return torch.linalg.vector_norm(pred[..., joints, :] - pred[..., [PARENTS[j] for j in joints], :], dim=-1)
 
 
 def velocity_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -381,7 +391,8 @@ class RePoseLoss(torch.nn.Module):
     ``weights`` (B, T, 17) weight every term (the MPJPE term becomes :func:`weighted_mpjpe`).
     ``up`` = (predicted, true) up directions (B, T, 3) of a model with a gravity head adds
     ``lambda_up`` * :func:`up_direction_loss` (part "up"). ``lambda_symmetry`` adds
-    :func:`bone_symmetry_loss` of the prediction (part "symmetry"). A term whose lambda is 0 (or
+    :func:`bone_symmetry_loss` of the prediction (part "symmetry"), ``lambda_constancy``
+    :func:`bone_constancy_loss` (part "constancy"). A term whose lambda is 0 (or
     whose input is absent) is not computed and reports 0.
 
     The ``spatial_*`` / ``temporal_*`` options are those of :func:`spatial_depth_order_loss`
@@ -408,17 +419,19 @@ class RePoseLoss(torch.nn.Module):
         chunk: int | None = None,
         lambda_up: float = 0.0,
         lambda_symmetry: float = 0.0,
+        lambda_constancy: float = 0.0,
     ):
         super().__init__()
-        if min(lambda_spatial, lambda_temporal, lambda_up, lambda_symmetry) < 0:
+        if min(lambda_spatial, lambda_temporal, lambda_up, lambda_symmetry, lambda_constancy) < 0:
             raise ValueError(
-                f"lambda_spatial, lambda_temporal, lambda_up and lambda_symmetry must be >= 0, got "
-                f"{lambda_spatial}, {lambda_temporal}, {lambda_up}, {lambda_symmetry}"
+                f"lambda_spatial, lambda_temporal, lambda_up, lambda_symmetry and lambda_constancy must be "
+                f">= 0, got {lambda_spatial}, {lambda_temporal}, {lambda_up}, {lambda_symmetry}, {lambda_constancy}"
             )
         self.lambda_spatial = float(lambda_spatial)
         self.lambda_temporal = float(lambda_temporal)
         self.lambda_up = float(lambda_up)
         self.lambda_symmetry = float(lambda_symmetry)
+        self.lambda_constancy = float(lambda_constancy)
         self.spatial_options = dict(
             variant=spatial_variant, margin=spatial_margin, temperature=spatial_temperature,
             tie_threshold=spatial_tie_threshold, ties=spatial_ties, pairs=pairs,
@@ -445,13 +458,16 @@ class RePoseLoss(torch.nn.Module):
         absolute = mpjpe(pred, target) if weights is None else weighted_mpjpe(pred, target, weights)
         total = absolute
         zero = absolute.new_zeros(())
-        spatial = temporal = up_term = symmetry = zero
+        spatial = temporal = up_term = symmetry = constancy = zero
         if self.lambda_up and up is not None:
             up_term = up_direction_loss(*up)
             total = total + self.lambda_up * up_term
         if self.lambda_symmetry:
             symmetry = bone_symmetry_loss(pred)
             total = total + self.lambda_symmetry * symmetry
+        if self.lambda_constancy:
+            constancy = bone_constancy_loss(pred)
+            total = total + self.lambda_constancy * constancy
         if self.lambda_spatial:
             spatial = spatial_depth_order_loss(pred, target, weights=weights, **self.spatial_options)
             total = total + self.lambda_spatial * spatial
@@ -459,7 +475,7 @@ class RePoseLoss(torch.nn.Module):
             temporal = temporal_depth_order_loss(pred, target, weights=weights, **self.temporal_options)
             total = total + self.lambda_temporal * temporal
         parts = {"mpjpe": absolute.detach(), "spatial": spatial.detach(), "temporal": temporal.detach(),
-                 "up": up_term.detach(), "symmetry": symmetry.detach()}
+                 "up": up_term.detach(), "symmetry": symmetry.detach(), "constancy": constancy.detach()}
         return total, parts
 
 
