@@ -90,21 +90,30 @@ def up_direction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def bone_symmetry_loss(pred: torch.Tensor) -> torch.Tensor:
-    """Mean ``|left - right|`` bone length (metres) over the six left/right bone pairs (hip,
-    thigh, shin, shoulder, upper arm, forearm) of poses (..., 17, 3). Every target is symmetric,
-    yet nothing else asks a lifter's *errors* to be: guessing the depth of a foreshortened
-    forearm on one side only, it makes that forearm short (the bundled clip's right one)."""
+    """Mean ``|left - right| / mean(left, right)`` bone length over the six left/right bone pairs
+    (hip, thigh, shin, shoulder, upper arm, forearm) of poses (..., 17, 3). Every target is
+    symmetric, yet nothing else asks a lifter's *errors* to be: guessing the depth of a
+    foreshortened forearm on one side only, it makes that forearm short (the bundled clip's right
+    one). Relative, so that shrinking both bones is no way out (measured in metres, the term took
+    a fifth off the bundled clip's arms)."""
     left, right = (list(side) for side in zip(*SYMMETRY_PAIRS))
-    return (_bone_lengths(pred, left) - _bone_lengths(pred, right)).abs().mean()
+    left_lengths, right_lengths = _bone_lengths(pred, left), _bone_lengths(pred, right)
+    mean = (0.5 * (left_lengths + right_lengths)).clamp_min(_MIN_BONE_LENGTH)
+    return ((left_lengths - right_lengths).abs() / mean).mean()
 
 
 def bone_constancy_loss(pred: torch.Tensor) -> torch.Tensor:
-    """Mean ``|length - its window mean|`` (metres) over the 16 bones of poses (..., T, 17, 3),
-    time axis -3. A body's bones keep their length, yet a lifter that sees a limb foreshortened
+    """Mean ``|length / its window mean - 1|`` over the 16 bones of poses (..., T, 17, 3), time
+    axis -3. A body's bones keep their length, yet a lifter that sees a limb foreshortened
     guesses it short in those frames only (the bundled clip's forearms swing from 0.14 to 0.26 m
-    within a second); this asks one length per bone across the window. 0 for a single frame."""
+    within a second); this asks one length per bone across the window. Relative, as
+    :func:`bone_symmetry_loss` is. 0 for a single frame."""
     lengths = _bone_lengths(pred, [joint for joint in range(NUM_JOINTS) if PARENTS[joint] >= 0])
-    return (lengths - lengths.mean(dim=-2, keepdim=True)).abs().mean()
+    mean = lengths.mean(dim=-2, keepdim=True)
+    return ((lengths - mean).abs() / mean.clamp_min(_MIN_BONE_LENGTH)).mean()
+
+
+_MIN_BONE_LENGTH = 1e-6   # metres: the floor of a bone length the relative terms divide by
 
 
 def _bone_lengths(pred: torch.Tensor, joints: list[int]) -> torch.Tensor:

@@ -409,43 +409,47 @@ def test_up_direction_term():
 
 
 def test_bone_symmetry_term_on_real_motion(cmu_dance_camera):
-    """A mocap body's left and right bones match (within a centimetre); a left forearm 5 cm too
-    long costs 5 cm over the six bone pairs, and descent on the term shortens it."""
+    """A mocap body's left and right bones match (within 5 %); a left forearm a fifth too long
+    costs about 0.2 / 1.1 over the six bone pairs, descent on the term shortens it, and the
+    term is the same for the body at any size (shrinking is no way out)."""
     pose = torch.from_numpy(cmu_dance_camera - cmu_dance_camera[:, :1])[None]   # (1, T, 17, 3)
     elbow, wrist = JOINT_INDEX["l_elbow"], JOINT_INDEX["l_wrist"]
     mismatch = losses.bone_symmetry_loss(pose).item()
-    assert mismatch < 0.01
+    assert mismatch < 0.05
     forearm = pose[..., wrist, :] - pose[..., elbow, :]
     longer = pose.clone()
-    longer[..., wrist, :] += 0.05 * forearm / torch.linalg.vector_norm(forearm, dim=-1, keepdim=True)
+    longer[..., wrist, :] += 0.2 * forearm
     longer.requires_grad_(True)
     loss = losses.bone_symmetry_loss(longer)
-    assert loss.item() == pytest.approx(0.05 / 6, abs=mismatch)
+    assert loss.item() == pytest.approx(0.2 / 1.1 / 6, abs=mismatch)
     loss.backward()
     assert ((longer.grad[..., wrist, :] * forearm).sum(-1) > 0).all()   # descent moves the wrist in
+    torch.testing.assert_close(losses.bone_symmetry_loss(0.5 * longer.detach()), loss.detach())
     total, parts = losses.RePoseLoss(0.0, 0.0, lambda_symmetry=2.0)(longer.detach(), pose)
     torch.testing.assert_close(total, losses.mpjpe(longer.detach(), pose) + 2.0 * parts["symmetry"])
     assert losses.RePoseLoss(0.0, 0.0)(longer.detach(), pose)[1]["symmetry"].item() == 0.0
 
 
 def test_bone_constancy_term_on_real_motion(cmu_dance_camera):
-    """A mocap body's bones keep their length over a dance (within half a centimetre); a left
-    forearm 5 cm short in half the frames costs 2.5 cm on that bone, 1/16 of it over the 16
-    bones, and descent on the term lengthens it where short and shortens it where long."""
+    """A mocap body's bones keep their length over a dance (within 2 %); a left forearm a fifth
+    short in half the frames is 0.1 / 0.9 off its window mean in every frame, 1/16 of that over
+    the 16 bones; descent on the term lengthens it where short and shortens it where long; the
+    term is the same for the body at any size."""
     pose = torch.from_numpy(cmu_dance_camera - cmu_dance_camera[:, :1])[None]   # (1, T, 17, 3)
     elbow, wrist = JOINT_INDEX["l_elbow"], JOINT_INDEX["l_wrist"]
     drift = losses.bone_constancy_loss(pose).item()
-    assert drift < 0.005
+    assert drift < 0.02
     forearm = pose[..., wrist, :] - pose[..., elbow, :]
     half = pose.shape[1] // 2
     shorter = pose.clone()
-    shorter[:, :half, wrist] -= 0.05 * forearm[:, :half] / torch.linalg.vector_norm(forearm[:, :half], dim=-1, keepdim=True)
+    shorter[:, :half, wrist] -= 0.2 * forearm[:, :half]
     shorter.requires_grad_(True)
     loss = losses.bone_constancy_loss(shorter)
-    assert loss.item() == pytest.approx(0.025 / 16, abs=drift)
+    assert loss.item() == pytest.approx(0.1 / 0.9 / 16, abs=drift)
     loss.backward()
     outward = (shorter.grad[..., wrist, :] * forearm).sum(-1)[0]
     assert (outward[:half] < 0).all() and (outward[half:] > 0).all()   # descent: short out, long in
+    torch.testing.assert_close(losses.bone_constancy_loss(2.0 * shorter.detach()), loss.detach())
     assert losses.bone_constancy_loss(pose[:, :1]).item() == 0.0
     total, parts = losses.RePoseLoss(0.0, 0.0, lambda_constancy=3.0)(shorter.detach(), pose)
     torch.testing.assert_close(total, losses.mpjpe(shorter.detach(), pose) + 3.0 * parts["constancy"])
