@@ -58,7 +58,7 @@ def projected(lifted, example_detection) -> np.ndarray:
 
 
 def test_the_3d_projects_onto_the_confident_2d(projected, example_detection):
-    """Median 13 px and 90th percentile 43 px for the model of November 2026; allowed: 40 and 110
+    """Median 25 px and 90th percentile 53 px for the model of 30 November 2026; allowed: 40 and 110
     (5% and 13% of the man's height in the image). A 3D with left and right swapped is at 225."""
     det = example_detection
     confident = det.confidence >= CONFIDENT
@@ -71,7 +71,7 @@ def test_the_3d_projects_onto_the_confident_2d(projected, example_detection):
 def test_the_persons_left_is_the_2ds_left(projected, example_detection):
     """Where the 2D holds a left/right pair confidently and 30 px or more apart, the projected
     left joint lies nearer the 2D left joint than the 2D right one: 99% of 578 pairs for the
-    model of November 2026; allowed: 90%. Swapped, 4%."""
+    model of 30 November 2026; allowed: 90%. Swapped, 4%."""
     det = example_detection
     agree = []
     for left, right in zip(LEFT_JOINTS, RIGHT_JOINTS):
@@ -86,9 +86,9 @@ def test_the_persons_left_is_the_2ds_left(projected, example_detection):
 
 
 def test_the_bones_have_human_proportions(lifted, example_detection):
-    """Median bone lengths over the frames where the man is found: shin/thigh 1.17, upper
-    arm/forearm 1.5, leg/torso 1.6, ankle-to-crown 1.5 m and left and right within 9% for the
-    model of November 2026. Allowed: human ranges, wide enough for the joint definitions of any
+    """Median bone lengths over the frames where the man is found: shin/thigh 1.05, upper
+    arm/forearm 1.04, leg/torso 1.9, arm/leg 0.48, ankle-to-crown 1.66 m and left and right
+    within 17% (the forearms) for the model of 30 November 2026. Allowed: human ranges, wide enough for the joint definitions of any
     detector or mocap library (the H36M knee sits high, MediaPipe's wrist low)."""
     pose = lifted[example_detection.found]
 
@@ -115,7 +115,7 @@ def test_the_bones_have_human_proportions(lifted, example_detection):
 def test_the_knees_bend_forward(lifted, example_detection):
     """What one view cannot say, the body does: a knee bends forward. Where a knee is bent more
     than 20 degrees, it lies ahead of its hip-ankle line (ahead: the body's left x up) in every
-    such frame for the model of November 2026; allowed: 90%. A 3D mirrored in depth, which
+    such frame (200) for the model of 30 November 2026; allowed: 90%. A 3D mirrored in depth, which
     projects as well, bends every knee backwards."""
     pose = lifted[example_detection.found]
     left = (pose[:, J["l_hip"]] - pose[:, J["r_hip"]]) + (pose[:, J["l_shoulder"]] - pose[:, J["r_shoulder"]])
