@@ -66,6 +66,9 @@ TEMPORAL_MODES = ("adjacent", "window")
 # count down, and 2**26 float32 (256 MiB, a handful alive at once) still bounds the memory.
 WINDOW_BLOCK_ELEMENTS: dict[str, int] = {"cpu": 2**19, "other": 2**26}
 
+# Metres: the floor of a bone length the relative bone terms divide by.
+_MIN_BONE_LENGTH = 1e-6
+
 
 # ----------------------------------------------------------------------------- absolute terms
 def mpjpe(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -111,9 +114,6 @@ def bone_constancy_loss(pred: torch.Tensor) -> torch.Tensor:
     lengths = _bone_lengths(pred, [joint for joint in range(NUM_JOINTS) if PARENTS[joint] >= 0])
     mean = lengths.mean(dim=-2, keepdim=True)
     return ((lengths - mean).abs() / mean.clamp_min(_MIN_BONE_LENGTH)).mean()
-
-
-_MIN_BONE_LENGTH = 1e-6   # metres: the floor of a bone length the relative terms divide by
 
 
 def _bone_lengths(pred: torch.Tensor, joints: list[int]) -> torch.Tensor:
