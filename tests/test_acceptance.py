@@ -88,8 +88,9 @@ def test_the_persons_left_is_the_2ds_left(projected, example_detection):
 def test_the_bones_have_human_proportions(lifted, example_detection):
     """Median bone lengths over the frames where the man is found: shin/thigh 1.05, upper
     arm/forearm 1.04, leg/torso 1.9, arm/leg 0.48, ankle-to-crown 1.66 m and left and right
-    within 17% (the forearms) for the model of 30 November 2026. Allowed: human ranges, wide enough for the joint definitions of any
-    detector or mocap library (the H36M knee sits high, MediaPipe's wrist low)."""
+    within 17% (the forearms) for the model of 30 November 2026. Allowed: human ranges, wide
+    enough for the joint definitions of any detector or mocap library (the H36M knee sits high,
+    MediaPipe's wrist low)."""
     pose = lifted[example_detection.found]
 
     def length(a: str, b: str) -> float:
