@@ -71,6 +71,30 @@ def with_world(features: np.ndarray, world: np.ndarray | None) -> np.ndarray:
     return np.concatenate([features, np.where(present, world, 0.0), present], axis=-1).astype(np.float32)
 
 
+def rolled_xy(vectors: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
+    """Vectors (..., D >= 2) of a camera frame (x right, y down) as seen by the camera rolled by
+    ``angle`` (radians, broadcast against ``vectors[..., 0]``) about its optical axis: x and y
+    turned, the rest kept. Image points centred on the principal point turn alike, since the
+    projection divides x and y by the same depth."""
+    c, s = np.cos(angle), np.sin(angle)
+    out = np.array(vectors, copy=True)
+    out[..., 0] = c * vectors[..., 0] + s * vectors[..., 1]
+    out[..., 1] = -s * vectors[..., 0] + c * vectors[..., 1]
+    return out
+
+
+def roll_features(features: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
+    """The features (..., 17, C) of the image rolled by ``angle`` (radians, broadcast against
+    ``features[..., 0]``) about the optical axis: the centred 2D turns (the RMS scale does not
+    change) and so does MediaPipe's 3D where the feature set has it. Exact for a pinhole camera:
+    features are centred on the pelvis, so turning about the principal point or the pelvis is
+    the same."""
+    rolled = rolled_xy(features, angle)
+    if features.shape[-1] > INPUT_CHANNELS:
+        rolled[..., INPUT_CHANNELS:] = rolled_xy(features[..., INPUT_CHANNELS:], angle)
+    return rolled
+
+
 def mirror_features(features: np.ndarray) -> np.ndarray:
     """The features of the mirrored image (..., 17, C): left and right joints swapped, every x
     channel negated (what ``skeleton.flip_pose`` does to a pose, for any feature set)."""

@@ -351,3 +351,38 @@ def test_features_are_the_shared_definition(small_mocap):
     # they are already pelvis-centred with unit RMS radius.
     again = lifter_features(batch["inputs"][..., :2] * 100 + 500, batch["confidence"], (1000, 1000))
     np.testing.assert_allclose(again, batch["inputs"], atol=1e-4)
+
+
+def test_rolling_the_features_is_filming_with_the_camera_rolled(small_mocap):
+    """``roll_features`` and ``rolled_xy`` (the rendered windows' roll augmentation) give what a
+    camera rolled about its optical axis really films: the features of its projection, and the
+    3D and the world's up in its frame."""
+    from repose_core.camera import project
+    from repose_core.features import roll_features, rolled_xy
+
+    rng = np.random.default_rng(5)
+    cam, pixels, cams = projected_windows(small_mocap, 6, rng)
+    angle = np.radians(rng.uniform(-20, 20, len(cam)))
+    c, s = np.cos(angle), np.sin(angle)
+    roll = np.zeros((len(cam), 3, 3))
+    roll[:, 0, 0], roll[:, 0, 1], roll[:, 1, 0], roll[:, 1, 1], roll[:, 2, 2] = c, s, -s, c, 1.0
+    rolled_cam = np.einsum("bij,btkj->btki", roll, cam)
+    p = cams.principal
+    rolled_pixels = project(rolled_cam, cams.focal[:, None, None], cams.focal[:, None, None],
+                            p[:, None, None, 0], p[:, None, None, 1])
+    confidence = np.ones(cam.shape[:-1])
+    for b, (width, height) in enumerate(cams.size):
+        size = (int(width), int(height))
+        filmed = lifter_features(rolled_pixels[b], confidence[b], size)
+        np.testing.assert_allclose(roll_features(lifter_features(pixels[b], confidence[b], size), angle[b]),
+                                   filmed, atol=1e-5)
+    np.testing.assert_allclose(rolled_xy(cam, angle[:, None, None]), rolled_cam, atol=1e-9)
+    up = cams.R[:, :, 1]   # the world's up (Y) in each camera's frame
+    np.testing.assert_allclose(rolled_xy(up, angle), np.einsum("bij,bj->bi", roll, up), atol=1e-12)
+    # MediaPipe's 3D (channels 3-5 of the world feature set) turns with the image; ``present`` stays.
+    from repose_core.features import with_world
+    world_features = with_world(lifter_features(pixels[0], confidence[0], tuple(int(v) for v in cams.size[0])),
+                                cam[0] - cam[0, :, :1])
+    rolled_world = roll_features(world_features, angle[0])
+    np.testing.assert_allclose(rolled_world[..., 3:6], rolled_xy(world_features[..., 3:6], angle[0]), atol=1e-6)
+    np.testing.assert_array_equal(rolled_world[..., 6], world_features[..., 6])

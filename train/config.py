@@ -67,6 +67,9 @@ DEFAULTS: dict[str, Any] = {
         # Share of those windows carried over to the build of the person whose mocap moved the
         # character (train/data/rendered.py): the characters' arms are not a person's.
         "rendered_person_share": 0.0,
+        # Standard deviation (degrees) of a roll about the optical axis given to each rendered
+        # window, image and 3D together (train/data/rendered.py): the footage's own is small.
+        "rendered_roll_deg": 0.0,
         # Which bones they carry over: "all", or "limbs" (thighs, shins, upper arms, forearms).
         "rendered_person_bones": "all",
         # Share of the synthesised windows per skeleton family ({cmu_daz: 0.3, ...}, relative);

@@ -87,6 +87,7 @@ RULES: dict[str, Rule] = {
     "data.family_weights": Rule("mapping", check=_weights),   # free keys: skeleton families
     "data.rendered_fraction": Rule("number", minimum=0, check=lambda v: None if v <= 1 else "must be at most 1"),
     "data.rendered_person_bones": Rule("str", choices=("all", "limbs")),
+    "data.rendered_roll_deg": Rule("number", minimum=0),
     "data.rendered_person_share": Rule("number", minimum=0, check=lambda v: None if v <= 1 else "must be at most 1"),
     "train.epochs": Rule("int", minimum=1),
     "train.batches_per_epoch": Rule("int", minimum=1),

@@ -156,7 +156,8 @@ class TrainingData:
                                      clip_weights=family_clip_weights(self.train, self.cfg["data"]["family_weights"]),
                                      pad_short_clips=synth["pad_short_clips"])
         rendered = (RenderedSampler(self.rendered, self.window, seeds.rendered, synth["flip"],
-                                    self.cfg["data"]["rendered_person_share"]) if rendered_count else None)
+                                    self.cfg["data"]["rendered_person_share"], self.cfg["data"]["rendered_roll_deg"])
+                    if rendered_count else None)
         return BatchSampler(synthetic, self.reads_world, rendered, rendered_count)
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 
-from repose_core.features import FEATURES_VERSION, mirror_features
+from repose_core.features import FEATURES_VERSION, mirror_features, roll_features, rolled_xy
 from repose_core.runtime import clip_features
 from repose_core.skeleton import (FLIP_PERMUTATION, JOINT_INDEX, apply_bone_lengths, bone_lengths, flip_direction,
                                   flip_pose, root_centred)
@@ -155,17 +155,22 @@ class RenderedSampler:
     A shot shorter than the window is padded with its first and last frames, as the runtime pads
     a clip's ends. With ``flip`` half the windows are mirrored (image and 3D together). With
     ``person_share`` that share of the windows comes from the shots carried over to their mocap
-    person's build (``DetectedShot.as_person``). Same seed, same batches.
+    person's build (``DetectedShot.as_person``). With ``roll_deg`` each window is also seen
+    through its camera rolled about the optical axis by a normal angle of that standard
+    deviation (degrees), image and 3D together: footage is rendered with little roll, a real
+    camera on a stand or in a hand often has more (the bundled clip's: 13 degrees), and the up
+    direction must follow it. Same seed, same batches.
     """
 
     def __init__(self, shots: list[DetectedShot], window: int, seed: int, flip: bool = True,
-                 person_share: float = 0.0):
+                 person_share: float = 0.0, roll_deg: float = 0.0):
         if not shots:
             raise ValueError("no rendered shots to sample from")
         if person_share and any(s.as_person is None for s in shots):
             raise ValueError("person_share needs shots carried over to their mocap person "
                              "(load_detected_shots(..., person_lengths=...))")
         self.shots, self.window, self.flip, self.person_share = shots, window, flip, person_share
+        self.roll_deg = roll_deg
         self.rng = np.random.default_rng(seed)
         weights = np.array([max(len(s) - window + 1, 1) for s in shots], dtype=np.float64)
         self.p = weights / weights.sum()   # every window start equally likely
@@ -185,6 +190,11 @@ class RenderedSampler:
             for key in ("occluded", "confidence"):
                 batch[key][mirrored] = batch[key][mirrored][..., FLIP_PERMUTATION]
             batch["up"][mirrored] = flip_direction(batch["up"][mirrored])
+        if self.roll_deg:
+            angle = np.radians(self.rng.normal(0.0, self.roll_deg, count))
+            batch["inputs"] = roll_features(batch["inputs"], angle[:, None, None])
+            batch["target"] = rolled_xy(batch["target"], angle[:, None, None])
+            batch["up"] = rolled_xy(batch["up"], angle[:, None])
         return batch
 
     def _window(self, shot: DetectedShot) -> dict[str, np.ndarray]:
