@@ -16,13 +16,18 @@ height while the true foot is planted (the add-on's standing ankle height is 80 
 skate, with the default lens assumed and with the shot's true lens given (the Lens setting);
 MediaPipe's world landmarks are placed as a level camera would put them, as other add-ons do.
 ``--true-up`` levels the import by the shot's true camera instead of the lifter's up direction:
-what the lean would be with a perfect up estimate and this lifter's poses.
+what the lean would be with a perfect up estimate and this lifter's poses. ``--roll DEG`` films
+every shot with its camera rolled about the optical axis by DEG degrees, one way on even shots and
+the other on odd ones (the footage is rendered with little roll, a camera on a stand or in a hand
+often has more): MediaPipe's 2D and 3D are turned with the image, which takes MediaPipe to see a
+rolled image as it saw the level one, turned.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,12 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from repose_core import load_lifter  # noqa: E402
-from repose_core.detect import detect_video  # noqa: E402
+from repose_core.detect import Detection2D, detect_video  # noqa: E402
+from repose_core.features import rolled_xy  # noqa: E402
 from train.render.footage import RenderTruth, shot_paths  # noqa: E402
 from train.render.plans import BENCH_DIR, SHOTS_PER_TAKE, plan  # noqa: E402
 from train.render.shots import Y_UP_TO_BLENDER  # noqa: E402
 from train.render.score import (METRICS, ScoredShot, contact_heights, scored_shot, summarise,  # noqa: E402
-                                torso_lean_error_deg)
+                                lean_error_deg)
 
 DETECT_CACHE = BENCH_DIR.parents[1] / "detect"
 _HEADERS = {"p_mpjpe_limbs": "P-MPJPE limbs", "mpjpe": "MPJPE", "bone_direction_deg": "bone dir.",
@@ -64,16 +70,34 @@ def motion_kind(subject: str) -> str:
     return next((kind for prefix, kind in MOTION_KINDS.items() if subject.startswith(prefix)), ACROBATICS)
 
 
-def score_model(model: Path | None, shots: list[tuple[str, Path, Path]], true_up: bool = False
+def rolled(truth: RenderTruth, detection: Detection2D, degrees: float) -> tuple[RenderTruth, Detection2D]:
+    """The shot as its camera, rolled by ``degrees`` about the optical axis, films it: the
+    truth's camera turned, MediaPipe's image points turned about the principal point (the image
+    centre) and its world landmarks about the camera's axis."""
+    angle = np.radians(degrees)
+    c, s = np.cos(angle), np.sin(angle)
+    turn = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])   # as rolled_xy turns vectors
+    centre = np.asarray(detection.image_size, dtype=np.float64) / 2.0
+    landmarks = detection.landmarks.copy()
+    landmarks[..., :2] = rolled_xy(landmarks[..., :2] - centre, angle) + centre
+    return replace(truth, R=turn @ truth.R), replace(
+        detection, keypoints=(rolled_xy(detection.keypoints - centre, angle) + centre).astype(np.float32),
+        landmarks=landmarks, world_landmarks=rolled_xy(detection.world_landmarks, angle))
+
+
+def score_model(model: Path | None, shots: list[tuple[str, Path, Path]], true_up: bool = False, roll_deg: float = 0.0
                 ) -> tuple[list[ScoredShot], dict[tuple[str, str, str], dict[str, np.ndarray]]]:
     """Pose scores per shot, and the import's upright/grounded figures pooled by (camera, lens,
-    kind of motion); ``true_up``: the import is levelled by the shot's true camera."""
+    kind of motion); ``true_up``: the import is levelled by the shot's true camera; ``roll_deg``:
+    each shot filmed with its camera rolled that much, one way or the other (:func:`rolled`)."""
     lifter = load_lifter(model)
     scored = []
     upright: dict[tuple[str, str, str], dict[str, list]] = {}
-    for name, video, truth_path in shots:
+    for k, (name, video, truth_path) in enumerate(shots):
         detection = detect_video(video, cache_dir=DETECT_CACHE)
         truth = RenderTruth.load(truth_path)
+        if roll_deg:
+            truth, detection = rolled(truth, detection, roll_deg if k % 2 == 0 else -roll_deg)
         lifted = lifter.lift(detection.keypoints, image_size=detection.image_size,
                              confidence=detection.confidence, world=detection.world_joints)
         scored.append(scored_shot(name, truth, detection, lifted.pose))
@@ -101,7 +125,7 @@ def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarr
     options = ImportOptions(video=Path(detection.video))
     if true_lens:
         options = ImportOptions(video=Path(detection.video),
-                                focal_35mm=truth.focal_px * 43.27 / float(np.hypot(*truth.size)))
+                                focal_35mm=truth.shot.intrinsics.focal_35mm)
     result = animate(pose, detection.keypoints, detection.confidence, found, detection.image_size,
                      detection.fps, options, up=up)
     world = truth.joints[detection.frame_indices]
@@ -109,8 +133,8 @@ def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarr
     contacts = foot_lock.detect_contacts(truth_z_up, detection.fps)
     mediapipe_placed = root_motion.place_in_world(np.nan_to_num(detection.world_joints), detection.fps).joints
     return {
-        "pipeline_lean": torso_lean_error_deg(world[found], result.joints[found]),
-        "mediapipe_lean": torso_lean_error_deg(world[found], mediapipe_placed[found]),
+        "pipeline_lean": lean_error_deg(world[found], result.joints[found]),
+        "mediapipe_lean": lean_error_deg(world[found], mediapipe_placed[found]),
         "heights": contact_heights(contacts[found], result.joints[found]),
         "skate": np.array([result.foot_skate_after]),
     }
@@ -184,6 +208,8 @@ def main() -> int:
     parser.add_argument("--by-subject", action="store_true", help="a table per held-out person too")
     parser.add_argument("--true-up", action="store_true",
                         help="level the import by the shot's true camera, not the lifter's up direction")
+    parser.add_argument("--roll", type=float, default=0.0, metavar="DEG",
+                        help="film every shot with its camera rolled by DEG degrees, alternately each way")
     args = parser.parse_args()
     shots = rendered_shots(args.set)
     expected = len(plan("bench", args.set)) * SHOTS_PER_TAKE["bench"]
@@ -191,7 +217,7 @@ def main() -> int:
         print(f"no rendered shots: run `python -m train.render bench --set {args.set}` first")
         return 1
     print(f"{args.set} set: {len(shots)} of {expected} shots rendered")
-    scored_models = {str(m or "shipped model"): score_model(m, shots, args.true_up) for m in args.model}
+    scored_models = {str(m or "shipped model"): score_model(m, shots, args.true_up, args.roll) for m in args.model}
     per_model = {label: scored for label, (scored, _) in scored_models.items()}
     results = {label: summarise(scored) for label, scored in per_model.items()}
     frames = next(iter(results.values()))["frames"]

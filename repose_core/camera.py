@@ -14,6 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
+# The diagonal of a full-frame (35 mm) sensor: what a "35 mm-equivalent" focal length refers to.
+FULL_FRAME_DIAGONAL_MM: float = 43.27
+
+
 @dataclass(frozen=True)
 class Intrinsics:
     fx: float
@@ -35,8 +39,13 @@ class Intrinsics:
 
         The 35 mm equivalent refers to the 43.27 mm diagonal of a full-frame sensor.
         """
-        f = focal_35mm * np.hypot(width, height) / 43.27
+        f = focal_35mm * np.hypot(width, height) / FULL_FRAME_DIAGONAL_MM
         return cls(f, f, width / 2, height / 2, width, height)
+
+    @property
+    def focal_35mm(self) -> float:
+        """The 35 mm-equivalent focal length of ``fx`` (the inverse of :meth:`from_focal_35mm`)."""
+        return float(self.fx * FULL_FRAME_DIAGONAL_MM / np.hypot(self.width, self.height))
 
 
 def world_to_camera(points: np.ndarray, R: np.ndarray, C: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS, PARENTS
 from train.data.mocap import load_clip
 from train.data.rendered import LIMB_BONE_ENDS, RenderedSampler, load_detected_shots, median_bone_lengths
 from train.render.footage import CHARACTER_FILES, RenderTruth, Take, render_take, shot_paths
-from train.render.score import score, scored_shot, summarise, torso_lean_error_deg
+from train.render.score import BODY_AXIS, lean_error_deg, score, scored_shot, summarise
 from train.render.shots import ShotConfig, floor_height, sample_shot
 from train.render.takes import plan_takes
 from train.data.mocap import MotionLibrary
@@ -142,17 +142,18 @@ def test_scores_of_the_truth_itself_and_of_mediapipe(rendered):
 
 
 @pytest.mark.slow  # renders a take with Blender and detects it
-def test_torso_lean_error_is_the_tilt_whatever_way_the_import_faces(walk):
+def test_lean_error_is_the_tilt_whatever_way_the_import_faces(walk):
     """The lean error ignores which way an import turned the person about the vertical, and is
-    the angle by which it tilts them."""
+    the angle by which it tilts them, for the torso and for the whole body alike."""
     from repose_core.rotations import axis_angle_matrix
     from train.render.shots import Y_UP_TO_BLENDER
 
     placed = walk @ Y_UP_TO_BLENDER.T
     turned = placed @ axis_angle_matrix(np.array([0.0, 0.0, 1.0]), np.asarray(1.2)).T
-    assert torso_lean_error_deg(walk, turned).max() < 1e-6
+    assert lean_error_deg(walk, turned).max() < 1e-6
     tilted = turned @ axis_angle_matrix(np.array([1.0, 0.0, 0.0]), np.radians(np.asarray(10.0))).T
-    np.testing.assert_allclose(np.median(torso_lean_error_deg(walk, tilted)), 10.0, atol=1.0)
+    np.testing.assert_allclose(np.median(lean_error_deg(walk, tilted)), 10.0, atol=1.0)
+    np.testing.assert_allclose(np.median(lean_error_deg(walk, tilted, BODY_AXIS)), 10.0, atol=1.0)
 
 
 def test_rendered_shots_make_training_batches(rendered):
@@ -171,6 +172,16 @@ def test_rendered_shots_make_training_batches(rendered):
     # A plain window's features are the shot's own (the runtime's clip_features of MediaPipe).
     plain = np.flatnonzero(batch["up"][:, 0, 0] == shots[0].up[0, 0])[0]
     np.testing.assert_array_equal(batch["inputs"][plain, 7:19], shots[0].features)
+    # data.rendered_roll_deg: the same windows, each seen by its camera rolled about the optical
+    # axis by one angle, image, 3D and up together.
+    from repose_core.features import roll_features, rolled_xy
+    level = RenderedSampler(shots, window=27, seed=0, flip=False).sample(8)
+    rolled = RenderedSampler(shots, window=27, seed=0, flip=False, roll_deg=10.0).sample(8)
+    up, turned = level["up"][:, 0], rolled["up"][:, 0]
+    angle = np.arctan2(up[:, 1], up[:, 0]) - np.arctan2(turned[:, 1], turned[:, 0])
+    assert 2.0 < np.degrees(np.abs(angle)).max() < 45.0
+    np.testing.assert_allclose(rolled["inputs"], roll_features(level["inputs"], angle[:, None, None]), atol=1e-5)
+    np.testing.assert_allclose(rolled["target"], rolled_xy(level["target"], angle[:, None, None]), atol=1e-6)
 
 
 def test_rendered_shots_carried_over_to_the_build_of_the_mocap_person(rendered, walk):

@@ -88,21 +88,29 @@ def summarise(shots: list[ScoredShot]) -> dict[str, dict[str, float]]:
 ANKLES = [JOINT_INDEX["l_ankle"], JOINT_INDEX["r_ankle"]]   # the add-on's contact order
 
 
-def torso_lean_error_deg(truth_world: np.ndarray, placed: np.ndarray) -> np.ndarray:
-    """Per frame, the angle between the true and the placed pelvis -> thorax direction in the
-    world, after turning the placed clip about the vertical to face as the truth does (where an
-    import faces a person is a choice, how upright it stands is not). The turn is the one that
-    best lays the placed hip lines on the true ones, seen from above, so it cannot hide a lean.
+# An axis of the body as (lower joints, upper joints), each end the mean of its joints.
+TORSO_AXIS: tuple[tuple[int, ...], tuple[int, ...]] = ((ROOT,), (JOINT_INDEX["thorax"],))
+BODY_AXIS: tuple[tuple[int, ...], tuple[int, ...]] = (tuple(ANKLES), (JOINT_INDEX["head"],))
+
+
+def lean_error_deg(truth_world: np.ndarray, placed: np.ndarray,
+                   axis: tuple[tuple[int, ...], tuple[int, ...]] = TORSO_AXIS) -> np.ndarray:
+    """Per frame, the angle between the true and the placed direction of a body ``axis`` (the
+    torso, pelvis -> thorax, by default) in the world, after turning the placed clip about the
+    vertical to face as the truth does (where an import faces a person is a choice, how upright
+    it stands is not). The turn is the one that best lays the placed hip lines on the true ones,
+    seen from above, so it cannot hide a lean.
 
     truth_world: (T, 17, 3) mocap world, Y up. placed: (T, 17, 3) Blender world, Z up.
     """
-    thorax, left, right = JOINT_INDEX["thorax"], JOINT_INDEX["l_hip"], JOINT_INDEX["r_hip"]
+    left, right = JOINT_INDEX["l_hip"], JOINT_INDEX["r_hip"]
     truth = truth_world @ Y_UP_TO_BLENDER.T
     true_hips, got_hips = truth[:, left] - truth[:, right], placed[:, left] - placed[:, right]
     cross = (got_hips[:, 0] * true_hips[:, 1] - got_hips[:, 1] * true_hips[:, 0]).sum()
     angle = np.arctan2(cross, (got_hips[:, :2] * true_hips[:, :2]).sum())
-    true = truth[:, thorax] - truth[:, ROOT]
-    got = placed[:, thorax] - placed[:, ROOT]
+    lower, upper = (list(joints) for joints in axis)
+    true = truth[:, upper].mean(1) - truth[:, lower].mean(1)
+    got = placed[:, upper].mean(1) - placed[:, lower].mean(1)
     c, s = np.cos(angle), np.sin(angle)
     got = got @ np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]).T
     cos = (got * true).sum(-1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(true, axis=-1)
