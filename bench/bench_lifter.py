@@ -25,7 +25,7 @@ from repose_core.models.export import export_onnx, lifter_metadata
 from repose_core.runtime import load_lifter
 
 CONFIGS: dict[str, dict] = {
-    # train/configs/default_world_rounds_relative.yaml, the shipped model: reads MediaPipe's 3D too, says where up is
+    # train/configs/default_world_rolled.yaml, the shipped model: reads MediaPipe's 3D too, says where up is
     "tcn-384-27-world": {"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 384, "in_channels": 7,
                          "predict_up": True},
     "tcn-384-27": {"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 384},  # train/configs/default_cpu.yaml

@@ -528,7 +528,7 @@ def test_mixed_precision_is_float16_on_cuda_and_native_bf16_on_cpu(monkeypatch):
 
 
 def test_shipped_default_model_is_trained_and_matches_its_config(shared_data):
-    """load_lifter(None) is the network default_world_rounds_relative.yaml describes (it reads
+    """load_lifter(None) is the network default_world_rolled.yaml describes (it reads
     MediaPipe's 3D and predicts the up direction), and it really lifts from 2D alone: on a take of
     a person it never saw (Daz skeleton, CMU subject 13, a held-out person), seen by a camera it
     never saw."""
@@ -537,7 +537,7 @@ def test_shipped_default_model_is_trained_and_matches_its_config(shared_data):
     from train.data.mocap import load_clip
 
     lifter = load_lifter(None)
-    model_cfg = load_config(CONFIG_DIR / "default_world_rounds_relative.yaml")["model"]
+    model_cfg = load_config(CONFIG_DIR / "default_world_rolled.yaml")["model"]
     for key in ("filter_widths", "channels", "in_channels", "predict_up"):
         assert lifter.metadata["model_config"][key] == model_cfg[key], key
     assert lifter.reads_world and lifter.predicts_up
