@@ -33,6 +33,8 @@ JOINT_MARKERS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class TriangulatedClip:
+    """One clip's truth: markers on some of its frames, and its camera."""
+
     frames: np.ndarray       # (F,) the video's frame indices that have a truth
     markers: tuple[str, ...]
     positions: np.ndarray    # (F, M, 3) metres, the calibration's world, Z up
