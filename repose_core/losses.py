@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .skeleton import NEIGHBOUR_PAIRS, NUM_JOINTS, PARENTS, SYMMETRY_PAIRS, root_centred
+from .skeleton import JOINT_INDEX, NEIGHBOUR_PAIRS, NUM_JOINTS, PARENTS, SYMMETRY_PAIRS, root_centred
 
 VARIANTS = ("hinge", "hinge_margin", "logistic")
 TIE_MODES = ("ignore", "pull")
@@ -90,6 +90,36 @@ def up_direction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     gravity head's term (0 when aligned, 2 when opposite; ~angle^2 / 2 for small errors)."""
     _check_same_shape(pred, target)
     return (1.0 - torch.nn.functional.cosine_similarity(pred, target, dim=-1)).mean()
+
+
+# The body's axes whose lean an import shows: (lower joints, upper joints), each end their mean.
+LEAN_AXES: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = (
+    ((JOINT_INDEX["pelvis"],), (JOINT_INDEX["thorax"],)),                        # torso
+    ((JOINT_INDEX["l_ankle"], JOINT_INDEX["r_ankle"]), (JOINT_INDEX["head"],)),  # whole body
+)
+
+
+def levelled_lean_loss(pred: torch.Tensor, target: torch.Tensor, up_pred: torch.Tensor,
+                       up_target: torch.Tensor) -> torch.Tensor:
+    """Mean ``1 - cos`` between the predicted and the true body axes (``LEAN_AXES``) of poses
+    (B, T, 17, 3), each levelled by its own up direction (B, T, 3): the predicted axis turned by
+    the smallest rotation that takes the predicted up onto the true one. What an import shows
+    is the pose levelled by the predicted up, so a lean error is the pose's tilt and the up's
+    error together; MPJPE and the up term each see one of them, and a network unsure of a
+    camera's tilt can hedge both ways at once. This term asks them to agree."""
+    _check_same_shape(pred, target)
+    _check_same_shape(up_pred, up_target)
+    a, b = F.normalize(up_pred, dim=-1), F.normalize(up_target, dim=-1)
+    axis = torch.cross(a, b, dim=-1)                      # |axis| = sin, a . b = cos
+    scale = 1.0 / (1.0 + (a * b).sum(-1, keepdim=True)).clamp_min(1e-6)
+    terms = []
+    for lower, upper in LEAN_AXES:
+        got = pred[..., list(upper), :].mean(-2) - pred[..., list(lower), :].mean(-2)
+        true = target[..., list(upper), :].mean(-2) - target[..., list(lower), :].mean(-2)
+        turn = torch.cross(axis, got, dim=-1)            # Rodrigues for the rotation a -> b
+        levelled = got + turn + scale * torch.cross(axis, turn, dim=-1)
+        terms.append(1.0 - F.cosine_similarity(levelled, true, dim=-1))
+    return torch.stack(terms).mean()
 
 
 def bone_symmetry_loss(pred: torch.Tensor) -> torch.Tensor:
@@ -401,8 +431,9 @@ class RePoseLoss(torch.nn.Module):
     ``up`` = (predicted, true) up directions (B, T, 3) of a model with a gravity head adds
     ``lambda_up`` * :func:`up_direction_loss` (part "up"). ``lambda_symmetry`` adds
     :func:`bone_symmetry_loss` of the prediction (part "symmetry"), ``lambda_constancy``
-    :func:`bone_constancy_loss` (part "constancy"). A term whose lambda is 0 (or
-    whose input is absent) is not computed and reports 0.
+    :func:`bone_constancy_loss` (part "constancy"), ``lambda_lean`` (with ``up``)
+    :func:`levelled_lean_loss` (part "lean"). A term whose lambda is 0 (or whose input is
+    absent) is not computed and reports 0.
 
     The ``spatial_*`` / ``temporal_*`` options are those of :func:`spatial_depth_order_loss`
     and :func:`temporal_depth_order_loss`.
@@ -429,18 +460,21 @@ class RePoseLoss(torch.nn.Module):
         lambda_up: float = 0.0,
         lambda_symmetry: float = 0.0,
         lambda_constancy: float = 0.0,
+        lambda_lean: float = 0.0,
     ):
         super().__init__()
-        if min(lambda_spatial, lambda_temporal, lambda_up, lambda_symmetry, lambda_constancy) < 0:
+        if min(lambda_spatial, lambda_temporal, lambda_up, lambda_symmetry, lambda_constancy, lambda_lean) < 0:
             raise ValueError(
-                f"lambda_spatial, lambda_temporal, lambda_up, lambda_symmetry and lambda_constancy must be "
-                f">= 0, got {lambda_spatial}, {lambda_temporal}, {lambda_up}, {lambda_symmetry}, {lambda_constancy}"
+                f"lambda_spatial, lambda_temporal, lambda_up, lambda_symmetry, lambda_constancy and lambda_lean "
+                f"must be >= 0, got {lambda_spatial}, {lambda_temporal}, {lambda_up}, {lambda_symmetry}, "
+                f"{lambda_constancy}, {lambda_lean}"
             )
         self.lambda_spatial = float(lambda_spatial)
         self.lambda_temporal = float(lambda_temporal)
         self.lambda_up = float(lambda_up)
         self.lambda_symmetry = float(lambda_symmetry)
         self.lambda_constancy = float(lambda_constancy)
+        self.lambda_lean = float(lambda_lean)
         self.spatial_options = dict(
             variant=spatial_variant, margin=spatial_margin, temperature=spatial_temperature,
             tie_threshold=spatial_tie_threshold, ties=spatial_ties, pairs=pairs,
@@ -467,10 +501,13 @@ class RePoseLoss(torch.nn.Module):
         absolute = mpjpe(pred, target) if weights is None else weighted_mpjpe(pred, target, weights)
         total = absolute
         zero = absolute.new_zeros(())
-        spatial = temporal = up_term = symmetry = constancy = zero
+        spatial = temporal = up_term = symmetry = constancy = lean = zero
         if self.lambda_up and up is not None:
             up_term = up_direction_loss(*up)
             total = total + self.lambda_up * up_term
+        if self.lambda_lean and up is not None:
+            lean = levelled_lean_loss(pred, target, *up)
+            total = total + self.lambda_lean * lean
         if self.lambda_symmetry:
             symmetry = bone_symmetry_loss(pred)
             total = total + self.lambda_symmetry * symmetry
@@ -484,7 +521,7 @@ class RePoseLoss(torch.nn.Module):
             temporal = temporal_depth_order_loss(pred, target, weights=weights, **self.temporal_options)
             total = total + self.lambda_temporal * temporal
         parts = {"mpjpe": absolute.detach(), "spatial": spatial.detach(), "temporal": temporal.detach(),
-                 "up": up_term.detach(), "symmetry": symmetry.detach(), "constancy": constancy.detach()}
+                 "up": up_term.detach(), "symmetry": symmetry.detach(), "constancy": constancy.detach(), "lean": lean.detach()}
         return total, parts
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
@@ -363,7 +364,7 @@ def test_repose_loss_combines_root_centred_parts():
     loss_fn = losses.RePoseLoss(lambda_spatial=0.5, lambda_temporal=2.0, spatial_variant="logistic",
                                 temporal_mode="window", pairs="neighbours")
     total, parts = loss_fn(pred, target)
-    assert set(parts) == {"mpjpe", "spatial", "temporal", "up", "symmetry", "constancy"}
+    assert set(parts) == {"mpjpe", "spatial", "temporal", "up", "symmetry", "constancy", "lean"}
     assert not any(p.requires_grad for p in parts.values())
     centred_pred = pred - pred[:, :, :1]
     centred_target = target - target[:, :, :1]
@@ -454,6 +455,34 @@ def test_bone_constancy_term_on_real_motion(cmu_dance_camera):
     total, parts = losses.RePoseLoss(0.0, 0.0, lambda_constancy=3.0)(shorter.detach(), pose)
     torch.testing.assert_close(total, losses.mpjpe(shorter.detach(), pose) + 3.0 * parts["constancy"])
     assert losses.RePoseLoss(0.0, 0.0)(shorter.detach(), pose)[1]["constancy"].item() == 0.0
+
+
+def test_levelled_lean_term_on_real_motion(cmu_dance_camera):
+    """The import's lean as a loss. 0 for the truth, and 0 when a camera's tilt is mistaken in
+    the pose and the up direction alike (levelling takes it away); the pose alone tilted by 10
+    degrees across its axes costs about 1 - cos(10 deg); descent on it turns pose and up toward
+    each other; lambda_lean weighs it in, and it needs up directions."""
+    from repose_core.rotations import axis_angle_matrix
+
+    pose = torch.from_numpy(cmu_dance_camera - cmu_dance_camera[:, :1])[None]   # (1, T, 17, 3)
+    up = torch.zeros(1, pose.shape[1], 3, dtype=DTYPE)
+    up[..., 1] = -1.0                                   # a level camera: up is -y
+    tilt = torch.from_numpy(axis_angle_matrix(np.array([1.0, 0.0, 0.0]), np.radians(np.asarray(10.0))))
+    assert losses.levelled_lean_loss(pose, pose, up, up).item() == pytest.approx(0.0, abs=1e-12)
+    assert losses.levelled_lean_loss(pose @ tilt.T, pose, up @ tilt.T, up).item() == pytest.approx(0.0, abs=1e-12)
+    leaning = (pose @ tilt.T).requires_grad_(True)
+    guessed_up = up.clone().requires_grad_(True)
+    loss = losses.levelled_lean_loss(leaning, pose, guessed_up, up)
+    assert loss.item() == pytest.approx(1.0 - np.cos(np.radians(10.0)), rel=0.2)
+    loss.backward()
+    step = 0.5
+    after = losses.levelled_lean_loss(leaning.detach() - step * leaning.grad / leaning.grad.norm(),
+                                      pose, guessed_up.detach() - step * guessed_up.grad / guessed_up.grad.norm(), up)
+    assert after.item() < loss.item()
+    assert guessed_up.grad.abs().sum() > 0            # the up direction learns from it too
+    total, parts = losses.RePoseLoss(0.0, 0.0, lambda_lean=2.0)(leaning.detach(), pose, up=(up, up))
+    torch.testing.assert_close(total, losses.mpjpe(leaning.detach(), pose) + 2.0 * parts["lean"])
+    assert losses.RePoseLoss(0.0, 0.0, lambda_lean=2.0)(leaning.detach(), pose)[1]["lean"].item() == 0.0
 
 
 def test_bad_arguments_name_the_problem():
