@@ -12,7 +12,8 @@ clip: the median lean of the pelvis -> thorax axis and of the mid-ankles -> head
 world's vertical, and the camera pitch and roll the clip was levelled by. Then, for a clip with a
 triangulated truth (``train.data.triangulated``): the true pitch and roll, and the median angle
 between the import's and the person's torso and body axes on the standing frames, with the
-default lens and with the calibrated one.
+default lens and with the calibrated one, and the same for MediaPipe's world landmarks placed as
+a level camera would put them (what other add-ons animate).
 """
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from addon.motion.root_motion import place_in_world  # noqa: E402
 from addon.pipeline import ImportOptions, analyse  # noqa: E402
+from repose_core.detect import detect_video  # noqa: E402
 from repose_core.skeleton import JOINT_INDEX as J  # noqa: E402
 from train.data.triangulated import TriangulatedClip, camera_pitch_roll_deg  # noqa: E402
 
@@ -70,8 +73,16 @@ def against_truth(video: Path, truth: TriangulatedClip, model: Path | None, foca
     ankles = 0.5 * (truth.marker("RAnkle") + truth.marker("LAnkle"))
     own = {"own torso": lean_from_vertical_deg(truth.marker("Neck") - hips),
            "own body": lean_from_vertical_deg(truth.marker("Head") - ankles)}
-    return {"frames": int(standing.sum()), "pitch_roll": pitch_roll(result),
+    return {"frames": int(standing.sum()), "pitch_roll": pitch_roll(result), "standing": standing,
             **{axis: float(np.median(e[standing])) for axis, e in {**errors, **own}.items()}}
+
+
+def mediapipe_against_truth(video: Path, truth: TriangulatedClip, standing: np.ndarray) -> dict[str, float]:
+    """MediaPipe's world landmarks placed as a level camera would put them (what other add-ons
+    animate), median lean errors on the same standing frames."""
+    detection = detect_video(video, cache_dir=CACHE)
+    placed = place_in_world(np.nan_to_num(detection.world_joints), detection.fps).joints
+    return {axis: float(np.median(e[standing])) for axis, e in truth.lean_errors_deg(placed).items()}
 
 
 def main() -> int:
@@ -98,6 +109,9 @@ def main() -> int:
             print(f"| {video.name}, {lens} | {got['frames']} | {got['own torso']:.1f}, {got['own body']:.1f} | "
                   f"{got['torso']:.1f} | {got['body']:.1f} | "
                   "{:.1f}, {:.1f} / {:.1f}, {:.1f} |".format(*got["pitch_roll"], *camera_pitch_roll_deg(truth.up_in_camera)))
+        mediapipe = mediapipe_against_truth(video, truth, got["standing"])
+        print(f"| {video.name}, MediaPipe's world landmarks placed level | {got['frames']} | | "
+              f"{mediapipe['torso']:.1f} | {mediapipe['body']:.1f} | level assumed |")
     return 0
 
 
