@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from addon.motion.root_motion import place_in_world  # noqa: E402
+from addon.motion.root_motion import DEFAULT_FOCAL_35MM, place_in_world  # noqa: E402
 from addon.pipeline import ImportOptions, analyse  # noqa: E402
 from repose_core.detect import detect_video  # noqa: E402
 from repose_core.skeleton import JOINT_INDEX as J  # noqa: E402
@@ -61,12 +61,9 @@ def standing_leans(video: Path, model: Path | None) -> dict[str, float]:
     }
 
 
-def against_truth(video: Path, truth: TriangulatedClip, model: Path | None, focal_35mm: float | None) -> dict:
+def against_truth(video: Path, truth: TriangulatedClip, model: Path | None, focal_35mm: float) -> dict:
     """Median lean errors on the standing frames that have a truth, and the camera levelled by."""
-    options = ImportOptions(video=video, model_path=model, cache_dir=CACHE)
-    if focal_35mm is not None:
-        options = ImportOptions(video=video, model_path=model, cache_dir=CACHE, focal_35mm=focal_35mm)
-    result = analyse(options)
+    result = analyse(ImportOptions(video=video, model_path=model, cache_dir=CACHE, focal_35mm=focal_35mm))
     standing = (result.motion.contacts.any(-1) & result.found)[truth.frames]
     errors = truth.lean_errors_deg(result.motion.joints)
     hips = 0.5 * (truth.marker("RHip") + truth.marker("LHip"))
@@ -103,7 +100,7 @@ def main() -> int:
         print("|---|---|---|---|---|---|")
     for video in with_truth:
         truth = TriangulatedClip.load(TRUTHS[video.name])
-        lenses = {"default lens": None, "calibrated lens": truth.focal_35mm}
+        lenses = {"default lens": DEFAULT_FOCAL_35MM, "calibrated lens": truth.focal_35mm}
         for lens, focal in lenses.items():
             got = against_truth(video, truth, args.model, focal)
             print(f"| {video.name}, {lens} | {got['frames']} | {got['own torso']:.1f}, {got['own body']:.1f} | "
