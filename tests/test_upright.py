@@ -36,15 +36,16 @@ def bundled_import(example_video, detection_cache):
 
 def test_the_bundled_clips_truth_is_its_person_seen_by_its_camera(bundled_truth, example_detection):
     """The triangulated markers, projected by the clip's calibrated camera, fall on MediaPipe's
-    hips, knees and ankles in the very frames they are for (within the two detectors' different
-    joint definitions): the truth file, its camera and its frame numbers belong to this video."""
+    limb joints in the very frames they are for (within the two detectors' different joint
+    definitions): the truth file, its camera and its frame numbers belong to this video."""
     pairs = {"RHip": "r_hip", "LHip": "l_hip", "RKnee": "r_knee", "LKnee": "l_knee",
-             "RAnkle": "r_ankle", "LAnkle": "l_ankle"}
+             "RAnkle": "r_ankle", "LAnkle": "l_ankle", "RShoulder": "r_shoulder", "LShoulder": "l_shoulder",
+             "RElbow": "r_elbow", "LElbow": "l_elbow", "RWrist": "r_wrist", "LWrist": "l_wrist"}
     error = np.concatenate([
         np.linalg.norm(bundled_truth.project(bundled_truth.marker(marker))
                        - example_detection.keypoints[bundled_truth.frames, J[joint]], axis=-1)
         for marker, joint in pairs.items()])
-    assert len(error) == 6 * len(bundled_truth.frames) >= 6 * 30
+    assert len(error) == 12 * len(bundled_truth.frames) >= 12 * 30
     assert np.median(error) < 25, np.median(error)    # pixels of a 1080x1920 frame
     pitch, roll = camera_pitch_roll_deg(bundled_truth.up_in_camera)
     assert 20 < pitch < 25 and 10 < roll < 16   # a lab camera high on a wall, looking down, rolled

@@ -2,8 +2,8 @@
 triangulated them, and the clip's own calibrated camera.
 
 ``examples/pose2sim_balancing_cam01_truth.json`` holds it for the bundled clip (Pose2Sim's demo,
-BSD-3-Clause; the file says how it was made): ten markers (hips, knees, ankles, heels, neck, top
-of the head) on every third frame, in the calibration's world (metres, Z up), and the camera of
+BSD-3-Clause; the file says how it was made): sixteen markers (hips, knees, ankles, heels,
+shoulders, elbows, wrists, neck, top of the head) on every third frame, in the calibration's world (metres, Z up), and the camera of
 that one view. It shows what no rendered benchmark can: how upright an import of real footage
 stands against how upright the person stood, and where the world's up really is in a real
 lab camera (this one looks down 22.5 degrees and is rolled 13.4).
@@ -27,7 +27,8 @@ from ..render.shots import Y_UP_TO_BLENDER
 JOINT_MARKERS: dict[str, tuple[str, ...]] = {
     "pelvis": ("RHip", "LHip"), "r_hip": ("RHip",), "l_hip": ("LHip",), "r_knee": ("RKnee",),
     "l_knee": ("LKnee",), "r_ankle": ("RAnkle",), "l_ankle": ("LAnkle",), "thorax": ("Neck",),
-    "head": ("Head",),
+    "head": ("Head",), "r_shoulder": ("RShoulder",), "r_elbow": ("RElbow",), "r_wrist": ("RWrist",),
+    "l_shoulder": ("LShoulder",), "l_elbow": ("LElbow",), "l_wrist": ("LWrist",),
 }
 
 
@@ -78,13 +79,24 @@ class TriangulatedClip:
         return self.R @ np.array([0.0, 0.0, 1.0])
 
     @property
-    def joints(self) -> np.ndarray:
-        """(F, 17, 3) the joints the markers stand for (``JOINT_MARKERS``; NaN for the rest),
-        in the mocap convention the scoring takes (Y up, as ``train.render.score``)."""
+    def joints_world(self) -> np.ndarray:
+        """(F, 17, 3) the joints the markers stand for (``JOINT_MARKERS``; NaN for the spine and
+        the nose), the calibration's world (Z up)."""
         out = np.full((len(self.frames), NUM_JOINTS, 3), np.nan)
         for joint, names in JOINT_MARKERS.items():
             out[:, JOINT_INDEX[joint]] = np.mean([self.marker(n) for n in names], axis=0)
-        return out @ Y_UP_TO_BLENDER   # Z up -> Y up: the inverse of Y_UP_TO_BLENDER, a rotation
+        return out
+
+    @property
+    def joints(self) -> np.ndarray:
+        """:attr:`joints_world` in the mocap convention the scoring takes (Y up, as
+        ``train.render.score``)."""
+        return self.joints_world @ Y_UP_TO_BLENDER   # the inverse of Y_UP_TO_BLENDER, a rotation
+
+    @property
+    def joints_camera(self) -> np.ndarray:
+        """:attr:`joints_world` in the clip's camera frame (x right, y down, z forward)."""
+        return self.joints_world @ self.R.T + self.t
 
     def lean_errors_deg(self, placed: np.ndarray) -> dict[str, np.ndarray]:
         """How far an import of the clip (T, 17, 3), Blender world, Z up, leans from the truth on
