@@ -3,8 +3,8 @@ triangulated them, and the clip's own calibrated camera.
 
 ``examples/pose2sim_balancing_cam01_truth.json`` holds it for the bundled clip (Pose2Sim's demo,
 BSD-3-Clause; the file says how it was made): sixteen markers (hips, knees, ankles, heels,
-shoulders, elbows, wrists, neck, top of the head) on every third frame, in the calibration's world (metres, Z up), and the camera of
-that one view. It shows what no rendered benchmark can: how upright an import of real footage
+shoulders, elbows, wrists, neck, top of the head) on every third frame, in the calibration's
+world (metres, Z up), and the camera of that one view. It shows what no rendered benchmark can: how upright an import of real footage
 stands against how upright the person stood, and where the world's up really is in a real
 lab camera (this one looks down 22.5 degrees and is rolled 13.4).
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from repose_core.camera import Intrinsics
+from repose_core.camera import Intrinsics, project
 from repose_core.rotations import axis_angle_matrix
 from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
 
@@ -57,11 +57,14 @@ class TriangulatedClip:
                    np.asarray(camera["translation"], dtype=np.float64),
                    np.asarray(camera["matrix"], dtype=np.float64), tuple(camera["image_size"]))
 
+    def to_camera(self, points: np.ndarray) -> np.ndarray:
+        """World points (..., 3) in the clip's camera frame (x right, y down, z forward)."""
+        return np.asarray(points) @ self.R.T + self.t
+
     def project(self, points: np.ndarray) -> np.ndarray:
         """Pixels (..., 2) of world points (..., 3) in the clip's camera (lens distortion left
         out: under a pixel in the middle of the frame)."""
-        camera = np.asarray(points) @ self.R.T + self.t
-        return camera[..., :2] / camera[..., 2:] @ self.K[:2, :2].T + self.K[:2, 2]
+        return project(self.to_camera(points), self.K[0, 0], self.K[1, 1], self.K[0, 2], self.K[1, 2])
 
     def marker(self, name: str) -> np.ndarray:
         """(F, 3) one marker's positions."""
@@ -95,8 +98,8 @@ class TriangulatedClip:
 
     @property
     def joints_camera(self) -> np.ndarray:
-        """:attr:`joints_world` in the clip's camera frame (x right, y down, z forward)."""
-        return self.joints_world @ self.R.T + self.t
+        """:attr:`joints_world` in the clip's camera frame."""
+        return self.to_camera(self.joints_world)
 
     def lean_errors_deg(self, placed: np.ndarray) -> dict[str, np.ndarray]:
         """How far an import of the clip (T, 17, 3), Blender world, Z up, leans from the truth on
