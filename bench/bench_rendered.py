@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 
 from repose_core import load_lifter  # noqa: E402
 from repose_core.detect import Detection2D, detect_video  # noqa: E402
-from repose_core.features import rolled_xy  # noqa: E402
+from repose_core.features import roll_matrix, rolled_xy  # noqa: E402
 from train.render.footage import RenderTruth, shot_paths  # noqa: E402
 from train.render.plans import BENCH_DIR, SHOTS_PER_TAKE, plan  # noqa: E402
 from train.render.shots import Y_UP_TO_BLENDER  # noqa: E402
@@ -75,12 +75,10 @@ def rolled(truth: RenderTruth, detection: Detection2D, degrees: float) -> tuple[
     truth's camera turned, MediaPipe's image points turned about the principal point (the image
     centre) and its world landmarks about the camera's axis."""
     angle = np.radians(degrees)
-    c, s = np.cos(angle), np.sin(angle)
-    turn = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])   # as rolled_xy turns vectors
     centre = np.asarray(detection.image_size, dtype=np.float64) / 2.0
     landmarks = detection.landmarks.copy()
     landmarks[..., :2] = rolled_xy(landmarks[..., :2] - centre, angle) + centre
-    return replace(truth, R=turn @ truth.R), replace(
+    return replace(truth, R=roll_matrix(angle) @ truth.R), replace(
         detection, keypoints=(rolled_xy(detection.keypoints - centre, angle) + centre).astype(np.float32),
         landmarks=landmarks, world_landmarks=rolled_xy(detection.world_landmarks, angle))
 

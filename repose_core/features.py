@@ -83,6 +83,15 @@ def rolled_xy(vectors: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
     return out
 
 
+def roll_matrix(angle: np.ndarray | float) -> np.ndarray:
+    """The rotations (..., 3, 3) that :func:`rolled_xy` applies, for ``angle`` (...,) radians:
+    what a camera's world -> camera rotation is multiplied by on the left to roll it."""
+    c, s = np.cos(angle), np.sin(angle)
+    out = np.zeros(np.shape(angle) + (3, 3))
+    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1], out[..., 2, 2] = c, s, -s, c, 1.0
+    return out
+
+
 def roll_features(features: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
     """The features (..., 17, C) of the image rolled by ``angle`` (radians, broadcast against
     ``features[..., 0]``) about the optical axis: the centred 2D turns (the RMS scale does not

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from repose_core.camera import Intrinsics, look_at
+from repose_core.features import roll_matrix
 
 FOCALS_35MM: tuple[float, ...] = (13, 16, 24, 26, 28, 29.8, 35, 40, 48, 52, 77)
 # Main phone lenses dominate real footage; tele and ultra-wide are rarer.
@@ -67,12 +68,7 @@ def sample_cameras(
     eye = targets + dist[:, None] * direction
     aim = targets + rng.normal(0, config.aim_jitter_m, (n, 3))
     R = look_at(eye, aim, WORLD_UP)
-    roll = np.radians(rng.normal(0, config.roll_deg, n))
-    c, s = np.cos(roll), np.sin(roll)
-    roll_m = np.zeros((n, 3, 3))
-    roll_m[:, 0, 0], roll_m[:, 0, 1], roll_m[:, 1, 0], roll_m[:, 1, 1] = c, s, -s, c
-    roll_m[:, 2, 2] = 1.0
-    R = roll_m @ R
+    R = roll_matrix(np.radians(rng.normal(0, config.roll_deg, n))) @ R
 
     size = np.asarray(IMAGE_SIZES)[rng.integers(len(IMAGE_SIZES), size=n)]
     p = np.asarray(FOCAL_WEIGHTS) / np.sum(FOCAL_WEIGHTS)
