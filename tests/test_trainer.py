@@ -12,12 +12,14 @@ import pytest
 import torch
 
 from repose_core import load_lifter
+from repose_core.runtime import DEFAULT_LIFTER_PATH
 from train import device, loop
 from train.__main__ import main
-from train.checkpoint import CheckpointError, load_checkpoint
+from train.checkpoint import FINETUNE_DIR, CheckpointError, load_checkpoint
 from train.config import CONFIG_DIR, ConfigError, load_config, parse_overrides, set_dotted
 from train.dataset import load_training_data
 from train.evaluate import evaluate_checkpoint
+from train.export import finetune_path
 
 # Tests that train a network (seconds each): -m "not slow" skips them.
 trains = pytest.mark.slow
@@ -336,6 +338,19 @@ def test_eval_on_training_subjects_writes_its_own_file(tiny_run, capsys):
     on_train = json.loads((tiny_run / "best.train.eval.json").read_text())
     on_val = load_checkpoint(tiny_run / "best.pt")["val"]
     assert on_train["clean"]["mpjpe"] != pytest.approx(on_val["clean"]["mpjpe"], rel=1e-3)
+
+
+@trains
+def test_export_keeps_its_weights_beside_the_onnx(tiny_run, tmp_path):
+    # A model of one's own exported under the shipped model's name must not overwrite the
+    # shipped model's fine-tuning weights in train/weights.
+    shipped = FINETUNE_DIR / "default_lifter.pt"
+    before = shipped.read_bytes() if shipped.is_file() else None
+    onnx_path = tmp_path / "default_lifter.onnx"
+    assert main(["export", str(tiny_run), "--out", str(onnx_path)]) == 0
+    assert load_checkpoint(tmp_path / "default_lifter.pt")["epoch"] == load_checkpoint(tiny_run / "best.pt")["epoch"]
+    assert (shipped.read_bytes() if shipped.is_file() else None) == before
+    assert finetune_path(DEFAULT_LIFTER_PATH) == FINETUNE_DIR / "default_lifter.pt"
 
 
 @trains

@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, help="path of the .onnx file to write")
     ex.add_argument("--finetune-out", default=None,
                     help="path of the weights-only checkpoint for train.init_from (default: "
-                         "train/weights/<name of --out>.pt)")
+                         "beside --out as <name>.pt; train/weights/<name>.pt for the shipped "
+                         "model's repose_core/assets)")
     pr = sub.add_parser("prepare", help="BVH files -> one prepared .npz, a data source for "
                                         "machines without the BVH (e.g. --data.train [cmu.npz])")
     pr.add_argument("sources", nargs="+", help="folders (searched recursively) or .bvh files")
