@@ -12,7 +12,9 @@ choice (train/data/people.py). Metrics: train/render/score.py. Detections are ca
 
 A second table follows the add-on's whole import (levelling, root motion,
 feet on the floor, foot lock) into the world: the torso's lean against the truth, the ankles'
-height while the true foot is planted (the add-on's standing ankle height is 80 mm) and foot
+height while the true foot is planted (the add-on's standing ankle height is 80 mm), how far the
+lowest part of the body (``root_motion.lowest_surface``: a foot, or a knee, the hands, the back)
+is from where the truth's is, every frame (floating or sunk), and foot
 skate, with the default lens assumed and with the shot's true lens given (the Lens setting);
 MediaPipe's world landmarks are placed as a level camera would put them, as other add-ons do.
 ``--true-up`` levels the import by the shot's true camera instead of the lifter's up direction:
@@ -113,8 +115,8 @@ def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarr
                    true_lens: bool) -> dict[str, np.ndarray]:
     """The add-on's import of one shot's lifted ``pose``, levelled by ``up`` (camera frame, per
     frame), against the truth in the world: lean errors (degrees) of the pipeline and of
-    MediaPipe's world landmarks placed level, ankle heights (m) in the true contact frames, foot
-    skate (mm/frame). ``true_lens``: the import is told the shot's lens (the Lens setting), else
+    MediaPipe's world landmarks placed level, ankle heights (m) in the true contact frames, the
+    lowest body part's height less the truth's (m) per frame, foot skate (mm/frame). ``true_lens``: the import is told the shot's lens (the Lens setting), else
     it assumes the default phone lens."""
     from addon.motion import foot_lock, root_motion
     from addon.pipeline import ImportOptions, animate
@@ -134,6 +136,7 @@ def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarr
         "pipeline_lean": lean_error_deg(world[found], result.joints[found]),
         "mediapipe_lean": lean_error_deg(world[found], mediapipe_placed[found]),
         "heights": contact_heights(contacts[found], result.joints[found]),
+        "body_height": root_motion.lowest_surface(result.joints[found]) - root_motion.lowest_surface(truth_z_up[found]),
         "skate": np.array([result.foot_skate_after]),
     }
 
@@ -163,14 +166,16 @@ def print_upright_table(figures: dict[str, dict[tuple[str, str, str], dict[str, 
     def row(label: str, parts: list[dict[str, np.ndarray]], key: str = "pipeline_lean") -> str:
         lean = np.concatenate([f[key] for f in parts])
         if key == "mediapipe_lean":
-            return f"| {label} | {lean.mean():.1f} | | | |"
+            return f"| {label} | {lean.mean():.1f} | | | | |"
         heights = np.concatenate([f["heights"] for f in parts])
+        body = np.concatenate([f["body_height"] for f in parts])
         skate = np.concatenate([f["skate"] for f in parts])
         return (f"| {label} | {lean.mean():.1f} | {np.median(heights) * 1000:.0f} | "
-                f"{np.abs(heights - ANKLE_HEIGHT).mean() * 1000:.0f} | {np.nanmean(skate):.2f} |")
+                f"{np.abs(heights - ANKLE_HEIGHT).mean() * 1000:.0f} | {np.abs(body).mean() * 1000:.0f} | "
+                f"{np.nanmean(skate):.2f} |")
 
     header = ("| | torso lean error (deg) | ankle height in contact, median (mm) | its error, mean (mm) "
-              "| foot skate (mm/frame) |\n|---|---|---|---|---|")
+              "| lowest body part's height error, mean (mm) | foot skate (mm/frame) |\n|---|---|---|---|---|---|")
     kinds = sorted({kind for model in figures.values() for _, _, kind in model})
     print("\nThe import in the world (root motion, foot lock): still cameras, true lens, by motion\n")
     print(header)

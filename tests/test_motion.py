@@ -228,6 +228,32 @@ def test_feet_planted_under_a_fast_height_drift_stand_on_the_floor_and_a_jump_ke
     np.testing.assert_allclose(ankles[airborne].min(-1).max(), lower[airborne].max(), atol=0.05)
 
 
+@pytest.mark.parametrize("motion", ["getup_facedown", "crawl"])
+def test_a_body_resting_on_the_floor_lies_on_it_and_nothing_goes_through(shared_data, motion):
+    """DeepMimic's get-up from lying face down and its crawl: the knees, hands and chest are
+    lower than the feet and rest on the floor. With the trajectory's height drifting 0.3 m (a
+    depth error), the lowest part of the body comes back to the floor, not the feet alone (which
+    would leave the lying body hanging above it or the knees under it), and no frame goes through."""
+    from train.data.mocap import load_clip
+
+    fps = 30.0
+    path = shared_data / "mocap" / "deepmimic" / f"humanoid3d_{motion}.txt"
+    joints = load_clip(path, fps=fps).joints.astype(np.float64)
+    centre = joints[:, 0].mean(0)
+    eye = centre + np.array([1.0, 0.6, 5.0])
+    camera = world_to_camera(joints, look_at(eye, centre, np.array([0.0, 1.0, 0.0])), eye)
+    placed = root_motion.place_in_world(camera - camera[:, :1], fps, camera[:, 0]).joints
+    surface = root_motion.lowest_surface(placed)
+    feet = placed[:, [leg[2] for leg in foot_lock.LEGS], 2].min(-1) - rig.ANKLE_HEIGHT
+    resting = (root_motion.lowest_surface(placed, exclude_ankles=True) < feet) & (surface < 0.05)
+    assert resting.sum() > 0.4 * len(placed)
+    drifted = placed.copy()
+    drifted[..., 2] += np.linspace(0.0, 0.3, len(placed))[:, None]
+    grounded = root_motion.lowest_surface(root_motion.stand_on_floor(drifted, fps))
+    assert np.abs(grounded - surface)[resting].mean() < 0.03
+    assert grounded.min() >= -1e-9
+
+
 def test_planted_feet_are_found_in_the_image_when_the_depth_jitters(walk):
     """Root motion's depth from one camera jitters by tens of centimetres; in the world that
     reads as a moving foot, in the image a planted foot stands still."""

@@ -62,7 +62,7 @@ def detect_contacts(joints: np.ndarray, fps: float, settings: ContactSettings = 
     contact = (speed < settings.max_speed) & (height < ANKLE_HEIGHT + settings.max_height)
     min_frames = max(1, int(round(settings.min_duration * fps)))
     for foot in range(contact.shape[1]):
-        for start, end in _segments(contact[:, foot]):
+        for start, end in segments(contact[:, foot]):
             if end - start < min_frames:
                 contact[start:end, foot] = False
     return contact
@@ -130,7 +130,7 @@ def foot_skate(joints: np.ndarray, contacts: np.ndarray) -> float:
     return 1000.0 * total / count if count else float("nan")
 
 
-def _segments(mask: np.ndarray) -> list[tuple[int, int]]:
+def segments(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) runs of True in a 1-D bool array."""
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
@@ -146,7 +146,7 @@ def _lock_targets(ankle: np.ndarray, contact: np.ndarray, blend_frames: int) -> 
     count = len(ankle)
     weight = np.zeros(count)
     anchor = np.zeros((count, 3))
-    for start, end in _segments(contact):
+    for start, end in segments(contact):
         point = np.median(ankle[start:end], axis=0)
         lo, hi = max(0, start - blend_frames), min(count, end + blend_frames)
         frames = np.arange(lo, hi)

@@ -20,7 +20,7 @@ import numpy as np
 from repose_core.camera import Intrinsics
 from repose_core.skeleton import JOINT_INDEX
 
-from .foot_lock import CONTACT_SMOOTHING_SECONDS, ContactSettings, detect_contacts
+from .foot_lock import CONTACT_SMOOTHING_SECONDS, ContactSettings, detect_contacts, segments
 from .rig import ANKLE_HEIGHT
 from repose_core.temporal import fill_gaps, gaussian_smooth
 from .world import CAMERA_TO_BLENDER, start_yaw_rotation
@@ -41,8 +41,36 @@ FLOOR_WINDOW_SECONDS: float = 1.5
 # A foot held still this long, no higher than the other, is planted however far the height has
 # drifted; a jump's apex is still for about 0.1 s only.
 HELD_SECONDS: float = 0.25
+# Another part of the body (a knee, the hands, the back) lower than the feet for this long rests
+# on the floor: kneeling, sitting, lying, a cartwheel's hands. A flip's head passes in ~0.2 s.
+RESTING_SECONDS: float = 0.3
 
 _ANKLES = (JOINT_INDEX["l_ankle"], JOINT_INDEX["r_ankle"])
+
+
+def _floor_clearance() -> np.ndarray:
+    """How high each joint sits above the floor when that part of the body rests on it (m)."""
+    clearance = np.full(len(JOINT_INDEX), 0.10)   # pelvis, hips, spine, neck, head lying down
+    for name, metres in {"l_ankle": ANKLE_HEIGHT, "r_ankle": ANKLE_HEIGHT, "l_knee": 0.05,
+                         "r_knee": 0.05, "l_shoulder": 0.06, "r_shoulder": 0.06, "l_elbow": 0.04,
+                         "r_elbow": 0.04, "l_wrist": 0.03, "r_wrist": 0.03}.items():
+        clearance[JOINT_INDEX[name]] = metres
+    return clearance
+
+
+# The floor is under the body's lowest part, whichever it is: for a person on their feet that is
+# a foot (the ankle ANKLE_HEIGHT above it), for one kneeling or lying down it is not.
+FLOOR_CLEARANCE: np.ndarray = _floor_clearance()
+_NOT_ANKLES = np.array([j for j in range(len(JOINT_INDEX)) if j not in _ANKLES])
+
+
+def lowest_surface(joints: np.ndarray, exclude_ankles: bool = False) -> np.ndarray:
+    """Per frame, the height (Z) of the body's lowest surface: min over joints (T, 17, 3) of
+    their height less :data:`FLOOR_CLEARANCE`, which is 0 for a body resting on a floor at Z = 0
+    (a standing person: the lower ankle at ANKLE_HEIGHT). ``exclude_ankles``: the rest of the body."""
+    joints = np.asarray(joints, dtype=np.float64)
+    surfaces = joints[..., 2] - FLOOR_CLEARANCE
+    return (surfaces[:, _NOT_ANKLES] if exclude_ankles else surfaces).min(-1)
 
 
 def solve_root_translation(
@@ -124,8 +152,8 @@ def place_in_world(pose: np.ndarray, fps: float, trajectory: np.ndarray | None =
     ``level`` (3, 3): the camera frame's levelling rotation (``world.levelling_rotation``);
     None assumes a level camera. With a camera-frame ``trajectory`` (T, 3) the person moves
     through the world as in the video and the camera stands still at ``camera_location``;
-    without one they stay in place (pelvis over the origin) with the lower ankle on the floor in
-    every frame. Either way the person faces -Y at the start, the pelvis starts over the origin
+    without one they stay in place (pelvis over the origin) with the body's lowest part on the
+    floor in every frame (:func:`lowest_surface`; the lower foot for a person on their feet). Either way the person faces -Y at the start, the pelvis starts over the origin
     and the floor is Z = 0 (ankles at ANKLE_HEIGHT when standing).
     """
     to_world = CAMERA_TO_BLENDER @ (np.eye(3) if level is None else level)
@@ -134,15 +162,14 @@ def place_in_world(pose: np.ndarray, fps: float, trajectory: np.ndarray | None =
     rotation = yaw @ to_world
     relative = relative @ yaw.T
     if trajectory is None:
-        lower_ankle = relative[:, _ANKLES, 2].min(-1)
-        height = gaussian_smooth(ANKLE_HEIGHT - lower_ankle, DEPTH_SMOOTHING_SECONDS * fps)
+        height = gaussian_smooth(-lowest_surface(relative), DEPTH_SMOOTHING_SECONDS * fps)
         root = np.zeros((len(pose), 3))
         root[:, 2] = height
         return Placed(relative + root[:, None], rotation, None)
     root = np.asarray(trajectory, dtype=np.float64) @ rotation.T
     world = relative + root[:, None]
-    ground = np.percentile(world[:, _ANKLES, 2].min(-1), GROUND_PERCENTILE)
-    offset = np.array([-root[0, 0], -root[0, 1], ANKLE_HEIGHT - ground])
+    ground = np.percentile(lowest_surface(world), GROUND_PERCENTILE)
+    offset = np.array([-root[0, 0], -root[0, 1], -ground])
     return Placed(world + offset, rotation, offset)
 
 
@@ -163,31 +190,48 @@ def image_ankle_speed(keypoints: np.ndarray, confidence: np.ndarray, depth: np.n
 
 
 def stand_on_floor(joints: np.ndarray, fps: float, speed: np.ndarray | None = None) -> np.ndarray:
-    """Joints (T, 17, 3) moved up or down, frame by frame, so that feet in contact stand on the
-    floor (ankles at ANKLE_HEIGHT).
+    """Joints (T, 17, 3) moved up or down, frame by frame, so that the body stands or rests on
+    the floor where it touches it: feet in contact with their ankles at ANKLE_HEIGHT, and a knee,
+    the hands or the back that stay lower than the feet (:data:`RESTING_SECONDS`) at their
+    :data:`FLOOR_CLEARANCE`.
 
     A trajectory's height drifts with the depth error (an assumed focal, a slightly wrong camera
-    pitch): the floor the feet touch is what counts. Contacts are found against the local floor
-    (the lowest ankle within FLOOR_WINDOW_SECONDS, so a drift does not hide them), with the
-    ankles' ``speed`` (T, 2) m/s when given (``image_ankle_speed``). A drift faster than that
+    pitch): the floor the body touches is what counts. Contacts are found against the local floor
+    (the body's lowest surface within FLOOR_WINDOW_SECONDS, so a drift does not hide them), with
+    the ankles' ``speed`` (T, 2) m/s when given (``image_ankle_speed``). A drift faster than that
     window (a crouch before a jump seen from afar) would hide the feet planted under it, so a foot
     held still for HELD_SECONDS and no higher than the other also counts. The correction is
     measured in contact frames, interpolated between them and smoothed over CONTACT_FLOOR_SECONDS,
-    so a jump keeps its arc. Without any contact the joints are returned as they are.
+    so a jump keeps its arc. Last, no frame is left with a part of the body below the floor.
     """
-    lower = np.asarray(joints, dtype=np.float64)[:, _ANKLES, 2].min(-1)
+    joints = np.asarray(joints, dtype=np.float64)
+    surface = lowest_surface(joints)
     half = max(1, int(round(FLOOR_WINDOW_SECONDS * fps / 2)))
-    padded = np.pad(lower, half, mode="edge")
-    local_floor = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).min(-1) - ANKLE_HEIGHT
+    padded = np.pad(surface, half, mode="edge")
+    local_floor = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).min(-1)
     contacts = detect_contacts(joints, fps, floor=gaussian_smooth(local_floor, half), speed=speed)
+    lower_foot = joints[:, _ANKLES, 2].min(-1) - ANKLE_HEIGHT
     contacts |= detect_contacts(joints, fps, ContactSettings(min_duration=HELD_SECONDS),
-                                floor=lower - ANKLE_HEIGHT, speed=speed)
-    touching = contacts.any(-1)
-    if not touching.any():
-        return np.array(joints, copy=True)
-    heights = np.where(contacts, joints[:, _ANKLES, 2], np.inf).min(-1)
-    correction = fill_gaps(np.where(touching, ANKLE_HEIGHT - heights, 0.0), touching)
-    correction = gaussian_smooth(correction, CONTACT_FLOOR_SECONDS * fps)
-    out = np.array(joints, dtype=np.float64, copy=True)
-    out[..., 2] += correction[:, None]
+                                floor=lower_foot, speed=speed)
+    body = lowest_surface(joints, exclude_ankles=True)
+    resting = _held(body < lower_foot, int(round(RESTING_SECONDS * fps)))
+    touching = contacts.any(-1) | resting
+    out = joints.copy()
+    if touching.any():
+        feet = np.where(contacts, joints[:, _ANKLES, 2] - ANKLE_HEIGHT, np.inf).min(-1)
+        heights = np.minimum(feet, np.where(resting, body, np.inf))
+        correction = fill_gaps(np.where(touching, -heights, 0.0), touching)
+        out[..., 2] += gaussian_smooth(correction, CONTACT_FLOOR_SECONDS * fps)[:, None]
+    # Never through the floor. Lifting exactly what a frame needs is continuous in time (the
+    # lowest surface is); easing the lift in and out over 0.1-0.5 s left bodies floating more.
+    out[..., 2] += np.maximum(0.0, -lowest_surface(out))[:, None]
     return out
+
+
+def _held(mask: np.ndarray, frames: int) -> np.ndarray:
+    """``mask`` (T,) with its runs of True shorter than ``frames`` cleared."""
+    held = np.zeros_like(mask)
+    for start, end in segments(mask):
+        if end - start >= frames:
+            held[start:end] = True
+    return held
