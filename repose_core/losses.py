@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .skeleton import JOINT_INDEX, NEIGHBOUR_PAIRS, NUM_JOINTS, PARENTS, SYMMETRY_PAIRS, root_centred
+from .skeleton import DIRECTION_BONES, JOINT_INDEX, NEIGHBOUR_PAIRS, NUM_JOINTS, PARENTS, SYMMETRY_PAIRS, root_centred
 
 VARIANTS = ("hinge", "hinge_margin", "logistic")
 TIE_MODES = ("ignore", "pull")
@@ -120,6 +120,21 @@ def levelled_lean_loss(pred: torch.Tensor, target: torch.Tensor, up_pred: torch.
         levelled = got + turn + scale * torch.cross(axis, turn, dim=-1)
         terms.append(1.0 - F.cosine_similarity(levelled, true, dim=-1))
     return torch.stack(terms).mean()
+
+
+_DIRECTION_PARENTS, _DIRECTION_CHILDREN = (list(ends) for ends in zip(*DIRECTION_BONES.values()))
+
+
+def bone_direction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean ``1 - cos`` of the angle between predicted and true bone vectors over
+    ``skeleton.DIRECTION_BONES`` (limbs, torso, hip and shoulder lines) of poses (..., 17, 3):
+    what an armature's rotations are made of, and what ``metrics.bone_direction_error_deg``
+    scores. MPJPE weighs a joint by its distance, so a forearm's 20 degrees (a few centimetres at
+    the wrist) costs it little more than the torso's 8."""
+    _check_same_shape(pred, target)
+    got = pred[..., _DIRECTION_CHILDREN, :] - pred[..., _DIRECTION_PARENTS, :]
+    true = target[..., _DIRECTION_CHILDREN, :] - target[..., _DIRECTION_PARENTS, :]
+    return (1.0 - F.cosine_similarity(got, true, dim=-1, eps=_MIN_BONE_LENGTH)).mean()
 
 
 def bone_symmetry_loss(pred: torch.Tensor) -> torch.Tensor:
@@ -432,7 +447,8 @@ class RePoseLoss(torch.nn.Module):
     ``lambda_up`` * :func:`up_direction_loss` (part "up"). ``lambda_symmetry`` adds
     :func:`bone_symmetry_loss` of the prediction (part "symmetry"), ``lambda_constancy``
     :func:`bone_constancy_loss` (part "constancy"), ``lambda_lean`` (with ``up``)
-    :func:`levelled_lean_loss` (part "lean"). A term whose lambda is 0 (or whose input is
+    :func:`levelled_lean_loss` (part "lean"), ``lambda_direction`` :func:`bone_direction_loss`
+    (part "direction"). A term whose lambda is 0 (or whose input is
     absent) is not computed and reports 0.
 
     The ``spatial_*`` / ``temporal_*`` options are those of :func:`spatial_depth_order_loss`
@@ -461,20 +477,21 @@ class RePoseLoss(torch.nn.Module):
         lambda_symmetry: float = 0.0,
         lambda_constancy: float = 0.0,
         lambda_lean: float = 0.0,
+        lambda_direction: float = 0.0,
     ):
         super().__init__()
-        if min(lambda_spatial, lambda_temporal, lambda_up, lambda_symmetry, lambda_constancy, lambda_lean) < 0:
-            raise ValueError(
-                f"lambda_spatial, lambda_temporal, lambda_up, lambda_symmetry, lambda_constancy and lambda_lean "
-                f"must be >= 0, got {lambda_spatial}, {lambda_temporal}, {lambda_up}, {lambda_symmetry}, "
-                f"{lambda_constancy}, {lambda_lean}"
-            )
+        lambdas = dict(lambda_spatial=lambda_spatial, lambda_temporal=lambda_temporal, lambda_up=lambda_up,
+                       lambda_symmetry=lambda_symmetry, lambda_constancy=lambda_constancy,
+                       lambda_lean=lambda_lean, lambda_direction=lambda_direction)
+        if min(lambdas.values()) < 0:
+            raise ValueError(f"every lambda must be >= 0, got {lambdas}")
         self.lambda_spatial = float(lambda_spatial)
         self.lambda_temporal = float(lambda_temporal)
         self.lambda_up = float(lambda_up)
         self.lambda_symmetry = float(lambda_symmetry)
         self.lambda_constancy = float(lambda_constancy)
         self.lambda_lean = float(lambda_lean)
+        self.lambda_direction = float(lambda_direction)
         self.spatial_options = dict(
             variant=spatial_variant, margin=spatial_margin, temperature=spatial_temperature,
             tie_threshold=spatial_tie_threshold, ties=spatial_ties, pairs=pairs,
@@ -501,7 +518,7 @@ class RePoseLoss(torch.nn.Module):
         absolute = mpjpe(pred, target) if weights is None else weighted_mpjpe(pred, target, weights)
         total = absolute
         zero = absolute.new_zeros(())
-        spatial = temporal = up_term = symmetry = constancy = lean = zero
+        spatial = temporal = up_term = symmetry = constancy = lean = direction = zero
         if self.lambda_up and up is not None:
             up_term = up_direction_loss(*up)
             total = total + self.lambda_up * up_term
@@ -514,6 +531,9 @@ class RePoseLoss(torch.nn.Module):
         if self.lambda_constancy:
             constancy = bone_constancy_loss(pred)
             total = total + self.lambda_constancy * constancy
+        if self.lambda_direction:
+            direction = bone_direction_loss(pred, target)
+            total = total + self.lambda_direction * direction
         if self.lambda_spatial:
             spatial = spatial_depth_order_loss(pred, target, weights=weights, **self.spatial_options)
             total = total + self.lambda_spatial * spatial
@@ -521,7 +541,8 @@ class RePoseLoss(torch.nn.Module):
             temporal = temporal_depth_order_loss(pred, target, weights=weights, **self.temporal_options)
             total = total + self.lambda_temporal * temporal
         parts = {"mpjpe": absolute.detach(), "spatial": spatial.detach(), "temporal": temporal.detach(),
-                 "up": up_term.detach(), "symmetry": symmetry.detach(), "constancy": constancy.detach(), "lean": lean.detach()}
+                 "up": up_term.detach(), "symmetry": symmetry.detach(), "constancy": constancy.detach(), "lean": lean.detach(),
+                 "direction": direction.detach()}
         return total, parts
 
 

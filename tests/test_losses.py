@@ -364,7 +364,7 @@ def test_repose_loss_combines_root_centred_parts():
     loss_fn = losses.RePoseLoss(lambda_spatial=0.5, lambda_temporal=2.0, spatial_variant="logistic",
                                 temporal_mode="window", pairs="neighbours")
     total, parts = loss_fn(pred, target)
-    assert set(parts) == {"mpjpe", "spatial", "temporal", "up", "symmetry", "constancy", "lean"}
+    assert set(parts) == {"mpjpe", "spatial", "temporal", "up", "symmetry", "constancy", "lean", "direction"}
     assert not any(p.requires_grad for p in parts.values())
     centred_pred = pred - pred[:, :, :1]
     centred_target = target - target[:, :, :1]
@@ -455,6 +455,33 @@ def test_bone_constancy_term_on_real_motion(cmu_dance_camera):
     total, parts = losses.RePoseLoss(0.0, 0.0, lambda_constancy=3.0)(shorter.detach(), pose)
     torch.testing.assert_close(total, losses.mpjpe(shorter.detach(), pose) + 3.0 * parts["constancy"])
     assert losses.RePoseLoss(0.0, 0.0)(shorter.detach(), pose)[1]["constancy"].item() == 0.0
+
+
+def test_bone_direction_term_on_real_motion(cmu_dance_camera):
+    """0 for the truth and blind to bone lengths (a bigger body costs nothing); a forearm turned
+    by 30 degrees costs 1 - cos(30 deg) on its bone alone, whatever its length; descent turns it
+    back; lambda_direction weighs it in."""
+    from repose_core.rotations import axis_angle_matrix
+    from repose_core.skeleton import DIRECTION_BONES
+
+    pose = torch.from_numpy(cmu_dance_camera - cmu_dance_camera[:, :1])[None]   # (1, T, 17, 3)
+    assert losses.bone_direction_loss(pose, pose).item() == pytest.approx(0.0, abs=1e-12)
+    assert losses.bone_direction_loss(1.3 * pose, pose).item() == pytest.approx(0.0, abs=1e-12)
+    elbow, wrist = JOINT_INDEX["l_elbow"], JOINT_INDEX["l_wrist"]
+    forearm = (pose[0, :, wrist] - pose[0, :, elbow]).numpy()
+    axes = np.cross(forearm, np.array([0.0, 0.0, 1.0]))
+    turns = np.stack([axis_angle_matrix(a / np.linalg.norm(a), np.radians(30.0)) for a in axes])
+    turned = pose.clone()
+    turned[0, :, wrist] = pose[0, :, elbow] + torch.from_numpy(np.einsum("tij,tj->ti", turns, forearm))
+    turned.requires_grad_(True)
+    loss = losses.bone_direction_loss(turned, pose)
+    assert loss.item() == pytest.approx((1.0 - np.cos(np.radians(30.0))) / len(DIRECTION_BONES), rel=1e-6)
+    loss.backward()
+    stepped = turned.detach() - 0.05 * turned.grad / turned.grad.norm()
+    assert losses.bone_direction_loss(stepped, pose).item() < loss.item()
+    total, parts = losses.RePoseLoss(0.0, 0.0, lambda_direction=2.0)(turned.detach(), pose)
+    torch.testing.assert_close(total, losses.mpjpe(turned.detach(), pose) + 2.0 * parts["direction"])
+    assert losses.RePoseLoss(0.0, 0.0)(turned.detach(), pose)[1]["direction"].item() == 0.0
 
 
 def test_levelled_lean_term_on_real_motion(cmu_dance_camera):
