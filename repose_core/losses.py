@@ -137,6 +137,16 @@ def bone_direction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return (1.0 - F.cosine_similarity(got, true, dim=-1, eps=_MIN_BONE_LENGTH)).mean()
 
 
+def bone_length_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean ``|predicted / true length - 1|`` over the 16 bones of poses (..., 17, 3). The length
+    :func:`bone_direction_loss` leaves free: with directions asked for, a lifter unsure of a
+    foreshortened forearm's depth makes it short (the bundled clip's right one, 30 %)."""
+    _check_same_shape(pred, target)
+    bones = [joint for joint in range(NUM_JOINTS) if PARENTS[joint] >= 0]
+    true = _bone_lengths(target, bones).clamp_min(_MIN_BONE_LENGTH)
+    return ((_bone_lengths(pred, bones) - true).abs() / true).mean()
+
+
 def bone_symmetry_loss(pred: torch.Tensor) -> torch.Tensor:
     """Mean ``|left - right| / mean(left, right)`` bone length over the six left/right bone pairs
     (hip, thigh, shin, shoulder, upper arm, forearm) of poses (..., 17, 3). Every target is
@@ -448,7 +458,7 @@ class RePoseLoss(torch.nn.Module):
     :func:`bone_symmetry_loss` of the prediction (part "symmetry"), ``lambda_constancy``
     :func:`bone_constancy_loss` (part "constancy"), ``lambda_lean`` (with ``up``)
     :func:`levelled_lean_loss` (part "lean"), ``lambda_direction`` :func:`bone_direction_loss`
-    (part "direction"). A term whose lambda is 0 (or whose input is
+    (part "direction"), ``lambda_length`` :func:`bone_length_loss` (part "length"). A term whose lambda is 0 (or whose input is
     absent) is not computed and reports 0.
 
     The ``spatial_*`` / ``temporal_*`` options are those of :func:`spatial_depth_order_loss`
@@ -478,11 +488,12 @@ class RePoseLoss(torch.nn.Module):
         lambda_constancy: float = 0.0,
         lambda_lean: float = 0.0,
         lambda_direction: float = 0.0,
+        lambda_length: float = 0.0,
     ):
         super().__init__()
         lambdas = dict(lambda_spatial=lambda_spatial, lambda_temporal=lambda_temporal, lambda_up=lambda_up,
                        lambda_symmetry=lambda_symmetry, lambda_constancy=lambda_constancy,
-                       lambda_lean=lambda_lean, lambda_direction=lambda_direction)
+                       lambda_lean=lambda_lean, lambda_direction=lambda_direction, lambda_length=lambda_length)
         if min(lambdas.values()) < 0:
             raise ValueError(f"every lambda must be >= 0, got {lambdas}")
         self.lambda_spatial = float(lambda_spatial)
@@ -492,6 +503,7 @@ class RePoseLoss(torch.nn.Module):
         self.lambda_constancy = float(lambda_constancy)
         self.lambda_lean = float(lambda_lean)
         self.lambda_direction = float(lambda_direction)
+        self.lambda_length = float(lambda_length)
         self.spatial_options = dict(
             variant=spatial_variant, margin=spatial_margin, temperature=spatial_temperature,
             tie_threshold=spatial_tie_threshold, ties=spatial_ties, pairs=pairs,
@@ -518,7 +530,7 @@ class RePoseLoss(torch.nn.Module):
         absolute = mpjpe(pred, target) if weights is None else weighted_mpjpe(pred, target, weights)
         total = absolute
         zero = absolute.new_zeros(())
-        spatial = temporal = up_term = symmetry = constancy = lean = direction = zero
+        spatial = temporal = up_term = symmetry = constancy = lean = direction = length = zero
         if self.lambda_up and up is not None:
             up_term = up_direction_loss(*up)
             total = total + self.lambda_up * up_term
@@ -534,6 +546,9 @@ class RePoseLoss(torch.nn.Module):
         if self.lambda_direction:
             direction = bone_direction_loss(pred, target)
             total = total + self.lambda_direction * direction
+        if self.lambda_length:
+            length = bone_length_loss(pred, target)
+            total = total + self.lambda_length * length
         if self.lambda_spatial:
             spatial = spatial_depth_order_loss(pred, target, weights=weights, **self.spatial_options)
             total = total + self.lambda_spatial * spatial
@@ -542,7 +557,7 @@ class RePoseLoss(torch.nn.Module):
             total = total + self.lambda_temporal * temporal
         parts = {"mpjpe": absolute.detach(), "spatial": spatial.detach(), "temporal": temporal.detach(),
                  "up": up_term.detach(), "symmetry": symmetry.detach(), "constancy": constancy.detach(), "lean": lean.detach(),
-                 "direction": direction.detach()}
+                 "direction": direction.detach(), "length": length.detach()}
         return total, parts
 
 

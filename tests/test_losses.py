@@ -364,7 +364,7 @@ def test_repose_loss_combines_root_centred_parts():
     loss_fn = losses.RePoseLoss(lambda_spatial=0.5, lambda_temporal=2.0, spatial_variant="logistic",
                                 temporal_mode="window", pairs="neighbours")
     total, parts = loss_fn(pred, target)
-    assert set(parts) == {"mpjpe", "spatial", "temporal", "up", "symmetry", "constancy", "lean", "direction"}
+    assert set(parts) == {"mpjpe", "spatial", "temporal", "up", "symmetry", "constancy", "lean", "direction", "length"}
     assert not any(p.requires_grad for p in parts.values())
     centred_pred = pred - pred[:, :, :1]
     centred_target = target - target[:, :, :1]
@@ -482,6 +482,27 @@ def test_bone_direction_term_on_real_motion(cmu_dance_camera):
     total, parts = losses.RePoseLoss(0.0, 0.0, lambda_direction=2.0)(turned.detach(), pose)
     torch.testing.assert_close(total, losses.mpjpe(turned.detach(), pose) + 2.0 * parts["direction"])
     assert losses.RePoseLoss(0.0, 0.0)(turned.detach(), pose)[1]["direction"].item() == 0.0
+
+
+def test_bone_length_term_on_real_motion(cmu_dance_camera):
+    """0 for the truth; a body 30 % too big costs 0.3, as does one 30 % too small (relative, so
+    no size is a way out); a forearm 30 % short costs 0.3 / 16 on its own; descent lengthens it;
+    lambda_length weighs it in."""
+    pose = torch.from_numpy(cmu_dance_camera - cmu_dance_camera[:, :1])[None]   # (1, T, 17, 3)
+    assert losses.bone_length_loss(pose, pose).item() == pytest.approx(0.0, abs=1e-12)
+    assert losses.bone_length_loss(1.3 * pose, pose).item() == pytest.approx(0.3, rel=1e-9)
+    assert losses.bone_length_loss(0.7 * pose, pose).item() == pytest.approx(0.3, rel=1e-9)
+    elbow, wrist = JOINT_INDEX["r_elbow"], JOINT_INDEX["r_wrist"]
+    short = pose.clone()
+    short[..., wrist, :] = pose[..., elbow, :] + 0.7 * (pose[..., wrist, :] - pose[..., elbow, :])
+    short.requires_grad_(True)
+    loss = losses.bone_length_loss(short, pose)
+    assert loss.item() == pytest.approx(0.3 / 16, rel=1e-9)
+    loss.backward()
+    outward = (short.grad[..., wrist, :] * (pose[..., wrist, :] - pose[..., elbow, :])).sum(-1)
+    assert (outward < 0).all()          # descent moves the wrist out along the forearm
+    total, parts = losses.RePoseLoss(0.0, 0.0, lambda_length=2.0)(short.detach(), pose)
+    torch.testing.assert_close(total, losses.mpjpe(short.detach(), pose) + 2.0 * parts["length"])
 
 
 def test_levelled_lean_term_on_real_motion(cmu_dance_camera):
