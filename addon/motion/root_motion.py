@@ -153,8 +153,9 @@ def place_in_world(pose: np.ndarray, fps: float, trajectory: np.ndarray | None =
     None assumes a level camera. With a camera-frame ``trajectory`` (T, 3) the person moves
     through the world as in the video and the camera stands still at ``camera_location``;
     without one they stay in place (pelvis over the origin) with the body's lowest part on the
-    floor in every frame (:func:`lowest_surface`; the lower foot for a person on their feet). Either way the person faces -Y at the start, the pelvis starts over the origin
-    and the floor is Z = 0 (ankles at ANKLE_HEIGHT when standing).
+    floor in every frame (:func:`lowest_surface`; the lower foot for a person on their feet).
+    Either way the person faces -Y at the start, the pelvis starts over the origin and the floor
+    is Z = 0 (ankles at ANKLE_HEIGHT when standing).
     """
     to_world = CAMERA_TO_BLENDER @ (np.eye(3) if level is None else level)
     relative = np.asarray(pose, dtype=np.float64) @ to_world.T
