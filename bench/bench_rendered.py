@@ -14,8 +14,7 @@ A second table follows the add-on's whole import (levelling, root motion,
 feet on the floor, foot lock) into the world: the torso's lean against the truth, the ankles'
 height while the true foot is planted (the add-on's standing ankle height is 80 mm), how far the
 lowest part of the body (``root_motion.lowest_surface``: a foot, or a knee, the hands, the back)
-is from where the truth's is, every frame (floating or sunk), and foot
-skate, with the default lens assumed and with the shot's true lens given (the Lens setting);
+is from where the truth's is, every frame (floating or sunk), and foot skate, with the default lens assumed and with the shot's true lens given (the Lens setting);
 MediaPipe's world landmarks are placed as a level camera would put them, as other add-ons do.
 ``--true-up`` levels the import by the shot's true camera instead of the lifter's up direction:
 what the lean would be with a perfect up estimate and this lifter's poses. ``--roll DEG`` films
@@ -116,8 +115,9 @@ def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarr
     """The add-on's import of one shot's lifted ``pose``, levelled by ``up`` (camera frame, per
     frame), against the truth in the world: lean errors (degrees) of the pipeline and of
     MediaPipe's world landmarks placed level, ankle heights (m) in the true contact frames, the
-    lowest body part's height less the truth's (m) per frame, foot skate (mm/frame). ``true_lens``: the import is told the shot's lens (the Lens setting), else
-    it assumes the default phone lens."""
+    lowest body part's height less the truth's (m) per frame, foot skate (mm/frame).
+    ``true_lens``: the import is told the shot's lens (the Lens setting), else it assumes the
+    default phone lens."""
     from addon.motion import foot_lock, root_motion
     from addon.pipeline import ImportOptions, animate
 
@@ -136,7 +136,8 @@ def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarr
         "pipeline_lean": lean_error_deg(world[found], result.joints[found]),
         "mediapipe_lean": lean_error_deg(world[found], mediapipe_placed[found]),
         "heights": contact_heights(contacts[found], result.joints[found]),
-        "body_height": root_motion.lowest_surface(result.joints[found]) - root_motion.lowest_surface(truth_z_up[found]),
+        "body_height": (root_motion.lowest_surface(result.joints[found])
+                        - root_motion.lowest_surface(truth_z_up[found])),
         "skate": np.array([result.foot_skate_after]),
     }
 

@@ -53,7 +53,8 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .skeleton import DIRECTION_BONES, JOINT_INDEX, NEIGHBOUR_PAIRS, NUM_JOINTS, PARENTS, SYMMETRY_PAIRS, root_centred
+from .skeleton import (DIRECTION_BONES, JOINT_INDEX, NEIGHBOUR_PAIRS, NUM_JOINTS, PARENTS, SYMMETRY_PAIRS,
+                       root_centred)
 
 VARIANTS = ("hinge", "hinge_margin", "logistic")
 TIE_MODES = ("ignore", "pull")
@@ -123,6 +124,7 @@ def levelled_lean_loss(pred: torch.Tensor, target: torch.Tensor, up_pred: torch.
 
 
 _DIRECTION_PARENTS, _DIRECTION_CHILDREN = (list(ends) for ends in zip(*DIRECTION_BONES.values()))
+_BONE_ENDS = [joint for joint in range(NUM_JOINTS) if PARENTS[joint] >= 0]   # each bone's child joint
 
 
 def bone_direction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -142,9 +144,8 @@ def bone_length_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     :func:`bone_direction_loss` leaves free: with directions asked for, a lifter unsure of a
     foreshortened forearm's depth makes it short (the bundled clip's right one, 30 %)."""
     _check_same_shape(pred, target)
-    bones = [joint for joint in range(NUM_JOINTS) if PARENTS[joint] >= 0]
-    true = _bone_lengths(target, bones).clamp_min(_MIN_BONE_LENGTH)
-    return ((_bone_lengths(pred, bones) - true).abs() / true).mean()
+    true = _bone_lengths(target, _BONE_ENDS).clamp_min(_MIN_BONE_LENGTH)
+    return ((_bone_lengths(pred, _BONE_ENDS) - true).abs() / true).mean()
 
 
 def bone_symmetry_loss(pred: torch.Tensor) -> torch.Tensor:
@@ -166,7 +167,7 @@ def bone_constancy_loss(pred: torch.Tensor) -> torch.Tensor:
     guesses it short in those frames only (the bundled clip's forearms swing from 0.14 to 0.26 m
     within a second); this asks one length per bone across the window. Relative, as
     :func:`bone_symmetry_loss` is. 0 for a single frame."""
-    lengths = _bone_lengths(pred, [joint for joint in range(NUM_JOINTS) if PARENTS[joint] >= 0])
+    lengths = _bone_lengths(pred, _BONE_ENDS)
     mean = lengths.mean(dim=-2, keepdim=True)
     return ((lengths - mean).abs() / mean.clamp_min(_MIN_BONE_LENGTH)).mean()
 
@@ -458,8 +459,8 @@ class RePoseLoss(torch.nn.Module):
     :func:`bone_symmetry_loss` of the prediction (part "symmetry"), ``lambda_constancy``
     :func:`bone_constancy_loss` (part "constancy"), ``lambda_lean`` (with ``up``)
     :func:`levelled_lean_loss` (part "lean"), ``lambda_direction`` :func:`bone_direction_loss`
-    (part "direction"), ``lambda_length`` :func:`bone_length_loss` (part "length"). A term whose lambda is 0 (or whose input is
-    absent) is not computed and reports 0.
+    (part "direction"), ``lambda_length`` :func:`bone_length_loss` (part "length"). A term whose
+    lambda is 0 (or whose input is absent) is not computed and reports 0.
 
     The ``spatial_*`` / ``temporal_*`` options are those of :func:`spatial_depth_order_loss`
     and :func:`temporal_depth_order_loss`.

@@ -62,10 +62,17 @@ def detect_contacts(joints: np.ndarray, fps: float, settings: ContactSettings = 
     contact = (speed < settings.max_speed) & (height < ANKLE_HEIGHT + settings.max_height)
     min_frames = max(1, int(round(settings.min_duration * fps)))
     for foot in range(contact.shape[1]):
-        for start, end in segments(contact[:, foot]):
-            if end - start < min_frames:
-                contact[start:end, foot] = False
+        contact[:, foot] = without_short_runs(contact[:, foot], min_frames)
     return contact
+
+
+def without_short_runs(mask: np.ndarray, frames: int) -> np.ndarray:
+    """A 1-D bool array with its runs of True shorter than ``frames`` cleared."""
+    kept = np.array(mask, dtype=bool, copy=True)
+    for start, end in _segments(kept):
+        if end - start < frames:
+            kept[start:end] = False
+    return kept
 
 
 def lock_feet(
@@ -130,7 +137,7 @@ def foot_skate(joints: np.ndarray, contacts: np.ndarray) -> float:
     return 1000.0 * total / count if count else float("nan")
 
 
-def segments(mask: np.ndarray) -> list[tuple[int, int]]:
+def _segments(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) runs of True in a 1-D bool array."""
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
@@ -146,7 +153,7 @@ def _lock_targets(ankle: np.ndarray, contact: np.ndarray, blend_frames: int) -> 
     count = len(ankle)
     weight = np.zeros(count)
     anchor = np.zeros((count, 3))
-    for start, end in segments(contact):
+    for start, end in _segments(contact):
         point = np.median(ankle[start:end], axis=0)
         lo, hi = max(0, start - blend_frames), min(count, end + blend_frames)
         frames = np.arange(lo, hi)

@@ -20,7 +20,7 @@ import numpy as np
 from repose_core.camera import Intrinsics
 from repose_core.skeleton import JOINT_INDEX
 
-from .foot_lock import CONTACT_SMOOTHING_SECONDS, ContactSettings, detect_contacts, segments
+from .foot_lock import CONTACT_SMOOTHING_SECONDS, ContactSettings, detect_contacts, without_short_runs
 from .rig import ANKLE_HEIGHT
 from repose_core.temporal import fill_gaps, gaussian_smooth
 from .world import CAMERA_TO_BLENDER, start_yaw_rotation
@@ -211,15 +211,16 @@ def stand_on_floor(joints: np.ndarray, fps: float, speed: np.ndarray | None = No
     padded = np.pad(surface, half, mode="edge")
     local_floor = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).min(-1)
     contacts = detect_contacts(joints, fps, floor=gaussian_smooth(local_floor, half), speed=speed)
-    lower_foot = joints[:, _ANKLES, 2].min(-1) - ANKLE_HEIGHT
+    foot_surfaces = joints[:, _ANKLES, 2] - ANKLE_HEIGHT
+    lower_foot = foot_surfaces.min(-1)
     contacts |= detect_contacts(joints, fps, ContactSettings(min_duration=HELD_SECONDS),
                                 floor=lower_foot, speed=speed)
     body = lowest_surface(joints, exclude_ankles=True)
-    resting = _held(body < lower_foot, int(round(RESTING_SECONDS * fps)))
+    resting = without_short_runs(body < lower_foot, int(round(RESTING_SECONDS * fps)))
     touching = contacts.any(-1) | resting
     out = joints.copy()
     if touching.any():
-        feet = np.where(contacts, joints[:, _ANKLES, 2] - ANKLE_HEIGHT, np.inf).min(-1)
+        feet = np.where(contacts, foot_surfaces, np.inf).min(-1)
         heights = np.minimum(feet, np.where(resting, body, np.inf))
         correction = fill_gaps(np.where(touching, -heights, 0.0), touching)
         out[..., 2] += gaussian_smooth(correction, CONTACT_FLOOR_SECONDS * fps)[:, None]
@@ -228,11 +229,3 @@ def stand_on_floor(joints: np.ndarray, fps: float, speed: np.ndarray | None = No
     out[..., 2] += np.maximum(0.0, -lowest_surface(out))[:, None]
     return out
 
-
-def _held(mask: np.ndarray, frames: int) -> np.ndarray:
-    """``mask`` (T,) with its runs of True shorter than ``frames`` cleared."""
-    held = np.zeros_like(mask)
-    for start, end in segments(mask):
-        if end - start >= frames:
-            held[start:end] = True
-    return held

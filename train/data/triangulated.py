@@ -4,9 +4,10 @@ triangulated them, and the clip's own calibrated camera.
 ``examples/pose2sim_balancing_cam01_truth.json`` holds it for the bundled clip (Pose2Sim's demo,
 BSD-3-Clause; the file says how it was made): sixteen markers (hips, knees, ankles, heels,
 shoulders, elbows, wrists, neck, top of the head) on every third frame, in the calibration's
-world (metres, Z up), and the camera of that one view. It shows what no rendered benchmark can: how upright an import of real footage
-stands against how upright the person stood, and where the world's up really is in a real
-lab camera (this one looks down 22.5 degrees and is rolled 13.4).
+world (metres, Z up), and the camera of that one view. It shows what no rendered benchmark can:
+how upright an import of real footage stands against how upright the person stood, and where
+the world's up really is in a real lab camera (this one looks down 22.5 degrees and is rolled
+13.4).
 """
 from __future__ import annotations
 
