@@ -10,8 +10,10 @@ interpolating each joint over time; the frames become :func:`repose_core.feature
 the sequence is edge-padded so that every frame gets an output (the metadata's ``output_offset``
 says which input frame an output frame belongs to); the model runs chunk by chunk (bounded
 memory for any length); with test-time flip (:func:`flip_averaged`) the mirrored input is run in
-the same batch and its mirrored output averaged in. Every backbone puts the pelvis at the origin
-itself (``skeleton.root_centred``).
+the same batch and its mirrored output averaged in; with the upright turn (:func:`upright_turns`)
+frames whose body lies or stands on its head in the image are lifted again turned upright and
+their pose turned back. Every backbone puts the pelvis at the origin itself
+(``skeleton.root_centred``).
 
 ``lift`` does the same and also returns, for models that predict it (metadata ``outputs``
 lists ``"up"``), the world's up direction in the camera frame per frame: what levels a clip.
@@ -26,8 +28,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .features import FEATURE_SETS, FEATURES_VERSION, WORLD_FEATURES_VERSION, lifter_features, mirror_features, with_world
-from .skeleton import JOINTS, NUM_JOINTS, flip_direction, flip_pose
+from .features import (FEATURE_SETS, FEATURES_VERSION, WORLD_FEATURES_VERSION, lifter_features, mirror_features,
+                       roll_features, rolled_xy, with_world)
+from .skeleton import JOINT_INDEX, JOINTS, NUM_JOINTS, flip_direction, flip_pose
+from .temporal import gaussian_smooth
 
 METADATA_FORMAT = "repose-lifter"
 METADATA_VERSION = 1
@@ -39,6 +43,19 @@ OUTPUT_SETS: tuple[list[str], ...] = ([POSE_OUTPUT], [POSE_OUTPUT, UP_OUTPUT])
 # Output frames per model call. Large enough that per-call overhead vanishes, small enough that
 # activations stay in the tens of megabytes whatever the sequence length.
 DEFAULT_CHUNK_FRAMES = 4096
+# The upright turn. Lifters learn from people filmed upright (cameras roll a few degrees), so a
+# cartwheel, a handstand or a person lying across the image is far outside what they saw. A
+# frame whose torso (hips to thorax) leans more than UPRIGHT_TURN_FROM_DEG in the image is
+# lifted turned about the optical axis by the multiple of UPRIGHT_TURN_STEP_DEG that stands it
+# up most (exact for a pinhole camera, :func:`features.roll_features`), the pose turned back.
+# Chosen on the rendered benchmark's select people (docs/benchmarks.md, "The upright turn"):
+# steps of 30-90 degrees and thresholds of 20-60 scored alike. The torso's angle is smoothed
+# over UPRIGHT_TURN_SMOOTHING_FRAMES, and frames lifted at different turns crossfade over
+# UPRIGHT_TURN_FADE_FRAMES so that a turn switching is not a jump in the motion.
+UPRIGHT_TURN_FROM_DEG = 30.0
+UPRIGHT_TURN_STEP_DEG = 45.0
+UPRIGHT_TURN_SMOOTHING_FRAMES = 2.0
+UPRIGHT_TURN_FADE_FRAMES = 4.0
 
 
 class LifterLoadError(ValueError):
@@ -129,6 +146,21 @@ class Lifted:
     up: np.ndarray | None     # (T, 3) float32 unit vectors: the world's up in the camera frame
 
 
+def upright_turns(features: np.ndarray) -> np.ndarray:
+    """Per frame of a clip's features (T, 17, C), the turn about the optical axis (degrees in
+    [0, 360), a multiple of UPRIGHT_TURN_STEP_DEG; ``features.rolled_xy``'s sense) that stands
+    its torso up in the image, or 0 where it already leans less than UPRIGHT_TURN_FROM_DEG."""
+    centred = np.asarray(features, dtype=np.float64)[..., :2]
+    hips = 0.5 * (centred[:, JOINT_INDEX["l_hip"]] + centred[:, JOINT_INDEX["r_hip"]])
+    torso = centred[:, JOINT_INDEX["thorax"]] - hips
+    # Image y points down: an upright torso is (0, -1), and (sin a, -cos a) leans by a.
+    lean = torso / np.maximum(np.linalg.norm(torso, axis=-1, keepdims=True), 1e-9)
+    lean = gaussian_smooth(np.stack([lean[:, 0], -lean[:, 1]], -1), UPRIGHT_TURN_SMOOTHING_FRAMES)
+    degrees = np.degrees(np.arctan2(lean[:, 0], lean[:, 1]))
+    turns = (np.round(degrees / UPRIGHT_TURN_STEP_DEG) * UPRIGHT_TURN_STEP_DEG) % 360.0
+    return np.where(np.abs(degrees) < UPRIGHT_TURN_FROM_DEG, 0.0, turns)
+
+
 def fill_missing(keypoints: np.ndarray, missing: np.ndarray) -> np.ndarray:
     """Fill missing keypoints (T, J, 2) by linear interpolation over time, per joint.
 
@@ -185,7 +217,8 @@ def clip_features(keypoints: np.ndarray, image_size: tuple[float, float],
 class Lifter:
     """A loaded lifter. Use :func:`load_lifter` to make one.
 
-    ``flip`` (test-time flip augmentation) may be switched at any time.
+    ``flip`` (test-time flip augmentation) and ``upright_turn`` (:func:`upright_turns`) may be
+    switched at any time.
     """
 
     def __init__(
@@ -196,6 +229,7 @@ class Lifter:
         backend: str,
         flip: bool = True,
         chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+        upright_turn: bool = True,
     ) -> None:
         if chunk_frames < 1:
             raise ValueError(f"chunk_frames must be positive, got {chunk_frames}")
@@ -204,6 +238,7 @@ class Lifter:
         self.path = path
         self.backend = backend
         self.flip = flip
+        self.upright_turn = upright_turn
         self.chunk_frames = chunk_frames
         self.receptive_field: int = metadata["receptive_field"]
         self.output_mode: str = metadata["output_mode"]
@@ -215,7 +250,7 @@ class Lifter:
 
     def __repr__(self) -> str:
         return (f"Lifter({str(self.path)!r}, backend={self.backend!r}, backbone={self.metadata['backbone']!r}, "
-                f"receptive_field={self.receptive_field}, flip={self.flip})")
+                f"receptive_field={self.receptive_field}, flip={self.flip}, upright_turn={self.upright_turn})")
 
     def predict(
         self,
@@ -239,14 +274,39 @@ class Lifter:
         world: np.ndarray | None = None,
     ) -> Lifted:
         """:meth:`predict`'s pose and, from a model that predicts it, the world's up direction in
-        the camera frame per frame (``up`` is None otherwise). Same arguments as ``predict``."""
+        the camera frame per frame (``up`` is None otherwise). Same arguments as ``predict``.
+        The up direction is always the unturned lift's: a body upside down in the image is the
+        one place where the lifter's sense of gravity must see it as filmed."""
         features = clip_features(keypoints, image_size, confidence, world if self.reads_world else None,
                                  self.features_version)
-        if self.output_mode == "valid":
-            pose, up = self._predict_valid(features)
-        else:
-            pose, up = self._predict_windows(features)
+        pose, up = self._predict(features)
+        if self.upright_turn:
+            pose = self._turned_upright(features, pose)
         return Lifted(pose.astype(np.float32), None if up is None else _unit(up).astype(np.float32))
+
+    def _predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.output_mode == "valid":
+            return self._predict_valid(features)
+        return self._predict_windows(features)
+
+    def _turned_upright(self, features: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        """``pose`` (T, 17, 3), lifted from ``features`` as filmed, with the frames of
+        :func:`upright_turns` lifted again turned upright, turned back and crossfaded in."""
+        turns = upright_turns(features)
+        if not turns.any():
+            return pose
+        blended = np.zeros(pose.shape, dtype=np.float64)
+        total = np.zeros(len(pose), dtype=np.float64)
+        for turn in np.unique(turns):
+            weight = gaussian_smooth((turns == turn).astype(np.float64), UPRIGHT_TURN_FADE_FRAMES)
+            if turn == 0.0:
+                lifted = pose
+            else:
+                angle = np.radians(turn)
+                lifted = rolled_xy(self._predict(roll_features(features, angle))[0], -angle)
+            blended += weight[:, None, None] * lifted
+            total += weight
+        return (blended / total[:, None, None]).astype(pose.dtype)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """Model on (B, T, 17, C) features -> (B, T_out, 17 * 3 [+ 3]): the pose, flattened, and
@@ -319,6 +379,7 @@ def load_lifter(
     flip: bool = True,
     num_threads: int | None = None,
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    upright_turn: bool = True,
 ) -> Lifter:
     """Load a lifter from an ``.onnx`` model or a ``.pt`` training checkpoint.
 
@@ -326,6 +387,8 @@ def load_lifter(
     flip: test-time flip augmentation (costs a second model pass; worth it for accuracy).
     num_threads: CPU threads for onnxruntime; None uses the cores this process may run on.
     chunk_frames: output frames per model call (bounds memory on long sequences).
+    upright_turn: lift bodies lying or upside down in the image turned upright (:func:`upright_turns`;
+    another model pass over the clip per turn it needs, none for a person on their feet).
     Raises :class:`LifterLoadError` naming the file for anything wrong with it.
     """
     if path is None:
@@ -348,7 +411,8 @@ def load_lifter(
         backend = "torch"
     else:
         raise LifterLoadError(f"{path}: unknown model file type {path.suffix!r}; expected .onnx or .pt")
-    return Lifter(run_model, metadata, path, backend, flip=flip, chunk_frames=chunk_frames)
+    return Lifter(run_model, metadata, path, backend, flip=flip, chunk_frames=chunk_frames,
+                  upright_turn=upright_turn)
 
 
 def _short(error: BaseException) -> str:

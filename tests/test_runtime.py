@@ -12,11 +12,12 @@ import pytest
 import torch
 
 from repose_core import load_lifter
-from repose_core.camera import Intrinsics, project
-from repose_core.features import lifter_features
+from repose_core.camera import Intrinsics, look_at, project, world_to_camera
+from repose_core.features import lifter_features, rolled_xy
 from repose_core.models import build_model
 from repose_core.models.export import export_onnx, lifter_metadata
-from repose_core.runtime import DEFAULT_LIFTER_PATH, Lifter, LifterLoadError, fill_missing, validate_metadata
+from repose_core.runtime import (DEFAULT_LIFTER_PATH, Lifter, LifterLoadError, clip_features, fill_missing, upright_turns,
+                                 validate_metadata)
 from repose_core.skeleton import FLIP_PERMUTATION, flip_pose
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -195,6 +196,59 @@ def test_flip_augmentation_is_mirror_equivariant(dance, tcn):
     assert np.abs(plain_of_mirror - flip_pose(plain)).max() > 1e-3
     # Flip averages two passes, so it is a different (smoother) answer, not the same one.
     assert np.abs(plain - pose).max() > 1e-4
+
+
+def rolled_pixels(pixels: np.ndarray, degrees: float) -> np.ndarray:
+    """Keypoints of the image turned about its centre, as a camera rolled by ``degrees`` sees them."""
+    centre = np.array(IMAGE_SIZE, dtype=np.float64) / 2
+    return rolled_xy(pixels - centre, np.radians(degrees)) + centre
+
+
+def test_upright_turns_stand_the_torso_up(dance):
+    """A person on their feet needs no turn; the same person filmed by a camera rolled 45, 90 or
+    180 degrees (past the 30-degree threshold) is turned back by that much, every frame; one
+    rolled 20 degrees is left as it is."""
+    features = clip_features(dance, IMAGE_SIZE)
+    assert not upright_turns(features).any()
+    for degrees, expected in [(180, 180), (90, 270), (-90, 90), (45, 315), (20, 0)]:
+        turns = upright_turns(clip_features(rolled_pixels(dance, degrees), IMAGE_SIZE))
+        np.testing.assert_array_equal(turns, expected)
+
+
+@pytest.mark.parametrize("degrees", [90, 180])
+def test_upright_turn_lifts_an_upside_down_camera_as_an_upright_one(dance, tcn, degrees):
+    """Rolling the camera about its optical axis turns the true 3D about that axis too: with the
+    upright turn the lifter gives exactly that, whatever its weights; a person on their feet is
+    lifted in one pass, as without the turn."""
+    keypoints = frames_of(dance, 60)
+    lifter = load_lifter(tcn[1])
+    pose = lifter.predict(keypoints, IMAGE_SIZE)
+    turned = lifter.predict(rolled_pixels(keypoints, degrees), IMAGE_SIZE)
+    np.testing.assert_allclose(turned, rolled_xy(pose, np.radians(degrees)), atol=1e-4, rtol=0)
+    lifter.upright_turn = False
+    np.testing.assert_array_equal(lifter.predict(keypoints, IMAGE_SIZE), pose)
+    assert np.abs(lifter.predict(rolled_pixels(keypoints, degrees), IMAGE_SIZE) - turned).max() > 1e-2
+
+
+def test_default_model_lifts_bodies_on_the_floor_better_turned_upright(shared_data):
+    """DeepMimic's cartwheel, get-up from lying face up and forward roll (people no recipe trained
+    on), filmed from the front and the side: the shipped model, which learnt from people filmed
+    upright, lifts them closer to the truth with the upright turn (P-MPJPE 93 -> 78 mm)."""
+    from repose_core import metrics
+    from train.data.mocap import load_clip
+
+    intrinsics = Intrinsics.from_fov(*IMAGE_SIZE, horizontal_fov_deg=60)
+    errors = {True: [], False: []}
+    for motion in ["cartwheel", "getup_faceup", "roll"]:
+        joints = load_clip(shared_data / "mocap" / "deepmimic" / f"humanoid3d_{motion}.txt", fps=30).joints
+        centre = joints[:, 0].mean(0)
+        for offset in ([0.0, 0.3, 4.0], [4.0, 0.5, 0.0]):
+            eye = centre + np.array(offset)
+            camera = world_to_camera(joints.astype(np.float64), look_at(eye, centre, np.array([0.0, 1.0, 0.0])), eye)
+            pixels = project(camera, intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
+            for turn in errors:
+                errors[turn].append(metrics.p_mpjpe(load_lifter(upright_turn=turn).predict(pixels, IMAGE_SIZE), camera))
+    assert np.mean(errors[True]) < 0.9 * np.mean(errors[False])
 
 
 @pytest.mark.parametrize("backbone", [{"backbone": "tcn", "filter_widths": [3, 3, 3], "channels": 32},
