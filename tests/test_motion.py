@@ -228,6 +228,34 @@ def test_feet_planted_under_a_fast_height_drift_stand_on_the_floor_and_a_jump_ke
     np.testing.assert_allclose(ankles[airborne].min(-1).max(), lower[airborne].max(), atol=0.05)
 
 
+def test_a_body_longer_in_the_air_than_a_jump_comes_down_and_the_jump_keeps_its_arc(shared_data):
+    """CMU 02_04 (a jump of ~0.5 m, then standing) with its height drifted up 0.4 m for 1.5 s of
+    the standing, and no contact to be found (the ankles' image speed unknown: NaN counts as
+    moving): nobody stays in the air longer than a jump, so the standing comes back down to the
+    floor; the jump itself, in the air for ~0.5 s, is not flattened."""
+    from train.data.mocap import load_clip
+
+    fps = 30.0
+    joints = load_clip(shared_data / "mocap" / "cmu" / "02_04.bvh", fps=fps).joints.astype(np.float64)
+    centre = joints[:, 0].mean(0)
+    eye = centre + np.array([1.0, 0.8, 8.0])
+    camera = world_to_camera(joints, look_at(eye, centre, np.array([0.0, 1.0, 0.0])), eye)
+    placed = root_motion.place_in_world(camera - camera[:, :1], fps, camera[:, 0]).joints
+    lower = placed[:, [leg[2] for leg in foot_lock.LEGS], 2].min(-1)
+    airborne = lower > rig.ANKLE_HEIGHT + 0.3
+    landing = int(np.flatnonzero(airborne)[-1])
+    standing = np.arange(landing + 20, landing + 65)
+    assert airborne.sum() >= 5 and standing[-1] < len(placed)
+    drifted = placed.copy()
+    drifted[standing, :, 2] += 0.4
+    no_speed = np.full((len(placed), 2), np.nan)
+    grounded = root_motion.stand_on_floor(drifted, fps, no_speed)
+    surface = root_motion.lowest_surface(grounded)
+    assert np.abs(surface[standing] - root_motion.lowest_surface(placed)[standing]).mean() < 0.02
+    ankles = grounded[:, [leg[2] for leg in foot_lock.LEGS], 2]
+    np.testing.assert_allclose(ankles[airborne].min(-1).max(), lower[airborne].max(), atol=0.05)
+
+
 @pytest.mark.parametrize("motion", ["getup_facedown", "crawl"])
 def test_a_body_resting_on_the_floor_lies_on_it_and_nothing_goes_through(shared_data, motion):
     """DeepMimic's get-up from lying face down and its crawl: the knees, hands and chest are

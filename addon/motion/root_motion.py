@@ -44,6 +44,9 @@ HELD_SECONDS: float = 0.25
 # Another part of the body (a knee, the hands, the back) lower than the feet for this long rests
 # on the floor: kneeling, sitting, lying, a cartwheel's hands. A flip's head passes in ~0.2 s.
 RESTING_SECONDS: float = 0.3
+# Nobody stays in the air longer than this (a jump of 0.8 m; people's jumps rise 0.3-0.5 m, in the
+# air 0.5-0.65 s): a body held above the floor for longer is brought down to it.
+MAX_FLIGHT_SECONDS: float = 0.8
 
 _ANKLES = (JOINT_INDEX["l_ankle"], JOINT_INDEX["r_ankle"])
 
@@ -206,10 +209,8 @@ def stand_on_floor(joints: np.ndarray, fps: float, speed: np.ndarray | None = No
     so a jump keeps its arc. Last, no frame is left with a part of the body below the floor.
     """
     joints = np.asarray(joints, dtype=np.float64)
-    surface = lowest_surface(joints)
     half = max(1, int(round(FLOOR_WINDOW_SECONDS * fps / 2)))
-    padded = np.pad(surface, half, mode="edge")
-    local_floor = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).min(-1)
+    local_floor = _windows(lowest_surface(joints), 2 * half).min(-1)
     contacts = detect_contacts(joints, fps, floor=gaussian_smooth(local_floor, half), speed=speed)
     foot_surfaces = joints[:, _ANKLES, 2] - ANKLE_HEIGHT
     lower_foot = foot_surfaces.min(-1)
@@ -224,8 +225,21 @@ def stand_on_floor(joints: np.ndarray, fps: float, speed: np.ndarray | None = No
         heights = np.minimum(feet, np.where(resting, body, np.inf))
         correction = fill_gaps(np.where(touching, -heights, 0.0), touching)
         out[..., 2] += gaussian_smooth(correction, CONTACT_FLOOR_SECONDS * fps)[:, None]
+    # Nobody stays in the air longer than a jump: the floor's "opening" (the lowest surface's
+    # minimum over MAX_FLIGHT_SECONDS, then the maximum of that) keeps every jump's rise and is the
+    # height of any stretch held up for longer, which comes down by it.
+    flight = MAX_FLIGHT_SECONDS * fps
+    held_up = _windows(_windows(lowest_surface(out), flight).min(-1), flight).max(-1)
+    out[..., 2] -= np.maximum(0.0, held_up)[:, None]
     # Never through the floor. Lifting exactly what a frame needs is continuous in time (the
     # lowest surface is); easing the lift in and out over 0.1-0.5 s left bodies floating more.
     out[..., 2] += np.maximum(0.0, -lowest_surface(out))[:, None]
     return out
+
+
+def _windows(x: np.ndarray, frames: float) -> np.ndarray:
+    """Per frame of ``x`` (T,), the window of about ``frames`` centred on it (T, W); the ends padded
+    with the edge values."""
+    half = max(1, int(round(frames / 2)))
+    return np.lib.stride_tricks.sliding_window_view(np.pad(x, half, mode="edge"), 2 * half + 1)
 
