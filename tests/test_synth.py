@@ -386,3 +386,28 @@ def test_rolling_the_features_is_filming_with_the_camera_rolled(small_mocap):
     rolled_world = roll_features(world_features, angle[0])
     np.testing.assert_allclose(rolled_world[..., 3:6], rolled_xy(world_features[..., 3:6], angle[0]), atol=1e-6)
     np.testing.assert_array_equal(rolled_world[..., 6], world_features[..., 6])
+
+
+def test_windows_lying_or_upside_down_are_turned_upright_as_the_runtime_lifts_them(shared_data, small_mocap):
+    """``synth.upright_turn``: DeepMimic's cartwheel and roll pass through lying and upside-down
+    bodies; their windows come out turned about the optical axis until the centre frame stands
+    up (``runtime.upright_turns``), 2D, 3D and up direction by the same angle, as a camera rolled
+    so would film them. CMU's walks and dances are left as they were."""
+    from repose_core.features import roll_features, rolled_xy
+    from repose_core.runtime import upright_turns
+    from train.data.mocap import load_library
+    from train.dataset import turned_upright
+
+    acrobatics = load_library([shared_data / "mocap" / "deepmimic" / f"humanoid3d_{m}.txt" for m in ("cartwheel", "roll")])
+    for library, some_turned in ((acrobatics, True), (small_mocap, False)):
+        batch = SyntheticSampler(library, window=27, batch_size=64, occlusion=None, seed=1).sample()
+        original = {key: value.copy() for key, value in batch.items()}
+        turns = np.array([upright_turns(window)[13] for window in batch["inputs"]])
+        turned_upright(batch)
+        assert turns.any() == some_turned
+        for k, turn in enumerate(turns):
+            angle = np.radians(turn)
+            np.testing.assert_allclose(batch["inputs"][k], roll_features(original["inputs"][k], angle), atol=1e-5)
+            np.testing.assert_allclose(batch["target"][k], rolled_xy(original["target"][k], angle), atol=1e-6)
+            np.testing.assert_allclose(batch["up"][k], rolled_xy(original["up"][k], angle), atol=1e-6)
+            assert upright_turns(batch["inputs"][k])[13] == 0

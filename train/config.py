@@ -90,6 +90,8 @@ DEFAULTS: dict[str, Any] = {
         "augment": True,      # body variation: false, true (defaults) or BodyConfig fields
         "cameras": {},        # CameraConfig fields that differ from its defaults
         "pad_short_clips": False,  # train on clips shorter than a window, held at their ends
+        "upright_turn": False,     # windows lying or upside down turned upright, as the runtime
+                                   # lifts them (train.dataset.turned_upright)
     },
     "train": {
         "epochs": 10,

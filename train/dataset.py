@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from repose_core.features import INPUT_CHANNELS, WORLD_FEATURES_VERSION, with_world
+from repose_core.features import INPUT_CHANNELS, WORLD_FEATURES_VERSION, roll_features, rolled_xy, with_world
+from repose_core.runtime import upright_turns
 from repose_core.skeleton import NUM_JOINTS
 
 from .config import resolve_path
@@ -112,21 +113,40 @@ def load_validation_sets(cfg: dict, window: int, val: MotionLibrary | None = Non
 class BatchSampler:
     """Training batches: windows synthesised from mocap, and the last ``rendered_count`` of each
     batch from rendered footage (:class:`train.data.rendered.RenderedSampler`). For a model
-    that reads MediaPipe's 3D, synthesised windows say it is absent (``features.with_world``)."""
+    that reads MediaPipe's 3D, synthesised windows say it is absent (``features.with_world``).
+    With ``upright_turn`` the windows are :func:`turned_upright`, as the runtime lifts them."""
 
     def __init__(self, synthetic: SyntheticSampler, reads_world: bool,
-                 rendered: RenderedSampler | None = None, rendered_count: int = 0):
+                 rendered: RenderedSampler | None = None, rendered_count: int = 0, upright_turn: bool = False):
         self.synthetic, self.reads_world = synthetic, reads_world
         self.rendered, self.rendered_count = rendered, rendered_count
+        self.upright_turn = upright_turn
 
     def sample(self) -> dict[str, np.ndarray]:
         batch = self.synthetic.sample()
         if self.reads_world:
             batch["inputs"] = with_world(batch["inputs"], None)
-        if not self.rendered_count:
-            return batch
-        found = self.rendered.sample(self.rendered_count)
-        return {key: np.concatenate([batch[key], found[key]]) for key in batch}
+        if self.rendered_count:
+            found = self.rendered.sample(self.rendered_count)
+            batch = {key: np.concatenate([batch[key], found[key]]) for key in batch}
+        return turned_upright(batch) if self.upright_turn else batch
+
+
+def turned_upright(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A batch as the runtime's upright turn sees it (``runtime.upright_turns``): each window
+    whose centre frame lies or stands on its head in the image turned about the optical axis
+    until it stands up, its inputs, 3D target and up direction together (exact for a pinhole
+    camera). The runtime lifts such frames only turned, so the lifter need not learn them as
+    filmed. Changes ``batch`` in place and returns it."""
+    centre = batch["inputs"].shape[1] // 2
+    turns = np.array([upright_turns(window)[centre] for window in batch["inputs"]])
+    turned = np.flatnonzero(turns)
+    if turned.size:
+        angle = np.radians(turns[turned])
+        batch["inputs"][turned] = roll_features(batch["inputs"][turned], angle[:, None, None])
+        batch["target"][turned] = rolled_xy(batch["target"][turned], angle[:, None, None])
+        batch["up"][turned] = rolled_xy(batch["up"][turned], angle[:, None])
+    return batch
 
 
 @dataclass
@@ -158,7 +178,7 @@ class TrainingData:
         rendered = (RenderedSampler(self.rendered, self.window, seeds.rendered, synth["flip"],
                                     self.cfg["data"]["rendered_person_share"], self.cfg["data"]["rendered_roll_deg"])
                     if rendered_count else None)
-        return BatchSampler(synthetic, self.reads_world, rendered, rendered_count)
+        return BatchSampler(synthetic, self.reads_world, rendered, rendered_count, synth["upright_turn"])
 
 
 def load_training_data(cfg: dict, window: int, log: Callable[[str], None] = print) -> TrainingData:
