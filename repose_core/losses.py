@@ -48,6 +48,7 @@ in cache). Timings: bench/bench_losses.py, figures in docs/benchmarks.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -123,20 +124,30 @@ def levelled_lean_loss(pred: torch.Tensor, target: torch.Tensor, up_pred: torch.
     return torch.stack(terms).mean()
 
 
-_DIRECTION_PARENTS, _DIRECTION_CHILDREN = (list(ends) for ends in zip(*DIRECTION_BONES.values()))
 _BONE_ENDS = [joint for joint in range(NUM_JOINTS) if PARENTS[joint] >= 0]   # each bone's child joint
 
 
-def bone_direction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def bone_direction_loss(pred: torch.Tensor, target: torch.Tensor, bones: Sequence[str] | None = None
+                        ) -> torch.Tensor:
     """Mean ``1 - cos`` of the angle between predicted and true bone vectors over
-    ``skeleton.DIRECTION_BONES`` (limbs, torso, hip and shoulder lines) of poses (..., 17, 3):
-    what an armature's rotations are made of, and what ``metrics.bone_direction_error_deg``
-    scores. MPJPE weighs a joint by its distance, so a forearm's 20 degrees (a few centimetres at
-    the wrist) costs it little more than the torso's 8."""
+    ``skeleton.DIRECTION_BONES`` (limbs, torso, hip and shoulder lines; ``bones``: those of these
+    names) of poses (..., 17, 3): what an armature's rotations are made of, and what
+    ``metrics.bone_direction_error_deg`` scores. MPJPE weighs a joint by its distance, so a
+    forearm's 20 degrees (a few centimetres at the wrist) costs it little more than the torso's 8."""
     _check_same_shape(pred, target)
-    got = pred[..., _DIRECTION_CHILDREN, :] - pred[..., _DIRECTION_PARENTS, :]
-    true = target[..., _DIRECTION_CHILDREN, :] - target[..., _DIRECTION_PARENTS, :]
+    parents, children = _direction_bone_ends(bones)
+    got = pred[..., children, :] - pred[..., parents, :]
+    true = target[..., children, :] - target[..., parents, :]
     return (1.0 - F.cosine_similarity(got, true, dim=-1, eps=_MIN_BONE_LENGTH)).mean()
+
+
+def _direction_bone_ends(bones: Sequence[str] | None) -> tuple[list[int], list[int]]:
+    """(parents, children) of the named ``skeleton.DIRECTION_BONES``, all of them for None."""
+    names = list(DIRECTION_BONES) if bones is None else list(bones)
+    unknown = sorted(set(names) - set(DIRECTION_BONES))
+    if unknown or not names:
+        raise ValueError(f"direction bones must be some of {list(DIRECTION_BONES)}, got {names}")
+    return [DIRECTION_BONES[n][0] for n in names], [DIRECTION_BONES[n][1] for n in names]
 
 
 def bone_length_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -459,7 +470,8 @@ class RePoseLoss(torch.nn.Module):
     :func:`bone_symmetry_loss` of the prediction (part "symmetry"), ``lambda_constancy``
     :func:`bone_constancy_loss` (part "constancy"), ``lambda_lean`` (with ``up``)
     :func:`levelled_lean_loss` (part "lean"), ``lambda_direction`` :func:`bone_direction_loss`
-    (part "direction"), ``lambda_length`` :func:`bone_length_loss` (part "length"). A term whose
+    (part "direction"; over ``direction_bones``, all by default), ``lambda_length``
+    :func:`bone_length_loss` (part "length"). A term whose
     lambda is 0 (or whose input is absent) is not computed and reports 0.
 
     The ``spatial_*`` / ``temporal_*`` options are those of :func:`spatial_depth_order_loss`
@@ -490,6 +502,7 @@ class RePoseLoss(torch.nn.Module):
         lambda_lean: float = 0.0,
         lambda_direction: float = 0.0,
         lambda_length: float = 0.0,
+        direction_bones: Sequence[str] | None = None,
     ):
         super().__init__()
         lambdas = dict(lambda_spatial=lambda_spatial, lambda_temporal=lambda_temporal, lambda_up=lambda_up,
@@ -505,6 +518,8 @@ class RePoseLoss(torch.nn.Module):
         self.lambda_lean = float(lambda_lean)
         self.lambda_direction = float(lambda_direction)
         self.lambda_length = float(lambda_length)
+        self.direction_bones = None if direction_bones is None else list(direction_bones)
+        _direction_bone_ends(self.direction_bones)   # fail at construction on a bad name
         self.spatial_options = dict(
             variant=spatial_variant, margin=spatial_margin, temperature=spatial_temperature,
             tie_threshold=spatial_tie_threshold, ties=spatial_ties, pairs=pairs,
@@ -545,7 +560,7 @@ class RePoseLoss(torch.nn.Module):
             constancy = bone_constancy_loss(pred)
             total = total + self.lambda_constancy * constancy
         if self.lambda_direction:
-            direction = bone_direction_loss(pred, target)
+            direction = bone_direction_loss(pred, target, self.direction_bones)
             total = total + self.lambda_direction * direction
         if self.lambda_length:
             length = bone_length_loss(pred, target)

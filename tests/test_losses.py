@@ -460,7 +460,7 @@ def test_bone_constancy_term_on_real_motion(cmu_dance_camera):
 def test_bone_direction_term_on_real_motion(cmu_dance_camera):
     """0 for the truth and blind to bone lengths (a bigger body costs nothing); a forearm turned
     by 30 degrees costs 1 - cos(30 deg) on its bone alone, whatever its length; descent turns it
-    back; lambda_direction weighs it in."""
+    back; lambda_direction weighs it in, over the bones direction_bones names."""
     from repose_core.rotations import axis_angle_matrix
     from repose_core.skeleton import DIRECTION_BONES
 
@@ -482,6 +482,15 @@ def test_bone_direction_term_on_real_motion(cmu_dance_camera):
     total, parts = losses.RePoseLoss(0.0, 0.0, lambda_direction=2.0)(turned.detach(), pose)
     torch.testing.assert_close(total, losses.mpjpe(turned.detach(), pose) + 2.0 * parts["direction"])
     assert losses.RePoseLoss(0.0, 0.0)(turned.detach(), pose)[1]["direction"].item() == 0.0
+    # direction_bones: the term over some bones only; the turned forearm left out costs nothing.
+    others = [name for name in DIRECTION_BONES if name != "l_forearm"]
+    assert losses.bone_direction_loss(turned.detach(), pose, others).item() == pytest.approx(0.0, abs=1e-12)
+    assert losses.bone_direction_loss(turned.detach(), pose, ["l_forearm"]).item() == pytest.approx(
+        1.0 - np.cos(np.radians(30.0)), rel=1e-6)
+    chosen = losses.RePoseLoss(0.0, 0.0, lambda_direction=1.0, direction_bones=["l_forearm", "torso"])
+    assert chosen(turned.detach(), pose)[1]["direction"].item() == pytest.approx((1.0 - np.cos(np.radians(30.0))) / 2, rel=1e-6)
+    with pytest.raises(ValueError, match="direction bones must be some of"):
+        losses.RePoseLoss(direction_bones=["l_hand"])
 
 
 def test_bone_length_term_on_real_motion(cmu_dance_camera):
