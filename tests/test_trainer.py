@@ -62,7 +62,7 @@ def test_config_errors_name_the_problem(tmp_path):
 
 
 @pytest.mark.parametrize("override, message", [
-    (["--synth.flipp", "false"], r"unknown key 'synth.flipp' \(known: synth.augment, synth.cameras, synth.flip, synth.occlusion, synth.pad_short_clips\)"),
+    (["--synth.flipp", "false"], r"unknown key 'synth.flipp' \(known: synth.augment, synth.cameras, synth.flip, synth.occlusion, synth.pad_short_clips, synth.upright_turn\)"),
     (["--loss.lambda_spatal", "1"], r"unknown key 'loss.lambda_spatal' \(known: .*loss.lambda_spatial"),
     (["--model.chanels", "32"], r"unknown key 'model.chanels' \(known: .*model.channels"),
     (["--train.lr", "3e-4x"], r"train.lr must be a number, got '3e-4x'"),
