@@ -11,12 +11,13 @@ Then, for any lifters (default: the shipped one), MediaPipe's world landmarks sc
 choice (train/data/people.py). Metrics: train/render/score.py. Detections are cached in
 .cache/detect, so a second run only lifts and scores.
 
-A second table follows the add-on's whole import (levelling, root motion,
-feet on the floor, foot lock) into the world: the torso's lean against the truth, the ankles'
-height while the true foot is planted (the add-on's standing ankle height is 80 mm), how far the
-lowest part of the body (``root_motion.lowest_surface``: a foot, or a knee, the hands, the back)
-is from where the truth's is, every frame (floating or sunk), and foot skate, with the default lens assumed and with the shot's true lens given (the Lens setting);
-MediaPipe's world landmarks are placed as a level camera would put them, as other add-ons do.
+A second table follows the add-on's whole import (levelling, root motion, feet on the floor,
+foot lock) into the world: the torso's lean against the truth, the ankles' height while the true
+foot is planted (the add-on's standing ankle height is 80 mm), how far the lowest part of the
+body (``root_motion.lowest_surface``: a foot, or a knee, the hands, the back) is from where the
+truth's is, every frame (floating or sunk), and foot skate, with the default lens assumed and
+with the shot's true lens given (the Lens setting); MediaPipe's world landmarks are placed as a
+level camera would put them, as other add-ons do.
 ``--true-up`` levels the import by the shot's true camera instead of the lifter's up direction:
 what the lean would be with a perfect up estimate and this lifter's poses. ``--roll DEG`` films
 every shot with its camera rolled about the optical axis by DEG degrees, one way on even shots and
