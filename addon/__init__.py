@@ -12,13 +12,13 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from repose_core.detect.tracking import MAX_PEOPLE
+from repose_core.image_fit import DEFAULT_FOCAL_35MM
 
 from . import bonemap
 from .import_apply import apply_import
 from .import_job import ImportJob, analyse_logged
 from .import_setup import (bone_map_for, import_options, import_plan, is_repose_armature, log_path,
                            retarget_target)
-from .motion.root_motion import DEFAULT_FOCAL_35MM
 from .pipeline import HANDS_DEFAULT, ImportCancelled
 from .retarget import retarget as retarget_onto  # keep addon.retarget the module
 

@@ -58,10 +58,10 @@ if __name__ == "__main__" and not __package__:
 
 from repose_core.detect.atomic import atomic_output
 from repose_core.detect.tracking import MAX_PEOPLE
+from repose_core.image_fit import DEFAULT_FOCAL_35MM
 
 from .console import OutputToLog
 from .export import FORMATS, export_files, output_path, parse_formats, safe_name
-from .motion.root_motion import DEFAULT_FOCAL_35MM
 from .pipeline import HANDS_DEFAULT, ImportOptions, MotionResult, analyse
 
 SUMMARY_NAME = "summary.json"

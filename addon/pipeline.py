@@ -18,11 +18,11 @@ import numpy as np
 
 from repose_core import skeleton
 from repose_core.camera import Intrinsics
+from repose_core.image_fit import DEFAULT_FOCAL_35MM
 from repose_core.progress import Progress
 
 from .camera_match import FootageCamera
 from .motion import bone_rotations, fingers, fit, foot_lock, hand_rig, rig, root_motion, smoothing, world
-from .motion.root_motion import DEFAULT_FOCAL_35MM
 
 # Whether an import animates the hands unless told otherwise: detecting them takes 1.4-1.5x
 # the body-only detection time (docs/benchmarks.md, "Hands"), within the 1.5x we allow.

@@ -26,7 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from addon.motion.root_motion import DEFAULT_FOCAL_35MM, place_in_world  # noqa: E402
+from addon.motion.root_motion import place_in_world  # noqa: E402
+from repose_core.image_fit import DEFAULT_FOCAL_35MM  # noqa: E402
 from addon.pipeline import ImportOptions, analyse  # noqa: E402
 from repose_core.detect import detect_video  # noqa: E402
 from repose_core.skeleton import JOINT_INDEX as J  # noqa: E402

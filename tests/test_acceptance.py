@@ -15,6 +15,7 @@ import pytest
 
 from repose_core import load_lifter
 from repose_core.camera import Intrinsics, project
+from repose_core.image_fit import solve_root_translation
 from repose_core.skeleton import JOINT_INDEX as J
 from repose_core.skeleton import LEFT_JOINTS, RIGHT_JOINTS
 
@@ -43,15 +44,7 @@ def projected(lifted, example_detection) -> np.ndarray:
     det = example_detection
     k = Intrinsics.from_focal_35mm(*det.image_size, LENS_35MM)
     weights = np.where(det.confidence >= CONFIDENT, det.confidence, 0.0)
-    u, v = det.keypoints[..., 0] - k.cx, det.keypoints[..., 1] - k.cy
-    # u (Z + tz) = fx (X + tx), the same in v: linear in the translation (tx, ty, tz).
-    zeros = np.zeros_like(u)
-    rows = np.concatenate([np.stack([np.full_like(u, k.fx), zeros, -u], -1),
-                           np.stack([zeros, np.full_like(v, k.fy), -v], -1)], 1)
-    rhs = np.concatenate([u * lifted[..., 2] - k.fx * lifted[..., 0], v * lifted[..., 2] - k.fy * lifted[..., 1]], 1)
-    w = np.concatenate([weights, weights], 1)[..., None]
-    translation = np.stack([np.linalg.lstsq(rows[t] * w[t], rhs[t] * w[t, :, 0], rcond=None)[0]
-                            for t in range(len(lifted))])
+    translation = solve_root_translation(lifted, det.keypoints, weights, k)
     camera = lifted + translation[:, None]
     assert (camera[..., 2] > 0.5).all(), "the person stands in front of the camera"
     return project(camera, k.fx, k.fy, k.cx, k.cy)

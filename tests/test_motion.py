@@ -7,12 +7,13 @@ import pytest
 from addon.motion import bone_rotations, fit, foot_lock, rig, root_motion, smoothing, world
 from repose_core.rotations import make_continuous
 from repose_core.camera import Intrinsics, look_at, project, world_to_camera
+from repose_core.image_fit import DEFAULT_FOCAL_35MM
 from repose_core import skeleton, temporal
 from repose_core.skeleton import BONES
 
 FPS = 60.0
 IMAGE_SIZE = (1920, 1080)
-CAMERA = Intrinsics.from_focal_35mm(*IMAGE_SIZE, root_motion.DEFAULT_FOCAL_35MM)
+CAMERA = Intrinsics.from_focal_35mm(*IMAGE_SIZE, DEFAULT_FOCAL_35MM)
 
 
 def filmed_walk(shared_data, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -286,7 +287,7 @@ def test_planted_feet_are_found_in_the_image_when_the_depth_jitters(walk):
     """Root motion's depth from one camera jitters by tens of centimetres; in the world that
     reads as a moving foot, in the image a planted foot stands still."""
     camera, pixels = walk
-    k = Intrinsics.from_focal_35mm(*IMAGE_SIZE, root_motion.DEFAULT_FOCAL_35MM)
+    k = Intrinsics.from_focal_35mm(*IMAGE_SIZE, DEFAULT_FOCAL_35MM)
     truth = root_motion.place_in_world(camera - camera[:, :1], FPS, camera[:, 0]).joints
     planted = foot_lock.detect_contacts(truth, FPS)
     jittered = camera[:, 0] + np.random.default_rng(3).normal(scale=0.15, size=len(camera))[:, None] * [0, 0, 1]

@@ -1,15 +1,10 @@
 """Global root motion: where the pelvis is in the world, from the 2D track and the lifted pose.
 
-The lifter gives a pelvis-relative pose in metres; the detector gives where those joints are in
-the image. Under a pinhole camera the only unknown left is the pose's translation, and it is
-linear: for each joint ``u - cx = fx (X + tx) / (Z + tz)`` rearranges to
-``fx tx - (u - cx) tz = (u - cx) Z - fx X`` (and the same for v), so a confidence-weighted least
-squares over the 17 joints gives the translation of every frame at once. The body's size in the
-image fixes the depth; its position fixes x and y.
-
-The focal length is assumed (a 35 mm-equivalent focal, phone-like by default) because one view
-of a moving person does not pin it down: a wrong focal scales the trajectory's depth but keeps
-it smooth and aligned with the footage.
+Each frame's translation comes from projecting the pelvis-relative pose onto the detector's
+joints (``repose_core.image_fit.solve_root_translation``, with an assumed focal: one view of a
+moving person does not pin it down, and a wrong focal scales the trajectory's depth but keeps it
+smooth and aligned with the footage); this module smooths it into a trajectory and puts the
+motion in Blender's world, on the floor.
 """
 from __future__ import annotations
 
@@ -18,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from repose_core.camera import Intrinsics
+from repose_core.image_fit import MIN_CONFIDENCE, MIN_JOINTS, solve_root_translation
 from repose_core.skeleton import JOINT_INDEX
 
 from .foot_lock import CONTACT_SMOOTHING_SECONDS, ContactSettings, detect_contacts, without_short_runs
@@ -25,13 +21,8 @@ from .rig import ANKLE_HEIGHT
 from repose_core.temporal import fill_gaps, gaussian_smooth
 from .world import CAMERA_TO_BLENDER, start_yaw_rotation
 
-# Phone main cameras are 24-28 mm equivalent; action cameras wider, camcorders longer.
-DEFAULT_FOCAL_35MM: float = 26.0
 # Depth from apparent size is the noisiest part of the trajectory: smooth it over ~0.1 s.
 DEPTH_SMOOTHING_SECONDS: float = 0.1
-# A frame needs this many joints with some confidence for its translation to be trusted.
-MIN_JOINTS: int = 6
-_MIN_CONFIDENCE = 0.2
 # The floor is this percentile of the lower ankle's height (robust to a few jumps and glitches).
 GROUND_PERCENTILE: float = 5.0
 # stand_on_floor smooths its height correction over this long: steps, not single frames.
@@ -76,36 +67,6 @@ def lowest_surface(joints: np.ndarray, exclude_ankles: bool = False) -> np.ndarr
     return (surfaces[:, _NOT_ANKLES] if exclude_ankles else surfaces).min(-1)
 
 
-def solve_root_translation(
-    pose: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, intrinsics: Intrinsics
-) -> np.ndarray:
-    """Camera-frame pelvis positions (T, 3) that project ``pose`` onto ``keypoints``.
-
-    pose: (T, 17, 3) pelvis-relative camera-frame metres. keypoints: (T, 17, 2) pixels (NaN
-    allowed). confidence: (T, 17). Frames with fewer than MIN_JOINTS usable joints are NaN.
-    """
-    u = keypoints[..., 0] - intrinsics.cx
-    v = keypoints[..., 1] - intrinsics.cy
-    usable = np.isfinite(u) & np.isfinite(v) & (confidence >= _MIN_CONFIDENCE)
-    w = np.where(usable, confidence, 0.0)
-    u, v = np.where(usable, u, 0.0), np.where(usable, v, 0.0)
-    X, Y, Z = pose[..., 0], pose[..., 1], pose[..., 2]
-    fx, fy = intrinsics.fx, intrinsics.fy
-    zeros = np.zeros_like(u)
-    # Rows of the two equations per joint: unknowns (tx, ty, tz).
-    a_u = np.stack([np.full_like(u, fx), zeros, -u], -1)
-    a_v = np.stack([zeros, np.full_like(v, fy), -v], -1)
-    b_u = u * Z - fx * X
-    b_v = v * Z - fy * Y
-    ata = np.einsum("tj,tja,tjb->tab", w, a_u, a_u) + np.einsum("tj,tja,tjb->tab", w, a_v, a_v)
-    atb = np.einsum("tj,tja,tj->ta", w, a_u, b_u) + np.einsum("tj,tja,tj->ta", w, a_v, b_v)
-    enough = usable.sum(-1) >= MIN_JOINTS
-    ata[~enough] = np.eye(3)  # keep the batch solvable; those frames are discarded below
-    translation = np.linalg.solve(ata, atb[..., None])[..., 0]
-    translation[~enough] = np.nan
-    return translation
-
-
 def root_trajectory(
     pose: np.ndarray,
     keypoints: np.ndarray,
@@ -128,7 +89,7 @@ def root_trajectory(
     # At a known depth each joint gives tx = (u - cx)(Z + tz) / fx - X directly: average them.
     u = keypoints[..., 0] - intrinsics.cx
     v = keypoints[..., 1] - intrinsics.cy
-    usable = np.isfinite(u) & np.isfinite(v) & (confidence >= _MIN_CONFIDENCE)
+    usable = np.isfinite(u) & np.isfinite(v) & (confidence >= MIN_CONFIDENCE)
     w = np.where(usable, confidence, 0.0)
     z = pose[..., 2] + depth[:, None]
     tx = np.where(usable, u * z / intrinsics.fx - pose[..., 0], 0.0)
@@ -185,7 +146,7 @@ def image_ankle_speed(keypoints: np.ndarray, confidence: np.ndarray, depth: np.n
     foot stands still. Speeds the camera cannot see (towards it) are missed; the contact test's
     height limit keeps swinging feet out. NaN where an ankle was not seen."""
     ankles = np.asarray(keypoints, dtype=np.float64)[:, _ANKLES]
-    seen = (np.asarray(confidence)[:, _ANKLES] >= _MIN_CONFIDENCE) & np.isfinite(ankles).all(-1)
+    seen = (np.asarray(confidence)[:, _ANKLES] >= MIN_CONFIDENCE) & np.isfinite(ankles).all(-1)
     smoothed = gaussian_smooth(np.where(seen[..., None], ankles, np.nan), CONTACT_SMOOTHING_SECONDS * fps)
     speed = np.full(seen.shape, np.nan)
     speed[1:] = np.linalg.norm(np.diff(smoothed, axis=0), axis=-1) * fps
