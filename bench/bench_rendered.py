@@ -5,7 +5,7 @@ Footage first (cached; ~1 h on 2 cores for both sets, needs bpy):
     python -m train.render bench --set report --jobs 2
 Then, for any lifters (default: the shipped one), MediaPipe's world landmarks scored beside:
     python bench/bench_rendered.py --set report [--model a.onnx b.pt ...] [--by-subject] [--true-up]
-                                                [--roll DEG] [--no-upright-turn]
+                                                [--roll DEG] [--no-upright-turn] [--no-image-pull]
 
 "select" people are the ones recipes are chosen on; "report" people are never used for a
 choice (train/data/people.py). Metrics: train/render/score.py. Detections are cached in
@@ -87,12 +87,13 @@ def rolled(truth: RenderTruth, detection: Detection2D, degrees: float) -> tuple[
 
 
 def score_model(model: Path | None, shots: list[tuple[str, Path, Path]], true_up: bool = False, roll_deg: float = 0.0,
-                upright_turn: bool = True) -> tuple[list[ScoredShot], dict[tuple[str, str, str], dict[str, np.ndarray]]]:
+                upright_turn: bool = True, image_pull: bool = True) -> tuple[list[ScoredShot], dict[tuple[str, str, str], dict[str, np.ndarray]]]:
     """Pose scores per shot, and the import's upright/grounded figures pooled by (camera, lens,
     kind of motion); ``true_up``: the import is levelled by the shot's true camera; ``roll_deg``:
     each shot filmed with its camera rolled that much, one way or the other (:func:`rolled`);
-    ``upright_turn``: the runtime's (``runtime.upright_turns``)."""
-    lifter = load_lifter(model, upright_turn=upright_turn)
+    ``upright_turn``, ``image_pull``: the runtime's (``runtime.upright_turns``,
+    ``image_fit.pulled_to_image``)."""
+    lifter = load_lifter(model, upright_turn=upright_turn, image_pull=image_pull)
     scored = []
     upright: dict[tuple[str, str, str], dict[str, list]] = {}
     for k, (name, video, truth_path) in enumerate(shots):
@@ -219,6 +220,8 @@ def main() -> int:
                         help="film every shot with its camera rolled by DEG degrees, alternately each way")
     parser.add_argument("--no-upright-turn", action="store_true",
                         help="lift bodies lying or upside down in the image as filmed (runtime.upright_turns)")
+    parser.add_argument("--no-image-pull", action="store_true",
+                        help="leave the limbs' ends where the lifter put them (image_fit.pulled_to_image)")
     args = parser.parse_args()
     shots = rendered_shots(args.set)
     expected = len(plan("bench", args.set)) * SHOTS_PER_TAKE["bench"]
@@ -226,7 +229,8 @@ def main() -> int:
         print(f"no rendered shots: run `python -m train.render bench --set {args.set}` first")
         return 1
     print(f"{args.set} set: {len(shots)} of {expected} shots rendered")
-    scored_models = {str(m or "shipped model"): score_model(m, shots, args.true_up, args.roll, not args.no_upright_turn) for m in args.model}
+    scored_models = {str(m or "shipped model"): score_model(m, shots, args.true_up, args.roll, not args.no_upright_turn,
+                                                        not args.no_image_pull) for m in args.model}
     per_model = {label: scored for label, (scored, _) in scored_models.items()}
     results = {label: summarise(scored) for label, scored in per_model.items()}
     frames = next(iter(results.values()))["frames"]

@@ -1,7 +1,7 @@
 """Lifted 3D against a real, measured truth: the bundled clip's person as Pose2Sim triangulated
 them from four calibrated cameras (``train.data.triangulated``), MediaPipe's own 3D beside.
 
-    python bench/bench_triangulated.py [--model a.onnx b.pt ...]
+    python bench/bench_triangulated.py [--model a.onnx b.pt ...] [--no-image-pull]
 
 The rendered benchmark's truth is exact but its people are two stylised characters; this one is
 a real person on real footage, measured with some error of its own (Pose2Sim's markers are
@@ -44,6 +44,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, nargs="*", default=[None],
                         help="lifters to score (.onnx or .pt); default: the shipped one")
+    parser.add_argument("--no-image-pull", action="store_true",
+                        help="leave the limbs' ends where the lifter put them (image_fit.pulled_to_image)")
     args = parser.parse_args()
     truth = TriangulatedClip.load(TRUTH)
     detection = detect_video(VIDEO, cache_dir=ROOT / ".cache" / "detect")
@@ -54,7 +56,7 @@ def main() -> int:
     print("|---|---|---|---|---|")
     rows = {}
     for model in args.model:
-        lifted = load_lifter(model).lift(detection.keypoints, image_size=detection.image_size,
+        lifted = load_lifter(model, image_pull=not args.no_image_pull).lift(detection.keypoints, image_size=detection.image_size,
                                          confidence=detection.confidence, world=detection.world_joints)
         rows[str(model or "shipped model")] = scores(lifted.pose[frames], truth.joints_camera[keep])
     rows["MediaPipe world landmarks"] = scores(detection.world_joints[frames].astype(np.float64),

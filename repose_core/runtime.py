@@ -12,8 +12,9 @@ says which input frame an output frame belongs to); the model runs chunk by chun
 memory for any length); with test-time flip (:func:`flip_averaged`) the mirrored input is run in
 the same batch and its mirrored output averaged in; with the upright turn (:func:`upright_turns`)
 frames whose body lies or stands on its head in the image are lifted again turned upright and
-their pose turned back. Every backbone puts the pelvis at the origin itself
-(``skeleton.root_centred``).
+their pose turned back; with the image pull (:func:`repose_core.image_fit.pulled_to_image`) the
+limbs' ends are moved halfway toward the joints the detector saw. Every backbone puts the pelvis
+at the origin itself (``skeleton.root_centred``).
 
 ``lift`` does the same and also returns, for models that predict it (metadata ``outputs``
 lists ``"up"``), the world's up direction in the camera frame per frame: what levels a clip.
@@ -28,6 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .image_fit import pulled_to_image
 from .features import (FEATURE_SETS, FEATURES_VERSION, WORLD_FEATURES_VERSION, lifter_features, mirror_features,
                        roll_features, rolled_xy, with_world)
 from .skeleton import JOINT_INDEX, JOINTS, NUM_JOINTS, flip_direction, flip_pose
@@ -219,8 +221,8 @@ def clip_features(keypoints: np.ndarray, image_size: tuple[float, float],
 class Lifter:
     """A loaded lifter. Use :func:`load_lifter` to make one.
 
-    ``flip`` (test-time flip augmentation) and ``upright_turn`` (:func:`upright_turns`) may be
-    switched at any time.
+    ``flip`` (test-time flip augmentation), ``upright_turn`` (:func:`upright_turns`) and
+    ``image_pull`` (:func:`repose_core.image_fit.pulled_to_image`) may be switched at any time.
     """
 
     def __init__(
@@ -232,6 +234,7 @@ class Lifter:
         flip: bool = True,
         chunk_frames: int = DEFAULT_CHUNK_FRAMES,
         upright_turn: bool = True,
+        image_pull: bool = True,
     ) -> None:
         if chunk_frames < 1:
             raise ValueError(f"chunk_frames must be positive, got {chunk_frames}")
@@ -241,6 +244,7 @@ class Lifter:
         self.backend = backend
         self.flip = flip
         self.upright_turn = upright_turn
+        self.image_pull = image_pull
         self.chunk_frames = chunk_frames
         self.receptive_field: int = metadata["receptive_field"]
         self.output_mode: str = metadata["output_mode"]
@@ -249,10 +253,12 @@ class Lifter:
         self.predicts_up: bool = UP_OUTPUT in model_outputs(metadata)
         self.features_version: str = metadata["features_version"]
         self.reads_world: bool = self.features_version == WORLD_FEATURES_VERSION
+        self.causal: bool = bool(metadata["model_config"].get("causal", False))
 
     def __repr__(self) -> str:
         return (f"Lifter({str(self.path)!r}, backend={self.backend!r}, backbone={self.metadata['backbone']!r}, "
-                f"receptive_field={self.receptive_field}, flip={self.flip}, upright_turn={self.upright_turn})")
+                f"receptive_field={self.receptive_field}, flip={self.flip}, upright_turn={self.upright_turn}, "
+                f"image_pull={self.image_pull})")
 
     def predict(
         self,
@@ -285,6 +291,8 @@ class Lifter:
         pose, up = self._predict(features)
         if self.upright_turn:
             pose = self._turned_upright(features, pose)
+        if self.image_pull and not self.causal:
+            pose = pulled_to_image(pose, keypoints, features[..., 2], image_size)
         return Lifted(pose.astype(np.float32), None if up is None else _unit(up).astype(np.float32))
 
     def _predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -383,6 +391,7 @@ def load_lifter(
     num_threads: int | None = None,
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
     upright_turn: bool = True,
+    image_pull: bool = True,
 ) -> Lifter:
     """Load a lifter from an ``.onnx`` model or a ``.pt`` training checkpoint.
 
@@ -392,6 +401,9 @@ def load_lifter(
     chunk_frames: output frames per model call (bounds memory on long sequences).
     upright_turn: lift bodies lying or upside down in the image turned upright (:func:`upright_turns`;
     another model pass over the clip per turn it needs, none for a person on their feet).
+    image_pull: move the knees, ankles, elbows and wrists halfway toward the detector's joints
+    (:func:`repose_core.image_fit.pulled_to_image`; no model pass). Not for a causal model, whose
+    frames must never depend on later ones: the pull is smoothed over the frames around each.
     Raises :class:`LifterLoadError` naming the file for anything wrong with it.
     """
     if path is None:
@@ -415,7 +427,7 @@ def load_lifter(
     else:
         raise LifterLoadError(f"{path}: unknown model file type {path.suffix!r}; expected .onnx or .pt")
     return Lifter(run_model, metadata, path, backend, flip=flip, chunk_frames=chunk_frames,
-                  upright_turn=upright_turn)
+                  upright_turn=upright_turn, image_pull=image_pull)
 
 
 def _short(error: BaseException) -> str:

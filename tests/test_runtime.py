@@ -101,7 +101,7 @@ def test_padding_replicates_the_edge_frames(dance, tcn):
     """Each frame's output is the model run on the window centred on it, edges replicated."""
     model, onnx_path, _ = tcn
     keypoints = frames_of(dance, 40)
-    pose = load_lifter(onnx_path, flip=False).predict(keypoints, IMAGE_SIZE)
+    pose = load_lifter(onnx_path, flip=False, image_pull=False).predict(keypoints, IMAGE_SIZE)
     inputs = lifter_features(keypoints, np.ones((40, 17)), IMAGE_SIZE)
     padded = np.pad(inputs, ((13, 13), (0, 0), (0, 0)), mode="edge")
     with torch.inference_mode():
@@ -309,9 +309,10 @@ def test_model_without_up_head_lifts_no_up(dance, tcn):
 
 
 def test_any_image_size_and_aspect_ratio(dance, tcn):
-    """Only the person's shape matters: the same pose, scaled and placed anywhere in a portrait
-    or landscape frame, lifts to the same 3D pose."""
-    lifter = load_lifter(tcn[1])
+    """Only the person's shape matters to the model: the same pose, scaled and placed anywhere in
+    a portrait or landscape frame, lifts to the same 3D pose. (The image pull then sees the
+    limbs through the camera's rays, which differ off the image's centre: test_image_fit.)"""
+    lifter = load_lifter(tcn[1], image_pull=False)
     keypoints = frames_of(dance, 30)
     landscape = lifter.predict(keypoints, (1920, 1080))
     portrait = lifter.predict((keypoints - [960, 540]) * 0.4 + [540, 1200], (1080, 1920))
@@ -342,12 +343,13 @@ def test_model_files_from_before_the_output_offset_was_stated_lift_as_before(dan
 def test_the_trainers_validation_scores_what_the_runtime_lifts(dance, tcn, flip):
     """``train.evaluate.predict`` on a clip's feature window gives, frame for frame, what
     ``load_lifter(...).predict`` gives for the frames whose whole receptive field is in the clip:
-    the same output offset and the same test-time flip."""
+    the same output offset and the same test-time flip (the image pull, after the model, is the
+    runtime's own)."""
     from train.evaluate import predict
 
     model, _, pt_path = tcn
     keypoints = frames_of(dance, 60)
-    runtime = load_lifter(pt_path, flip=flip).predict(keypoints, IMAGE_SIZE)
+    runtime = load_lifter(pt_path, flip=flip, image_pull=False).predict(keypoints, IMAGE_SIZE)
     features = lifter_features(keypoints, np.ones((60, 17)), IMAGE_SIZE)
     scored = predict(model, features[None], torch.device("cpu"), flip=flip)[0]
     offset = model.output_offset
