@@ -77,7 +77,8 @@ def test_takes_are_planned_per_person_and_repeatably(walk):
 def test_training_footage_rounds_draw_new_takes_into_their_own_folders(walk, monkeypatch):
     """Round 2 of the training footage holds none of round 1's takes: new stretches of the long
     clips, and a clip shorter than a take (drawn whole every round) under the round's own name,
-    since a take's shots are seeded by its name. Round 1 stays what it was."""
+    since a take's shots are seeded by its name. Round 1 stays what it was, and a round may be
+    rendered for some people first."""
     from train.data.mocap import Clip
     from train.render import plans
 
@@ -91,6 +92,8 @@ def test_training_footage_rounds_draw_new_takes_into_their_own_folders(walk, mon
     assert short == sorted(f"{t.name}_r2" for t in first if t.subject == "b")
     assert not {t.name for t in plans.plan("train", round_=3)} & {t.name for t in first + second}
     assert [t.name for t in plans.plan("train")] == [t.name for t in first]
+    # Part of a round, by the people's names: the same takes as in the whole round.
+    assert [t.name for t in plans.plan("train", round_=2, only="b")] == [t.name for t in second if t.subject == "b"]
     assert plans.train_dir(1) == plans.TRAIN_DIR and plans.train_dir(2).name == "train-2"
     with pytest.raises(ValueError):
         plans.train_dir(0)

@@ -3,6 +3,7 @@
     python -m train.render bench --set select --jobs 2     # the rendered benchmark's footage
     python -m train.render train --jobs 2                  # training footage of the other people
     python -m train.render train --round 2 --jobs 2        # more of it: other takes, .cache/render/train-2
+    python -m train.render train --round 5 --only deepmimic_   # of some people only (name prefix)
 
 Shots already rendered are kept, so an interrupted run resumes and a plan can grow. With
 ``--jobs N`` the takes are shared among N Blender processes (each renders on one core); what
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="folder of the shots (default .cache/render/<what>)")
     parser.add_argument("--round", type=int, default=1, dest="round_",
                         help="train: which round of footage (default 1); each has its own takes and folder")
+    parser.add_argument("--only", metavar="PREFIX", default="",
+                        help="train: only the round's takes of people whose name starts with PREFIX "
+                             "(deepmimic_: more shots of the acrobatics and get-ups, the motions the mocap "
+                             "has least of)")
     parser.add_argument("--jobs", type=int, default=1, help="Blender processes (one core each)")
     parser.add_argument("--part", help=argparse.SUPPRESS)   # k/n: one job's share
     args = parser.parse_args(argv)
@@ -39,13 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")
     if args.round_ < 1 or (args.what == "bench" and args.round_ != 1):
         parser.error(f"--round must be >= 1, and only for train footage, got {args.round_}")
+    if args.only and args.what == "bench":
+        parser.error("--only is for train footage: the benchmark's people are fixed")
     out = args.out or (BENCH_DIR if args.what == "bench" else train_dir(args.round_))
     if args.part is None:
         return _fan_out(args, out)
     part, parts = (int(v) for v in args.part.split("/"))
     from .plans import plan
 
-    takes = plan(args.what, args.set, args.round_)[part::parts]
+    takes = plan(args.what, args.set, args.round_, args.only)[part::parts]
     return _render(takes, out, args.what)
 
 
@@ -54,6 +61,8 @@ def _fan_out(args: argparse.Namespace, out: Path) -> int:
     base = [sys.executable, "-m", "train.render", args.what, "--out", str(out), "--round", str(args.round_)]
     if args.set:
         base += ["--set", args.set]
+    if args.only:
+        base += ["--only", args.only]
     env = dict(os.environ, OMP_NUM_THREADS="1", LP_NUM_THREADS="1")
     out.mkdir(parents=True, exist_ok=True)
     procs = []

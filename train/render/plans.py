@@ -50,9 +50,10 @@ def train_dir(round_: int = 1) -> Path:
     return TRAIN_DIR if round_ == 1 else TRAIN_DIR.with_name(f"{TRAIN_DIR.name}-{round_}")
 
 
-def plan(what: str, group: str | None = None, round_: int = 1) -> list[Take]:
+def plan(what: str, group: str | None = None, round_: int = 1, only: str = "") -> list[Take]:
     """The takes of the benchmark's ``group`` ("select"/"report") or of training ("train") round
-    ``round_``."""
+    ``round_``; ``only``: just those of the people whose name starts with it (the round's takes
+    and names are the same, so rendering the rest later completes the round)."""
     library = shared_library()
     if what == "bench":
         subjects = GROUPS[group]
@@ -68,4 +69,4 @@ def plan(what: str, group: str | None = None, round_: int = 1) -> list[Take]:
         takes = plan_takes(library, subjects, TAKE_FRAMES[what], TAKES_PER_SUBJECT[what], seed)
         takes = [replace(take, name=f"{take.name}_r{r}") if take.name in earlier else take for take in takes]
         earlier |= {take.name for take in takes}
-    return takes
+    return [take for take in takes if take.subject.startswith(only)]
