@@ -29,9 +29,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .image_fit import pulled_to_image
 from .features import (FEATURE_SETS, FEATURES_VERSION, WORLD_FEATURES_VERSION, lifter_features, mirror_features,
                        roll_features, rolled_xy, with_world)
+from .image_fit import pulled_to_image
 from .skeleton import JOINT_INDEX, JOINTS, NUM_JOINTS, flip_direction, flip_pose
 from .temporal import gaussian_smooth
 
