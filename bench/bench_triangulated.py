@@ -56,8 +56,9 @@ def main() -> int:
     print("|---|---|---|---|---|")
     rows = {}
     for model in args.model:
-        lifted = load_lifter(model, image_pull=not args.no_image_pull).lift(detection.keypoints, image_size=detection.image_size,
-                                         confidence=detection.confidence, world=detection.world_joints)
+        lifter = load_lifter(model, image_pull=not args.no_image_pull)
+        lifted = lifter.lift(detection.keypoints, image_size=detection.image_size,
+                             confidence=detection.confidence, world=detection.world_joints)
         rows[str(model or "shipped model")] = scores(lifted.pose[frames], truth.joints_camera[keep])
     rows["MediaPipe world landmarks"] = scores(detection.world_joints[frames].astype(np.float64),
                                                truth.joints_camera[keep])

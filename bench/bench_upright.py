@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from addon.motion.root_motion import place_in_world  # noqa: E402
-from repose_core.image_fit import DEFAULT_FOCAL_35MM  # noqa: E402
 from addon.pipeline import ImportOptions, analyse  # noqa: E402
 from repose_core.detect import detect_video  # noqa: E402
+from repose_core.image_fit import DEFAULT_FOCAL_35MM  # noqa: E402
 from repose_core.skeleton import JOINT_INDEX as J  # noqa: E402
 from train.data.triangulated import TriangulatedClip, camera_pitch_roll_deg  # noqa: E402
 
