@@ -217,8 +217,8 @@ def animate(
 ) -> Motion:
     """The motion step: lifted camera-frame poses (T, 17, 3) -> the :class:`Motion` to key.
 
-    smooth -> fit bone lengths -> level by ``up`` (the lifter's (T, 3) up directions; None
-    assumes a level camera) -> root motion -> feet on the floor -> foot lock -> rotations; with
+    smooth -> fit bone lengths -> level by ``up`` (the lifter's (T, 3) up directions, corrected
+    by the pose's balance; None assumes a level camera) -> root motion -> feet on the floor -> foot lock -> rotations; with
     the hands' world landmarks (T, 2, 21, 3) and confidence (T, 2) (``Detection2D``'s) also the
     wrists and fingers (``fingers.hand_rotations``), turned into the world as the body was.
     """
@@ -229,7 +229,7 @@ def animate(
     lengths = fit.bone_lengths(smoothed, weights=found)
     fitted = skeleton.apply_bone_lengths(smoothed, lengths)
     report("animate", 2, steps)
-    clip_up = None if up is None else world.clip_up(up, found)
+    clip_up = None if up is None else world.balanced_up(world.clip_up(up, found), fitted, found)
     level = None if clip_up is None else world.levelling_rotation(clip_up)
     camera = speed = None
     if options.root_motion:

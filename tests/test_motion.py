@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from addon.motion import bone_rotations, fit, foot_lock, rig, root_motion, smoothing, world
-from repose_core.rotations import make_continuous
+from repose_core.rotations import axis_angle_matrix, make_continuous
 from repose_core.camera import Intrinsics, look_at, project, world_to_camera
 from repose_core.image_fit import DEFAULT_FOCAL_35MM
 from repose_core import skeleton, temporal
@@ -16,12 +16,12 @@ IMAGE_SIZE = (1920, 1080)
 CAMERA = Intrinsics.from_focal_35mm(*IMAGE_SIZE, DEFAULT_FOCAL_35MM)
 
 
-def filmed_walk(shared_data, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CMU 02_01 (walk) filmed by a camera at ``offset`` from its mean pelvis, aimed there:
-    camera-frame joints, pixels, and the world's up in the camera's frame."""
+def filmed_clip(shared_data, offset: np.ndarray, clip: str = "cmu/02_01.bvh") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A mocap clip (CMU 02_01, a walk, by default) filmed by a camera at ``offset`` from its mean
+    pelvis, aimed there: camera-frame joints, pixels, and the world's up in the camera's frame."""
     from train.data.mocap import load_clip
 
-    joints = load_clip(shared_data / "mocap" / "cmu" / "02_01.bvh", fps=FPS).joints.astype(np.float64)
+    joints = load_clip(shared_data / "mocap" / clip, fps=FPS).joints.astype(np.float64)
     centre = joints[:, 0].mean(0)
     eye = centre + offset
     R = look_at(eye, centre, np.array([0.0, 1.0, 0.0]))
@@ -32,7 +32,7 @@ def filmed_walk(shared_data, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray
 @pytest.fixture(scope="module")
 def walk(shared_data):
     """The walk as seen by a level camera 6 m away: true camera-frame joints, pixels."""
-    return filmed_walk(shared_data, np.array([0.5, 0.2, 6.0]))[:2]
+    return filmed_clip(shared_data, np.array([0.5, 0.2, 6.0]))[:2]
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_place_in_world_faces_minus_y_on_the_floor(walk, lifted):
 @pytest.fixture(scope="module")
 def pitched_walk(shared_data):
     """The walk seen by a camera 1.7 m above the pelvis looking down at it (~19 degrees)."""
-    return filmed_walk(shared_data, np.array([0.5, 1.7, 5.0]))
+    return filmed_clip(shared_data, np.array([0.5, 1.7, 5.0]))
 
 
 def _lean_deg(joints: np.ndarray, up: np.ndarray) -> float:
@@ -178,6 +178,44 @@ def test_clip_up_is_robust_to_frames_that_fool_the_lifter():
     weights = np.ones(300)
     weights[:40] = 0                                    # no person found there
     np.testing.assert_allclose(world.clip_up(up, weights), world.clip_up(up[40:]), atol=1e-9)
+
+
+def test_centre_of_mass_of_a_person_standing_idle_is_over_the_feet_at_the_hips(shared_data):
+    """ReActIdle 011 stands idle for a minute: the centre of mass sits between the hips and the
+    thorax in height and, seen from above, over the feet: 2-10 cm ahead of the ankles' middle."""
+    from train.data.mocap import load_clip
+
+    joints = load_clip(shared_data / "mocap" / "reactidle" / "011_genuine.bvh", fps=FPS).joints.astype(np.float64)
+    centre = world.centre_of_mass(joints)                        # Y up
+    assert centre.shape == (len(joints), 3)
+    assert np.median(centre[:, 1] - joints[:, [1, 4], 1].mean(1)) > 0.0
+    assert np.median(joints[:, 8, 1] - centre[:, 1]) > 0.2
+    ahead = centre - joints[:, [3, 6]].mean(1)
+    left = joints[:, 4] - joints[:, 1] + joints[:, 11] - joints[:, 14]
+    forward = np.cross(left, np.array([0.0, 1.0, 0.0]))
+    forward /= np.linalg.norm(forward, axis=-1, keepdims=True)
+    assert 0.02 < np.median((ahead * forward).sum(-1)) < 0.10
+    sideways = ahead - (ahead * forward).sum(-1, keepdims=True) * forward
+    assert np.median(np.linalg.norm(sideways[:, [0, 2]], axis=-1)) < 0.05
+
+
+@pytest.mark.parametrize("clip", ["reactidle/011_genuine.bvh", "reactidle/003_acted.bvh"])
+def test_balance_brings_a_stray_up_direction_back_over_a_person_standing(shared_data, clip):
+    """Two people standing idle, filmed from above, with an up direction 8 degrees off (as a
+    lifter's can be), toward the camera or sideways: the balance halves the error."""
+    camera, _, true_up = filmed_clip(shared_data, np.array([0.5, 1.7, 4.0]), clip)
+    pose = camera[:600] - camera[:600, :1]
+    for axis in (np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])):
+        stray = axis_angle_matrix(axis, np.asarray(np.radians(8.0))) @ true_up
+        assert np.degrees(np.arccos(world.balanced_up(stray, pose) @ true_up)) < 5.0
+
+
+@pytest.mark.parametrize("clip", ["deepmimic/humanoid3d_cartwheel.txt", "cmu/02_01.bvh"])
+def test_balance_leaves_the_up_direction_alone_off_both_feet(shared_data, clip):
+    """A cartwheel and a walk spend most frames off one foot or both: the given up is kept."""
+    camera, _, true_up = filmed_clip(shared_data, np.array([0.5, 1.7, 4.0]), clip)
+    stray = axis_angle_matrix(np.array([1.0, 0.0, 0.0]), np.asarray(np.radians(8.0))) @ true_up
+    np.testing.assert_allclose(world.balanced_up(stray, camera - camera[:, :1]), stray, atol=1e-12)
 
 
 def test_feet_in_contact_stand_on_the_floor_when_the_height_drifts(walk):

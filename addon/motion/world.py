@@ -7,9 +7,10 @@ what the generated armature's rest pose does.
 
 A camera that looks down or up (or is rolled) is levelled first: a lifter with a gravity head
 says where the world's up is in the camera frame (``Lifter.lift(...).up``); :func:`clip_up`
-makes one direction of the clip's frames (the camera is assumed to stand still) and
-:func:`levelling_rotation` turns the camera frame so that this direction is the level camera's
-up, -y.
+makes one direction of the clip's frames (the camera is assumed to stand still),
+:func:`balanced_up` corrects it by where the body's weight falls (a person on their feet keeps
+the centre of mass over them), and :func:`levelling_rotation` turns the camera frame so that
+this direction is the level camera's up, -y.
 """
 from __future__ import annotations
 
@@ -30,6 +31,29 @@ LEVEL_UP: np.ndarray = np.array([0.0, -1.0, 0.0])
 # clip_up drops the frames whose estimate strays furthest, this share of them.
 UP_OUTLIER_SHARE: float = 0.2
 
+# Body segments for the centre of mass: (joint, joint, where the segment's centre lies from the
+# first towards the second, share of the body's mass); Dempster's shares as Winter tabulates
+# them, the trunk taken pelvis -> thorax and the head neck -> crown, feet and hands at their joint.
+MASS_SEGMENTS: tuple[tuple[str, str, float, float], ...] = (
+    ("pelvis", "thorax", 0.5, 0.497), ("neck_nose", "head", 0.5, 0.081),
+    ("r_hip", "r_knee", 0.433, 0.100), ("l_hip", "l_knee", 0.433, 0.100),
+    ("r_knee", "r_ankle", 0.433, 0.0465), ("l_knee", "l_ankle", 0.433, 0.0465),
+    ("r_ankle", "r_ankle", 0.0, 0.0145), ("l_ankle", "l_ankle", 0.0, 0.0145),
+    ("r_shoulder", "r_elbow", 0.436, 0.028), ("l_shoulder", "l_elbow", 0.436, 0.028),
+    ("r_elbow", "r_wrist", 0.430, 0.016), ("l_elbow", "l_wrist", 0.430, 0.016),
+    ("r_wrist", "r_wrist", 0.0, 0.006), ("l_wrist", "l_wrist", 0.0, 0.006),
+)
+# Where a standing body's weight meets the floor: ahead of the ankles (quiet standing's centre of
+# pressure lies some 5 cm in front of the ankle joint), metres.
+BALANCE_FORWARD_M: float = 0.05
+# Ankles closer in height than this (metres, along the up direction): both feet on the floor.
+BALANCE_BOTH_FEET_M: float = 0.05
+# Frames whose centre of mass leans further than this from the lifter's up are not standing
+# (a lunge, a bow, lying down) and say nothing of where up is.
+BALANCE_GATE_DEG: float = 25.0
+# With fewer such frames than this share of the clip, the lifter's up is kept as it is.
+BALANCE_MIN_SHARE: float = 0.3
+
 
 def clip_up(up: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """One up direction (3,) for a clip from per-frame estimates (T, 3), camera frame.
@@ -46,6 +70,44 @@ def clip_up(up: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     stray = up @ first
     kept = w * (stray >= np.quantile(stray[w > 0], UP_OUTLIER_SHARE))
     return normalize((kept[:, None] * up).sum(0))
+
+
+def centre_of_mass(joints: np.ndarray) -> np.ndarray:
+    """The body's centre of mass (..., 3) from its joints (..., 17, 3), by MASS_SEGMENTS."""
+    total = sum(share for *_, share in MASS_SEGMENTS)
+    centre = np.zeros(joints.shape[:-2] + (3,))
+    for first, second, along, share in MASS_SEGMENTS:
+        a, b = joints[..., JOINT_INDEX[first], :], joints[..., JOINT_INDEX[second], :]
+        centre = centre + share * (a + along * (b - a))
+    return centre / total
+
+
+def balanced_up(up: np.ndarray, joints: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The clip's up direction (3,) corrected by balance: half the lifter's ``up`` (3,), half the
+    mean direction from where the weight meets the floor to the centre of mass, over the frames
+    where the person stands on both feet.
+
+    Someone standing on both feet keeps the centre of mass over them; the lifter's pose and its
+    up direction err together (a body leant toward the camera, and up tilted with it), so the
+    pose's own balance is a second say on where up is. Frames count where the ankles are level
+    (within BALANCE_BOTH_FEET_M along ``up``) and the centre of mass within BALANCE_GATE_DEG of
+    ``up``; with fewer than BALANCE_MIN_SHARE of them (a dance on one leg, a balance pose, a
+    flip) ``up`` is kept. ``joints`` (T, 17, 3): camera-frame poses; ``weights`` (T,): the
+    frames to use (e.g. where a person was found), all by default.
+    """
+    up = normalize(np.asarray(up, dtype=np.float64))
+    joints = np.asarray(joints, dtype=np.float64)
+    used = np.ones(len(joints), bool) if weights is None else np.asarray(weights) > 0
+    left_ankle, right_ankle = joints[:, JOINT_INDEX["l_ankle"]], joints[:, JOINT_INDEX["r_ankle"]]
+    both_feet = np.abs((left_ankle - right_ankle) @ up) < BALANCE_BOTH_FEET_M
+    left = (joints[:, JOINT_INDEX["l_hip"]] - joints[:, JOINT_INDEX["r_hip"]]) + (
+        joints[:, JOINT_INDEX["l_shoulder"]] - joints[:, JOINT_INDEX["r_shoulder"]])
+    support = (left_ankle + right_ankle) / 2 + BALANCE_FORWARD_M * normalize(np.cross(left, up))
+    balance = normalize(centre_of_mass(joints) - support)
+    standing = used & both_feet & (balance @ up > np.cos(np.radians(BALANCE_GATE_DEG)))
+    if standing.sum() < BALANCE_MIN_SHARE * max(1, used.sum()):
+        return up
+    return normalize(up + normalize(balance[standing].mean(0)))
 
 
 def levelling_rotation(up: np.ndarray) -> np.ndarray:
