@@ -218,9 +218,10 @@ def animate(
     """The motion step: lifted camera-frame poses (T, 17, 3) -> the :class:`Motion` to key.
 
     smooth -> fit bone lengths -> level by ``up`` (the lifter's (T, 3) up directions, corrected
-    by the pose's balance; None assumes a level camera) -> root motion -> feet on the floor -> foot lock -> rotations; with
-    the hands' world landmarks (T, 2, 21, 3) and confidence (T, 2) (``Detection2D``'s) also the
-    wrists and fingers (``fingers.hand_rotations``), turned into the world as the body was.
+    by the pose's balance; None assumes a level camera) -> root motion -> feet on the floor ->
+    foot lock -> rotations; with the hands' world landmarks (T, 2, 21, 3) and confidence (T, 2)
+    (``Detection2D``'s) also the wrists and fingers (``fingers.hand_rotations``), turned into the
+    world as the body was.
     """
     report = progress or (lambda stage, done, total: None)
     steps = 5
