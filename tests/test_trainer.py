@@ -293,6 +293,31 @@ def test_a_network_grows_new_inputs_and_a_gravity_head_from_trained_weights(back
         torch.testing.assert_close(grown(world), old(x))
 
 
+def test_a_tcn_grows_a_longer_receptive_field_from_trained_weights():
+    """Grown by a temporal block (receptive field 9 -> 27), a trained TCN first computes what it
+    did on the middle of the longer window, within a thousandth, and the new block can learn."""
+    from repose_core.models import build_model
+
+    torch.manual_seed(0)
+    config = {"backbone": "tcn", "filter_widths": [3, 3], "channels": 32, "dropout": 0.0}
+    old = build_model(config).eval()
+    for p in old.parameters():
+        p.data.normal_(0, 0.1)
+    grown = build_model({**config, "filter_widths": [3, 3, 3]})
+    grown.load_state_dict(loop.grown_state(old.state_dict(), grown, 3))
+    grown.eval()
+    assert (old.receptive_field, grown.receptive_field) == (9, 27)
+    x = torch.randn(2, 40, 17, 3)
+    with torch.inference_mode():
+        before, after = old(x)[:, 9:-9], grown(x)
+    assert after.shape == before.shape
+    assert (after - before).abs().max() < 1e-3 * before.abs().max()
+    grown.train()
+    grown(x).square().mean().backward()
+    assert grown.pointwise_bns[-1].weight.grad.abs().sum() > 0
+    assert grown.temporal_convs[-1].weight.grad.abs().sum() > 0
+
+
 @trains
 def test_a_run_grows_the_network_it_starts_from(tmp_path, tiny_run):
     cfg = tiny_config(tmp_path / "grown", **{"train.init_from": str(tiny_run), "seed": 1, "train.epochs": 1,

@@ -50,8 +50,13 @@ HISTORY_FILE = "history.jsonl"
 
 # ----------------------------------------------------------------------------- building blocks
 # Model options a run may add to the network it starts from (train.init_from): more input
-# channels (MediaPipe's 3D beside the 2D) and the gravity head. The rest must match.
-GROWABLE_OPTIONS: tuple[str, ...] = ("in_channels", "predict_up")
+# channels (MediaPipe's 3D beside the 2D), the gravity head, and for a TCN more temporal blocks
+# (filter_widths extended: a longer receptive field). The rest must match.
+GROWABLE_OPTIONS: tuple[str, ...] = ("in_channels", "predict_up", "filter_widths")
+# A new temporal block's last batch norm starts at this scale (and no shift), so that the grown
+# network first computes within a thousandth of what the old one did; at exactly zero the ReLU
+# after it would pass no gradient and the block would never learn.
+NEW_BLOCK_SCALE: float = 1e-3
 
 
 def load_initial_weights(model: torch.nn.Module, path: str | Path) -> dict:
@@ -59,14 +64,20 @@ def load_initial_weights(model: torch.nn.Module, path: str | Path) -> dict:
 
     Only the weights come over; optimiser, schedule and epochs start afresh. The checkpoint must
     hold the network the config builds, or that network grown by GROWABLE_OPTIONS: then the new
-    input channels start with zero weights (the grown model first computes what the old one did)
-    and a new gravity head starts from its initialisation. Returns the checkpoint.
+    input channels start with zero weights (the grown model first computes what the old one did),
+    a new gravity head starts from its initialisation, and new TCN blocks (the old filter widths
+    followed by more) start as near-identities (:func:`grown_state`). Returns the checkpoint.
     """
     state = load_checkpoint(resolve_checkpoint(resolve_path(path)))
     theirs, ours = state["metadata"], lifter_metadata(model)
     grown = {k: v for k, v in ours["model_config"].items() if k not in GROWABLE_OPTIONS}
     base = {k: v for k, v in theirs["model_config"].items() if k not in GROWABLE_OPTIONS}
-    if (theirs["backbone"], base) != (ours["backbone"], grown) or theirs["input_channels"] > ours["input_channels"]:
+    old_widths = list(theirs["model_config"].get("filter_widths") or [])
+    new_widths = list(ours["model_config"].get("filter_widths") or [])
+    if ((theirs["backbone"], base) != (ours["backbone"], grown)
+            or theirs["input_channels"] > ours["input_channels"]
+            or new_widths[:len(old_widths)] != old_widths
+            or (len(new_widths) > len(old_widths) and ours["model_config"].get("causal"))):
         raise ValueError(
             f"train.init_from {path}: it holds a {theirs['backbone']} {theirs['model_config']}, "
             f"the config builds a {ours['backbone']} {ours['model_config']}"
@@ -78,7 +89,10 @@ def load_initial_weights(model: torch.nn.Module, path: str | Path) -> dict:
 def grown_state(old: dict[str, torch.Tensor], model: torch.nn.Module, old_channels: int) -> dict[str, torch.Tensor]:
     """``model``'s state with every tensor of ``old`` (a network with ``old_channels`` input
     channels per joint) carried over; where the first layer reads more channels per joint, the
-    old weights go to the old channels and the new ones get zeros."""
+    old weights go to the old channels and the new ones get zeros. A TCN's temporal blocks that
+    ``old`` lacks keep their initialisation, but the last batch norm of each starts at
+    NEW_BLOCK_SCALE with no shift: the block adds almost nothing to its residual, so the deeper
+    network first computes (nearly) what the old one did on the middle of its longer window."""
     new = model.state_dict()
     joints, channels = model.num_joints, model.in_channels
     for name, tensor in old.items():
@@ -95,6 +109,12 @@ def grown_state(old: dict[str, torch.Tensor], model: torch.nn.Module, old_channe
             new[name] = grown
         else:
             raise ValueError(f"cannot grow {name} from {tuple(tensor.shape)} to {tuple(target.shape)}")
+    for name in new:
+        if name.startswith("pointwise_bns.") and name not in old:
+            if name.endswith(".weight"):
+                new[name] = torch.full_like(new[name], NEW_BLOCK_SCALE)
+            elif name.endswith(".bias"):
+                new[name] = torch.zeros_like(new[name])
     return new
 
 
