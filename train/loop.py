@@ -76,8 +76,7 @@ def load_initial_weights(model: torch.nn.Module, path: str | Path) -> dict:
     new_widths = list(ours["model_config"].get("filter_widths") or [])
     if ((theirs["backbone"], base) != (ours["backbone"], grown)
             or theirs["input_channels"] > ours["input_channels"]
-            or new_widths[:len(old_widths)] != old_widths
-            or (len(new_widths) > len(old_widths) and ours["model_config"].get("causal"))):
+            or new_widths[:len(old_widths)] != old_widths):
         raise ValueError(
             f"train.init_from {path}: it holds a {theirs['backbone']} {theirs['model_config']}, "
             f"the config builds a {ours['backbone']} {ours['model_config']}"
