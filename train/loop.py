@@ -91,7 +91,7 @@ def grown_state(old: dict[str, torch.Tensor], model: torch.nn.Module, old_channe
     old weights go to the old channels and the new ones get zeros. A TCN's temporal blocks that
     ``old`` lacks keep their initialisation, but the last batch norm of each starts at
     NEW_BLOCK_SCALE with no shift: the block adds almost nothing to its residual, so the deeper
-    network first computes (nearly) what the old one did on the middle of its longer window."""
+    network first computes (nearly) what the old one did on the frames both output."""
     new = model.state_dict()
     joints, channels = model.num_joints, model.in_channels
     for name, tensor in old.items():

@@ -72,6 +72,13 @@ def clip_up(up: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     return normalize((kept[:, None] * up).sum(0))
 
 
+def body_left(joints: np.ndarray) -> np.ndarray:
+    """The person's own left (..., 3), not normalised, of poses (..., 17, 3) in any frame: the hip
+    line and the shoulder line summed, each from right to left. Forward is left x up."""
+    return (joints[..., JOINT_INDEX["l_hip"], :] - joints[..., JOINT_INDEX["r_hip"], :]) + (
+        joints[..., JOINT_INDEX["l_shoulder"], :] - joints[..., JOINT_INDEX["r_shoulder"], :])
+
+
 def centre_of_mass(joints: np.ndarray) -> np.ndarray:
     """The body's centre of mass (..., 3) from its joints (..., 17, 3), by MASS_SEGMENTS."""
     total = sum(share for *_, share in MASS_SEGMENTS)
@@ -100,9 +107,7 @@ def balanced_up(up: np.ndarray, joints: np.ndarray, weights: np.ndarray | None =
     used = np.ones(len(joints), bool) if weights is None else np.asarray(weights) > 0
     left_ankle, right_ankle = joints[:, JOINT_INDEX["l_ankle"]], joints[:, JOINT_INDEX["r_ankle"]]
     both_feet = np.abs((left_ankle - right_ankle) @ up) < BALANCE_BOTH_FEET_M
-    left = (joints[:, JOINT_INDEX["l_hip"]] - joints[:, JOINT_INDEX["r_hip"]]) + (
-        joints[:, JOINT_INDEX["l_shoulder"]] - joints[:, JOINT_INDEX["r_shoulder"]])
-    support = (left_ankle + right_ankle) / 2 + BALANCE_FORWARD_M * normalize(np.cross(left, up))
+    support = (left_ankle + right_ankle) / 2 + BALANCE_FORWARD_M * normalize(np.cross(body_left(joints), up))
     balance = normalize(centre_of_mass(joints) - support)
     standing = used & both_feet & (balance @ up > np.cos(np.radians(BALANCE_GATE_DEG)))
     if standing.sum() < BALANCE_MIN_SHARE * max(1, used.sum()):
@@ -121,10 +126,7 @@ def facing_direction(joints: np.ndarray) -> np.ndarray:
     Forward = left x up, with "left" the mean of the hip line and the shoulder line (the person's
     own left): facing -Y with the left at +X gives (+X) x (+Z) = -Y.
     """
-    left = (joints[..., JOINT_INDEX["l_hip"], :] - joints[..., JOINT_INDEX["r_hip"], :]) + (
-        joints[..., JOINT_INDEX["l_shoulder"], :] - joints[..., JOINT_INDEX["r_shoulder"], :]
-    )
-    forward = np.cross(left, np.array([0.0, 0.0, 1.0]))
+    forward = np.cross(body_left(joints), np.array([0.0, 0.0, 1.0]))
     forward[..., 2] = 0.0
     return normalize(forward)
 
