@@ -96,18 +96,19 @@ def pulled_to_image(
     placed = pose + np.nan_to_num(translation)[:, None]
     centre = np.array([intrinsics.cx, intrinsics.cy])
     focal = np.array([intrinsics.fx, intrinsics.fy])
-    on_ray = (keypoints - centre) / focal * placed[..., 2:3]
-    seen = (np.isfinite(translation).all(-1)[:, None] & np.isfinite(keypoints).all(-1)
-            & (np.nan_to_num(confidence) >= MIN_CONFIDENCE))
-    offset = np.zeros_like(pose)
-    offset[..., :2] = np.where(seen[..., None], on_ray - placed[..., :2], 0.0)
+    limbs = list(PULLED_JOINTS)
+    on_ray = (keypoints[:, limbs] - centre) / focal * placed[:, limbs, 2:3]
+    seen = (np.isfinite(translation).all(-1)[:, None] & np.isfinite(keypoints[:, limbs]).all(-1)
+            & (np.nan_to_num(confidence[:, limbs]) >= MIN_CONFIDENCE))
+    offset = np.zeros((len(pose), len(limbs), 3))
+    offset[..., :2] = np.where(seen[..., None], on_ray - placed[:, limbs, :2], 0.0)
     # Smoothing fades the pull in and out next to unseen stretches, never into them.
     offset = np.where(seen[..., None], gaussian_smooth(offset, PULL_SMOOTHING_FRAMES), 0.0)
     pulled = pose.copy()
-    for joint in PULLED_JOINTS:
+    for k, joint in enumerate(limbs):
         parent = PARENTS[joint]
         length = np.linalg.norm(pose[:, joint] - pose[:, parent], axis=-1, keepdims=True)
-        bone = pose[:, joint] + pull * offset[:, joint] - pulled[:, parent]
+        bone = pose[:, joint] + pull * offset[:, k] - pulled[:, parent]
         pulled[:, joint] = pulled[:, parent] + bone / np.maximum(
             np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9) * length
     return pulled - pulled[:, ROOT : ROOT + 1]
