@@ -4,7 +4,7 @@ Footage first (cached; ~1 h on 2 cores for both sets, needs bpy):
     python -m train.render bench --set select --jobs 2
     python -m train.render bench --set report --jobs 2
 Then, for any lifters (default: the shipped one), MediaPipe's world landmarks scored beside:
-    python bench/bench_rendered.py --set report [--model a.onnx b.pt ...] [--by-subject] [--true-up]
+    python bench/bench_rendered.py --set report [--model a.onnx b.pt ...] [--by-subject] [--by-shot] [--true-up]
                                                 [--roll DEG] [--no-upright-turn] [--no-image-pull]
 
 "select" people are the ones recipes are chosen on; "report" people are never used for a
@@ -87,15 +87,16 @@ def rolled(truth: RenderTruth, detection: Detection2D, degrees: float) -> tuple[
 
 
 def score_model(model: Path | None, shots: list[tuple[str, Path, Path]], true_up: bool = False, roll_deg: float = 0.0,
-                upright_turn: bool = True, image_pull: bool = True) -> tuple[list[ScoredShot], dict[tuple[str, str, str], dict[str, np.ndarray]]]:
-    """Pose scores per shot, and the import's upright/grounded figures pooled by (camera, lens,
-    kind of motion); ``true_up``: the import is levelled by the shot's true camera; ``roll_deg``:
+                upright_turn: bool = True, image_pull: bool = True) -> tuple[list[ScoredShot], dict[tuple[str, str, str], dict[str, np.ndarray]], list[tuple[str, str, dict[str, np.ndarray]]]]:
+    """Pose scores per shot; the import's upright/grounded figures pooled by (camera, lens,
+    kind of motion); and per shot, (name, camera, figures) with the true lens; ``true_up``: the import is levelled by the shot's true camera; ``roll_deg``:
     each shot filmed with its camera rolled that much, one way or the other (:func:`rolled`);
     ``upright_turn``, ``image_pull``: the runtime's (``runtime.upright_turns``,
     ``image_fit.pulled_to_image``)."""
     lifter = load_lifter(model, upright_turn=upright_turn, image_pull=image_pull)
     scored = []
     upright: dict[tuple[str, str, str], dict[str, list]] = {}
+    per_shot = []
     for k, (name, video, truth_path) in enumerate(shots):
         detection = detect_video(video, cache_dir=DETECT_CACHE)
         truth = RenderTruth.load(truth_path)
@@ -108,10 +109,12 @@ def score_model(model: Path | None, shots: list[tuple[str, Path, Path]], true_up
         for lens in ("default lens", "true lens"):
             figures = upright.setdefault((camera, lens, motion_kind(truth.subject)), {})
             up = truth.shot.up_in_camera[detection.frame_indices] if true_up else lifted.up
-            for key, values in import_figures(truth, detection, lifted.pose, up, lens == "true lens").items():
+            shot_figures = import_figures(truth, detection, lifted.pose, up, lens == "true lens")
+            for key, values in shot_figures.items():
                 figures.setdefault(key, []).append(values)
+        per_shot.append((name, camera, shot_figures))
     return scored, {kind: {key: np.concatenate(values) for key, values in figures.items()}
-                    for kind, figures in sorted(upright.items())}
+                    for kind, figures in sorted(upright.items())}, per_shot
 
 
 def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarray | None,
@@ -208,12 +211,32 @@ def print_upright_table(figures: dict[str, dict[tuple[str, str, str], dict[str, 
             print(row(f"MediaPipe world landmarks placed level: {camera} camera", parts, "mediapipe_lean"))
 
 
+def print_shot_table(label: str, per_shot: list[tuple[str, str, dict[str, np.ndarray]]]) -> None:
+    """The import's figures shot by shot (true lens), the shots that put the most error into the
+    pooled ankle height in contact first: where the pooled figures' error sits."""
+    from addon.motion.rig import ANKLE_HEIGHT
+
+    errors = {name: np.abs(f["heights"] - ANKLE_HEIGHT).sum() for name, _, f in per_shot}
+    total = max(sum(errors.values()), 1e-9)
+    print(f"\n{label}: the import shot by shot (true lens)\n")
+    print("| shot | camera | torso lean error (deg) | contact frames | ankle height in contact, median (mm) "
+          "| its error, mean (mm) | share of all shots' error | foot skate (mm/frame) |\n|---|---|---|---|---|---|---|---|")
+    for name, camera, f in sorted(per_shot, key=lambda shot: -errors[shot[0]]):
+        heights = f["heights"]
+        median, error = ((np.median(heights) * 1000, errors[name] / len(heights) * 1000) if len(heights)
+                         else (np.nan, np.nan))
+        print(f"| {name} | {camera} | {f['pipeline_lean'].mean():.1f} | {len(heights)} | {median:.0f} | "
+              f"{error:.0f} | {errors[name] / total:.2f} | {np.nanmean(f['skate']):.2f} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", choices=("select", "report"), default="select")
     parser.add_argument("--model", type=Path, nargs="*", default=[None],
                         help="lifters to score (.onnx or .pt); default: the shipped one")
     parser.add_argument("--by-subject", action="store_true", help="a table per held-out person too")
+    parser.add_argument("--by-shot", action="store_true",
+                        help="the import's figures shot by shot too, the shots with most floor error first")
     parser.add_argument("--true-up", action="store_true",
                         help="level the import by the shot's true camera, not the lifter's up direction")
     parser.add_argument("--roll", type=float, default=0.0, metavar="DEG",
@@ -231,12 +254,15 @@ def main() -> int:
     print(f"{args.set} set: {len(shots)} of {expected} shots rendered")
     scored_models = {str(m or "shipped model"): score_model(m, shots, args.true_up, args.roll, not args.no_upright_turn,
                                                         not args.no_image_pull) for m in args.model}
-    per_model = {label: scored for label, (scored, _) in scored_models.items()}
+    per_model = {label: scored for label, (scored, _, _) in scored_models.items()}
     results = {label: summarise(scored) for label, scored in per_model.items()}
     frames = next(iter(results.values()))["frames"]
     print(f"frames scored (person found): {frames['scored']:.0f} of {frames['total']:.0f}")
     print_table(f"All {args.set} people", results)
-    print_upright_table({label: upright for label, (_, upright) in scored_models.items()})
+    print_upright_table({label: upright for label, (_, upright, _) in scored_models.items()})
+    if args.by_shot:
+        for label, (_, _, per_shot) in scored_models.items():
+            print_shot_table(label, per_shot)
     if args.by_subject:
         for subject in sorted({s.subject for s in next(iter(per_model.values()))}):
             print_table(subject, {label: summarise([s for s in scored if s.subject == subject])
