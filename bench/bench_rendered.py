@@ -13,7 +13,9 @@ choice (train/data/people.py). Metrics: train/render/score.py. Detections are ca
 
 A second table follows the add-on's whole import (levelling, root motion, feet on the floor,
 foot lock) into the world: the torso's lean against the truth, the ankles' height while the true
-foot is planted (the add-on's standing ankle height is 80 mm), how far the lowest part of the
+foot is planted (the add-on's standing ankle height is 80 mm; the truth's own ankles are shown
+beside it: a character's ankle is not the add-on's rig's, and on tiptoe, kneeling or lying a
+planted foot's ankle is higher), how far the lowest part of the
 body (``root_motion.lowest_surface``: a foot, or a knee, the hands, the back) is from where the
 truth's is, every frame (floating or sunk), and foot skate, with the default lens assumed and
 with the shot's true lens given (the Lens setting); MediaPipe's world landmarks are placed as a
@@ -121,7 +123,8 @@ def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarr
                    true_lens: bool) -> dict[str, np.ndarray]:
     """The add-on's import of one shot's lifted ``pose``, levelled by ``up`` (camera frame, per
     frame), against the truth in the world: lean errors (degrees) of the pipeline and of
-    MediaPipe's world landmarks placed level, ankle heights (m) in the true contact frames, the
+    MediaPipe's world landmarks placed level, ankle heights (m) in the true contact frames (the
+    import's, and the truth's own: the characters' feet are not the add-on's rig's), the
     lowest body part's height less the truth's (m) per frame, foot skate (mm/frame).
     ``true_lens``: the import is told the shot's lens (the Lens setting), else it assumes the
     default phone lens."""
@@ -143,6 +146,7 @@ def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarr
         "pipeline_lean": lean_error_deg(world[found], result.joints[found]),
         "mediapipe_lean": lean_error_deg(world[found], mediapipe_placed[found]),
         "heights": contact_heights(contacts[found], result.joints[found]),
+        "truth_heights": contact_heights(contacts[found], truth_z_up[found]),
         "body_height": (root_motion.lowest_surface(result.joints[found])
                         - root_motion.lowest_surface(truth_z_up[found])),
         "skate": np.array([result.foot_skate_after]),
@@ -172,6 +176,10 @@ def print_upright_table(figures: dict[str, dict[tuple[str, str, str], dict[str, 
     from addon.motion.rig import ANKLE_HEIGHT
 
     def row(label: str, parts: list[dict[str, np.ndarray]], key: str = "pipeline_lean") -> str:
+        if key == "truth_heights":
+            heights = np.concatenate([f[key] for f in parts])
+            return (f"| {label} | | {np.median(heights) * 1000:.0f} | "
+                    f"{np.abs(heights - ANKLE_HEIGHT).mean() * 1000:.0f} | | |")
         lean = np.concatenate([f[key] for f in parts])
         if key == "mediapipe_lean":
             return f"| {label} | {lean.mean():.1f} | | | | |"
@@ -197,6 +205,7 @@ def print_upright_table(figures: dict[str, dict[tuple[str, str, str], dict[str, 
         parts = [f for (camera, lens, k), f in first.items() if (camera, lens, k) == ("still", "true lens", kind)]
         if parts:
             print(row(f"MediaPipe world landmarks placed level: {kind}", parts, "mediapipe_lean"))
+            print(row(f"the truth's own ankles: {kind}", parts, "truth_heights"))
     print("\nThe same, all motions pooled, by camera and lens\n")
     print(header)
     for label, model in figures.items():
@@ -209,6 +218,7 @@ def print_upright_table(figures: dict[str, dict[tuple[str, str, str], dict[str, 
         parts = [f for (c, l, _), f in first.items() if (c, l) == (camera, "default lens")]
         if parts:
             print(row(f"MediaPipe world landmarks placed level: {camera} camera", parts, "mediapipe_lean"))
+            print(row(f"the truth's own ankles: {camera} camera", parts, "truth_heights"))
 
 
 def print_shot_table(label: str, per_shot: list[tuple[str, str, dict[str, np.ndarray]]]) -> None:
