@@ -90,9 +90,10 @@ def rolled(truth: RenderTruth, detection: Detection2D, degrees: float) -> tuple[
 
 def score_model(model: Path | None, shots: list[tuple[str, Path, Path]], true_up: bool = False, roll_deg: float = 0.0,
                 upright_turn: bool = True, image_pull: bool = True) -> tuple[list[ScoredShot], dict[tuple[str, str, str], dict[str, np.ndarray]], list[tuple[str, str, dict[str, np.ndarray]]]]:
-    """Pose scores per shot; the import's upright/grounded figures pooled by (camera, lens,
-    kind of motion); and per shot, (name, camera, figures) with the true lens; ``true_up``: the import is levelled by the shot's true camera; ``roll_deg``:
-    each shot filmed with its camera rolled that much, one way or the other (:func:`rolled`);
+    """Pose scores per shot; the import's upright/grounded figures pooled by (camera, lens, kind
+    of motion); and per shot, (name, camera, figures) with the true lens. ``true_up``: the import
+    is levelled by the shot's true camera; ``roll_deg``: each shot filmed with its camera rolled
+    that much, one way or the other (:func:`rolled`);
     ``upright_turn``, ``image_pull``: the runtime's (``runtime.upright_turns``,
     ``image_fit.pulled_to_image``)."""
     lifter = load_lifter(model, upright_turn=upright_turn, image_pull=image_pull)
@@ -114,7 +115,8 @@ def score_model(model: Path | None, shots: list[tuple[str, Path, Path]], true_up
             shot_figures = import_figures(truth, detection, lifted.pose, up, lens == "true lens")
             for key, values in shot_figures.items():
                 figures.setdefault(key, []).append(values)
-        per_shot.append((name, camera, shot_figures))
+            if lens == "true lens":
+                per_shot.append((name, camera, shot_figures))
     return scored, {kind: {key: np.concatenate(values) for key, values in figures.items()}
                     for kind, figures in sorted(upright.items())}, per_shot
 
