@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NamedTuple
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -88,18 +89,25 @@ def rolled(truth: RenderTruth, detection: Detection2D, degrees: float) -> tuple[
         landmarks=landmarks, world_landmarks=rolled_xy(detection.world_landmarks, angle))
 
 
+class ShotImport(NamedTuple):
+    """One shot's import into the world with one lens setting: :func:`import_figures`."""
+
+    name: str
+    camera: str     # "still" or "following"
+    lens: str       # "default lens" or "true lens"
+    kind: str       # :func:`motion_kind`
+    figures: dict[str, np.ndarray]
+
+
 def score_model(model: Path | None, shots: list[tuple[str, Path, Path]], true_up: bool = False, roll_deg: float = 0.0,
-                upright_turn: bool = True, image_pull: bool = True) -> tuple[list[ScoredShot], dict[tuple[str, str, str], dict[str, np.ndarray]], list[tuple[str, str, dict[str, np.ndarray]]]]:
-    """Pose scores per shot; the import's upright/grounded figures pooled by (camera, lens, kind
-    of motion); and per shot, (name, camera, figures) with the true lens. ``true_up``: the import
-    is levelled by the shot's true camera; ``roll_deg``: each shot filmed with its camera rolled
-    that much, one way or the other (:func:`rolled`);
-    ``upright_turn``, ``image_pull``: the runtime's (``runtime.upright_turns``,
-    ``image_fit.pulled_to_image``)."""
+                upright_turn: bool = True, image_pull: bool = True) -> tuple[list[ScoredShot], list[ShotImport]]:
+    """Pose scores per shot, and the import's upright/grounded figures per shot and lens.
+    ``true_up``: the import is levelled by the shot's true camera; ``roll_deg``: each shot filmed
+    with its camera rolled that much, one way or the other (:func:`rolled`); ``upright_turn``,
+    ``image_pull``: the runtime's (``runtime.upright_turns``, ``image_fit.pulled_to_image``)."""
     lifter = load_lifter(model, upright_turn=upright_turn, image_pull=image_pull)
     scored = []
-    upright: dict[tuple[str, str, str], dict[str, list]] = {}
-    per_shot = []
+    imports = []
     for k, (name, video, truth_path) in enumerate(shots):
         detection = detect_video(video, cache_dir=DETECT_CACHE)
         truth = RenderTruth.load(truth_path)
@@ -109,16 +117,11 @@ def score_model(model: Path | None, shots: list[tuple[str, Path, Path]], true_up
                              confidence=detection.confidence, world=detection.world_joints)
         scored.append(scored_shot(name, truth, detection, lifted.pose))
         camera = "following" if truth.follow else "still"
+        up = truth.shot.up_in_camera[detection.frame_indices] if true_up else lifted.up
         for lens in ("default lens", "true lens"):
-            figures = upright.setdefault((camera, lens, motion_kind(truth.subject)), {})
-            up = truth.shot.up_in_camera[detection.frame_indices] if true_up else lifted.up
-            shot_figures = import_figures(truth, detection, lifted.pose, up, lens == "true lens")
-            for key, values in shot_figures.items():
-                figures.setdefault(key, []).append(values)
-            if lens == "true lens":
-                per_shot.append((name, camera, shot_figures))
-    return scored, {kind: {key: np.concatenate(values) for key, values in figures.items()}
-                    for kind, figures in sorted(upright.items())}, per_shot
+            imports.append(ShotImport(name, camera, lens, motion_kind(truth.subject),
+                                      import_figures(truth, detection, lifted.pose, up, lens == "true lens")))
+    return scored, imports
 
 
 def import_figures(truth: RenderTruth, detection, pose: np.ndarray, up: np.ndarray | None,
@@ -171,10 +174,11 @@ def print_table(title: str, results: dict[str, dict]) -> None:
     print(_row("MediaPipe world landmarks", mediapipe))
 
 
-def print_upright_table(figures: dict[str, dict[tuple[str, str, str], dict[str, np.ndarray]]]) -> None:
-    """Per model: by kind of motion on still cameras with the true lens (what the method does),
-    then everything pooled per camera (a following one breaks the import's still-camera
-    assumption) and lens (the default one is what an import without the Lens setting gets)."""
+def print_upright_table(figures: dict[str, list[ShotImport]]) -> None:
+    """Per model (its shots' imports): by kind of motion on still cameras with the true lens (what
+    the method does), then everything pooled per camera (a following one breaks the import's
+    still-camera assumption) and lens (the default one is what an import without the Lens setting
+    gets)."""
     from addon.motion.rig import ANKLE_HEIGHT
 
     def row(label: str, parts: list[dict[str, np.ndarray]], key: str = "pipeline_lean") -> str:
@@ -194,40 +198,44 @@ def print_upright_table(figures: dict[str, dict[tuple[str, str, str], dict[str, 
 
     header = ("| | torso lean error (deg) | ankle height in contact, median (mm) | its error, mean (mm) "
               "| lowest body part's height error, mean (mm) | foot skate (mm/frame) |\n|---|---|---|---|---|---|")
-    kinds = sorted({kind for model in figures.values() for _, _, kind in model})
+    def pooled(imports: list[ShotImport], camera: str, lens: str, kind: str | None = None) -> list[dict[str, np.ndarray]]:
+        return [s.figures for s in imports if (s.camera, s.lens) == (camera, lens) and kind in (None, s.kind)]
+
+    kinds = sorted({s.kind for imports in figures.values() for s in imports})
     print("\nThe import in the world (root motion, foot lock): still cameras, true lens, by motion\n")
     print(header)
-    for label, model in figures.items():
+    for label, imports in figures.items():
         for kind in kinds:
-            parts = [f for (camera, lens, k), f in model.items() if (camera, lens, k) == ("still", "true lens", kind)]
+            parts = pooled(imports, "still", "true lens", kind)
             if parts:
                 print(row(f"{label}: {kind}", parts))
     first = next(iter(figures.values()))
     for kind in kinds:
-        parts = [f for (camera, lens, k), f in first.items() if (camera, lens, k) == ("still", "true lens", kind)]
+        parts = pooled(first, "still", "true lens", kind)
         if parts:
             print(row(f"MediaPipe world landmarks placed level: {kind}", parts, "mediapipe_lean"))
             print(row(f"the truth's own ankles: {kind}", parts, "truth_heights"))
     print("\nThe same, all motions pooled, by camera and lens\n")
     print(header)
-    for label, model in figures.items():
+    for label, imports in figures.items():
         for camera in ("still", "following"):
             for lens in ("default lens", "true lens"):
-                parts = [f for (c, l, _), f in model.items() if (c, l) == (camera, lens)]
+                parts = pooled(imports, camera, lens)
                 if parts:
                     print(row(f"{label}: {camera} camera, {lens}", parts))
     for camera in ("still", "following"):
-        parts = [f for (c, l, _), f in first.items() if (c, l) == (camera, "default lens")]
+        parts = pooled(first, camera, "default lens")
         if parts:
             print(row(f"MediaPipe world landmarks placed level: {camera} camera", parts, "mediapipe_lean"))
             print(row(f"the truth's own ankles: {camera} camera", parts, "truth_heights"))
 
 
-def print_shot_table(label: str, per_shot: list[tuple[str, str, dict[str, np.ndarray]]]) -> None:
+def print_shot_table(label: str, imports: list[ShotImport]) -> None:
     """The import's figures shot by shot (true lens), the shots that put the most error into the
     pooled ankle height in contact first: where the pooled figures' error sits."""
     from addon.motion.rig import ANKLE_HEIGHT
 
+    per_shot = [(s.name, s.camera, s.figures) for s in imports if s.lens == "true lens"]
     errors = {name: np.abs(f["heights"] - ANKLE_HEIGHT).sum() for name, _, f in per_shot}
     total = max(sum(errors.values()), 1e-9)
     print(f"\n{label}: the import shot by shot (true lens)\n")
@@ -266,15 +274,15 @@ def main() -> int:
     print(f"{args.set} set: {len(shots)} of {expected} shots rendered")
     scored_models = {str(m or "shipped model"): score_model(m, shots, args.true_up, args.roll, not args.no_upright_turn,
                                                         not args.no_image_pull) for m in args.model}
-    per_model = {label: scored for label, (scored, _, _) in scored_models.items()}
+    per_model = {label: scored for label, (scored, _) in scored_models.items()}
     results = {label: summarise(scored) for label, scored in per_model.items()}
     frames = next(iter(results.values()))["frames"]
     print(f"frames scored (person found): {frames['scored']:.0f} of {frames['total']:.0f}")
     print_table(f"All {args.set} people", results)
-    print_upright_table({label: upright for label, (_, upright, _) in scored_models.items()})
+    print_upright_table({label: imports for label, (_, imports) in scored_models.items()})
     if args.by_shot:
-        for label, (_, _, per_shot) in scored_models.items():
-            print_shot_table(label, per_shot)
+        for label, (_, imports) in scored_models.items():
+            print_shot_table(label, imports)
     if args.by_subject:
         for subject in sorted({s.subject for s in next(iter(per_model.values()))}):
             print_table(subject, {label: summarise([s for s in scored if s.subject == subject])
