@@ -191,8 +191,7 @@ def test_centre_of_mass_of_a_person_standing_idle_is_over_the_feet_at_the_hips(s
     assert np.median(centre[:, 1] - joints[:, [1, 4], 1].mean(1)) > 0.0
     assert np.median(joints[:, 8, 1] - centre[:, 1]) > 0.2
     ahead = centre - joints[:, [3, 6]].mean(1)
-    left = joints[:, 4] - joints[:, 1] + joints[:, 11] - joints[:, 14]
-    forward = np.cross(left, np.array([0.0, 1.0, 0.0]))
+    forward = np.cross(world.body_left(joints), np.array([0.0, 1.0, 0.0]))
     forward /= np.linalg.norm(forward, axis=-1, keepdims=True)
     assert 0.02 < np.median((ahead * forward).sum(-1)) < 0.10
     sideways = ahead - (ahead * forward).sum(-1, keepdims=True) * forward
