@@ -13,10 +13,10 @@ import bpy  # noqa: F401  required: the renderer's tests must never be skipped s
 from repose_core.skeleton import JOINT_INDEX, LIMB_JOINTS, PARENTS
 from train.data.mocap import load_clip
 from train.data.rendered import LIMB_BONE_ENDS, RenderedSampler, load_detected_shots, median_bone_lengths
-from train.render.footage import CHARACTER_FILES, RenderTruth, Take, render_take, shot_paths
+from train.render.footage import CHARACTER_FILES, Proportions, RenderTruth, Take, render_take, shot_paths
 from train.render.score import BODY_AXIS, lean_error_deg, score, scored_shot, summarise
 from train.render.shots import ShotConfig, floor_height, sample_shot
-from train.render.takes import plan_takes
+from train.render.takes import HUMAN_PROPORTIONS, plan_takes
 from train.data.mocap import MotionLibrary
 
 WALK = "mocap/cmu/02_01.bvh"
@@ -97,6 +97,70 @@ def test_training_footage_rounds_draw_new_takes_into_their_own_folders(walk, mon
     assert plans.train_dir(1) == plans.TRAIN_DIR and plans.train_dir(2).name == "train-2"
     with pytest.raises(ValueError):
         plans.train_dir(0)
+
+
+def test_later_rounds_give_the_characters_human_proportions(walk, monkeypatch):
+    """From HUMAN_PROPORTIONS_FROM_ROUND on, every training take carries limb proportions drawn
+    from people's ranges, the same each time it is planned; earlier rounds and the benchmark keep
+    the characters' own, and a round's takes are otherwise what they would be without them."""
+    from train.data.mocap import Clip
+    from train.render import plans
+
+    library = MotionLibrary([Clip("a_1", "a", "x", 30.0, np.tile(walk, (4, 1, 1)).astype(np.float32))])
+    monkeypatch.setattr(plans, "shared_library", lambda: library)
+    monkeypatch.setattr(plans, "HELD_OUT", frozenset())
+    human = plans.HUMAN_PROPORTIONS_FROM_ROUND
+    assert all(t.proportions is None for t in plans.plan("train", round_=human - 1))
+    takes = plans.plan("train", round_=human)
+    assert takes and all(t.proportions is not None for t in takes)
+    for take in takes:
+        for name, (low, high) in HUMAN_PROPORTIONS.items():
+            assert low <= getattr(take.proportions, name) <= high
+    assert len({t.proportions for t in takes}) == len(takes)     # each take its own body
+    assert [t.proportions for t in plans.plan("train", round_=human)] == [t.proportions for t in takes]
+    monkeypatch.setattr(plans, "HUMAN_PROPORTIONS_FROM_ROUND", human + 1)
+    plain = plans.plan("train", round_=human)
+    assert [(t.name, t.start, t.character, t.scale) for t in plain] == [(t.name, t.start, t.character, t.scale)
+                                                                        for t in takes]
+    assert all(np.array_equal(a.joints, b.joints) for a, b in zip(plain, takes))
+
+
+def test_a_character_takes_human_proportions_with_its_skin_and_feet(shared_data):
+    """``reproportion`` gives the men's character a person's upper arm/forearm (it has 0.77),
+    thigh/shin, arm/torso and leg/torso ratios, keeps its torso and the ankles' height above the
+    floor, and its skin goes with the bones: the hand's mesh stays around the hand bone."""
+    from train.render import blender
+
+    def hand_mesh_offset(character) -> np.ndarray:
+        body = next(o for o in bpy.data.objects if o.type == "MESH" and o.name.endswith("Body"))
+        group = body.vertex_groups["Hand.L"].index
+        points = [body.matrix_world @ v.co for v in body.data.vertices
+                  if any(g.group == group and g.weight > 0.9 for g in v.groups)]
+        wrist = character.matrix_world @ character.pose.bones["Hand.L"].head
+        return np.mean([np.array(p) for p in points], axis=0) - np.array(wrist)
+
+    scene = blender.new_scene(0)
+    scale = 1.05
+    character = blender.load_character(scene, shared_data / CHARACTER_FILES["men"], scale)
+    scene.frame_start = scene.frame_end = 1
+    before, hand_before = blender.character_joints(scene, character, scale)[0], hand_mesh_offset(character)
+    asked = Proportions(upper_arm_to_forearm=1.25, thigh_to_shin=1.05, arm_to_torso=1.1, leg_to_torso=1.7)
+    blender.reproportion(character, asked, scale)
+    after, hand_after = blender.character_joints(scene, character, scale)[0], hand_mesh_offset(character)
+
+    def length(joints: np.ndarray, a: str, b: str) -> float:
+        return float(np.linalg.norm(joints[JOINT_INDEX[a]] - joints[JOINT_INDEX[b]]))
+
+    upper, fore = length(after, "l_shoulder", "l_elbow"), length(after, "l_elbow", "l_wrist")
+    thigh, shin = length(after, "l_hip", "l_knee"), length(after, "l_knee", "l_ankle")
+    torso = length(after, "pelvis", "thorax")
+    assert length(before, "l_shoulder", "l_elbow") / length(before, "l_elbow", "l_wrist") < 0.8
+    np.testing.assert_allclose([upper / fore, thigh / shin, (upper + fore) / torso, (thigh + shin) / torso],
+                               [1.25, 1.05, 1.1, 1.7], rtol=0.01)
+    assert abs(torso - length(before, "pelvis", "thorax")) < 1e-4
+    ankles = [JOINT_INDEX["l_ankle"], JOINT_INDEX["r_ankle"]]
+    np.testing.assert_allclose(after[ankles, 1], before[ankles, 1], atol=1e-4)
+    assert np.linalg.norm(hand_after - hand_before) < 0.01
 
 
 @pytest.mark.slow  # renders a take with Blender and detects it

@@ -24,6 +24,7 @@ from addon.retarget import retarget
 from repose_core import skeleton
 from repose_core.skeleton import JOINT_INDEX, NUM_JOINTS
 
+from .footage import Proportions
 from .shots import Y_UP_TO_BLENDER, Shot
 
 # Blender's camera looks down its -Z with Y up; repose_core's camera frame is x right, y down.
@@ -121,6 +122,76 @@ def load_character(scene: bpy.types.Scene, path: str | Path, scale: float = 1.0)
     top.scale = (scale, scale, scale)
     bpy.context.view_layer.update()
     return character
+
+
+# The bones whose length sets each limb segment of the Quaternius characters: the segment runs
+# from the bone's head to the next bone's head (the shin to the Foot bone's, at the sole).
+_LIMB_SEGMENTS: dict[str, tuple[str, str]] = {
+    "upper_arm": ("UpperArm", "LowerArm"), "forearm": ("LowerArm", "Hand"),
+    "thigh": ("UpperLeg", "LowerLeg"), "shin": ("LowerLeg", "Foot"),
+}
+
+
+def reproportion(character: bpy.types.Object, proportions: Proportions, scale: float = 1.0) -> None:
+    """Stretch or shorten ``character``'s upper arms, forearms, thighs and shins (both sides
+    alike, the mesh with them) to ``proportions``, the torso and its size kept; then lower or
+    raise it so that its feet stand where they stood. The stylised characters' upper arms are
+    shorter than their forearms and their legs twice their torso (a person's upper arm is ~1.2x
+    the forearm, the legs ~1.7x the torso): a lifter trained on them alone learns their arms.
+
+    Each bone is scaled along its length in pose mode with no scale passed to its children,
+    the skinned meshes take that deformation as their shape, and the pose becomes the rest pose.
+    ``scale``: the size the character was loaded at.
+    """
+    bones = character.data.bones
+    head = {b.name: np.array(character.matrix_world @ b.head_local) for b in bones}
+    ankle_height = scale * QUATERNIUS_JOINTS["l_ankle"].offset[1]
+
+    def length(segment: str) -> float:
+        start, end = _LIMB_SEGMENTS[segment]
+        return float(np.mean([np.linalg.norm(head[f"{end}.{s}"] - head[f"{start}.{s}"]) for s in "LR"]))
+
+    def mid(bone: str) -> np.ndarray:
+        return 0.5 * (head[f"{bone}.L"] + head[f"{bone}.R"])
+
+    torso = float(np.linalg.norm(mid("UpperArm") - mid("UpperLeg")))
+    arm = proportions.arm_to_torso * torso
+    leg = proportions.leg_to_torso * torso
+    ratio_arm, ratio_leg = proportions.upper_arm_to_forearm, proportions.thigh_to_shin
+    # The shin's bone ends at the sole, the ankle joint above it: the joint's length is asked.
+    targets = {"upper_arm": arm * ratio_arm / (1 + ratio_arm), "forearm": arm / (1 + ratio_arm),
+               "thigh": leg * ratio_leg / (1 + ratio_leg),
+               "shin": leg / (1 + ratio_leg) + ankle_height}
+    inherited = {b.name: b.inherit_scale for b in bones}
+    for b in bones:
+        b.inherit_scale = "NONE"
+    for segment, (bone, _) in _LIMB_SEGMENTS.items():
+        for side in "LR":
+            character.pose.bones[f"{bone}.{side}"].scale = (1.0, targets[segment] / length(segment), 1.0)
+    bpy.context.view_layer.update()
+    sole_before = min(head[f"Foot.{s}"][2] for s in "LR")
+    sole_after = min((character.matrix_world @ character.pose.bones[f"Foot.{s}"].head)[2] for s in "LR")
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    for obj in bpy.data.objects:
+        if obj.type == "MESH" and any(m.type == "ARMATURE" and m.object == character for m in obj.modifiers):
+            evaluated = obj.evaluated_get(depsgraph)
+            mesh = evaluated.to_mesh()
+            co = np.empty(3 * len(mesh.vertices), dtype=np.float32)
+            mesh.vertices.foreach_get("co", co)
+            evaluated.to_mesh_clear()
+            obj.data.vertices.foreach_set("co", co)
+            obj.data.update()
+    bpy.context.view_layer.objects.active = character
+    bpy.ops.object.mode_set(mode="POSE")
+    bpy.ops.pose.armature_apply(selected=False)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    for b in bones:
+        b.inherit_scale = inherited[b.name]
+    top = character
+    while top.parent is not None:
+        top = top.parent
+    top.location.z += sole_before - sole_after
+    bpy.context.view_layer.update()
 
 
 def _descends_from(obj: bpy.types.Object, ancestor: bpy.types.Object) -> bool:

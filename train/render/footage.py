@@ -41,6 +41,17 @@ FOUR_FINGERS: tuple[str, ...] = ("f_index", "f_middle", "f_ring", "f_pinky")
 
 
 @dataclass(frozen=True)
+class Proportions:
+    """Limb proportions to give a character (``blender.reproportion``), as ratios of the
+    joint-to-joint lengths of docs/joint_definitions.md; the torso is pelvis -> thorax."""
+
+    upper_arm_to_forearm: float
+    thigh_to_shin: float
+    arm_to_torso: float     # (upper arm + forearm) / torso
+    leg_to_torso: float     # (thigh + shin) / torso
+
+
+@dataclass(frozen=True)
 class Take:
     """What to render: frames of a clip (world joints, Y up) on a character."""
 
@@ -52,6 +63,7 @@ class Take:
     fps: float
     character: str      # key of CHARACTER_FILES
     scale: float = 1.0
+    proportions: Proportions | None = None   # None: the character's own
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,8 @@ def render_take(take: Take, num_shots: int, out_dir: str | Path, data_root: str 
     joints[..., 1] -= floor_height(joints, ANKLE_HEIGHT_M)
     scene = blender.new_scene(seed)
     character = blender.load_character(scene, Path(data_root) / CHARACTER_FILES[take.character], take.scale)
+    if take.proportions is not None:
+        blender.reproportion(character, take.proportions, take.scale)
     blender.drive_character(scene, character, joints, take.fps)
     truth_joints = blender.character_joints(scene, character, take.scale)
     bends = None

@@ -8,7 +8,7 @@ pixels: 0.2 s a frame at 640x360 on one idle core against 0.6 s at 960x540) — 
 person of 150-300 px well. More training footage comes in rounds: round k draws other takes
 and shots (its own seed; a clip shorter than a take again, with other shots) into its own
 folder (:func:`train_dir`), so a config that names the folders it trains on keeps training on
-the same footage when more is rendered.
+the same footage when more is rendered. From round 9 the characters take human limb proportions.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from ..data.mocap import MotionLibrary, load_library
 from ..data.people import GROUPS, HELD_OUT
 from .footage import Take
 from .shots import ShotConfig
-from .takes import plan_takes
+from .takes import human_proportions, plan_takes
 
 MOCAP_ROOT = REPO_ROOT.parent / "shared" / "data" / "mocap"
 BENCH_DIR = REPO_ROOT / ".cache" / "render" / "bench"
@@ -36,6 +36,10 @@ SHOTS: dict[str, ShotConfig] = {
 SEED: dict[str, int] = {"bench": 13, "train": 14}
 # Round k of the training footage is planned with seed SEED["train"] + ROUND_SEED_STEP * (k - 1).
 ROUND_SEED_STEP: int = 1000
+# From this round on the characters get human limb proportions, drawn per take
+# (takes.human_proportions): their own short upper arms and long legs teach a lifter their
+# bodies (docs/model_card.md). Earlier rounds stay as rendered.
+HUMAN_PROPORTIONS_FROM_ROUND: int = 9
 
 
 def shared_library() -> MotionLibrary:
@@ -69,4 +73,6 @@ def plan(what: str, group: str | None = None, round_: int = 1, only: str = "") -
         takes = plan_takes(library, subjects, TAKE_FRAMES[what], TAKES_PER_SUBJECT[what], seed)
         takes = [replace(take, name=f"{take.name}_r{r}") if take.name in earlier else take for take in takes]
         earlier |= {take.name for take in takes}
+    if what == "train" and round_ >= HUMAN_PROPORTIONS_FROM_ROUND:
+        takes = [replace(take, proportions=human_proportions(take.name)) for take in takes]
     return [take for take in takes if take.subject.startswith(only)]

@@ -13,9 +13,17 @@ from typing import Iterable
 import numpy as np
 
 from ..data.mocap import Clip, MotionLibrary
-from .footage import CHARACTER_FILES, Take
+from .footage import CHARACTER_FILES, Proportions, Take
 
 SCALE_RANGE: tuple[float, float] = (0.9, 1.1)   # the characters' size, drawn per take
+# People's limb proportions (joint to joint; Drillis and Contini's segment lengths give 1.27,
+# 1.0, 1.15 and 1.70, the mocap people here 1.1-1.2, 0.8-1.1, 1.0-1.2 and 1.35-1.8), drawn
+# uniformly per take for :func:`human_proportions`. The characters' own: 0.77-0.83, 0.96-1.01,
+# 0.97-1.2 and 2.05-2.4.
+HUMAN_PROPORTIONS: dict[str, tuple[float, float]] = {
+    "upper_arm_to_forearm": (1.05, 1.35), "thigh_to_shin": (0.9, 1.15),
+    "arm_to_torso": (1.0, 1.2), "leg_to_torso": (1.55, 1.9),
+}
 
 
 def plan_takes(library: MotionLibrary, subjects: Iterable[str], take_frames: int,
@@ -46,6 +54,13 @@ def _take(clip: Clip, take_frames: int, rng: np.random.Generator, character: str
     scale = float(rng.uniform(*SCALE_RANGE))
     return Take(f"{clip.name}_{start}_{character}", clip.name, clip.subject, start,
                 clip.joints[start:start + frames], clip.fps, character, scale)
+
+
+def human_proportions(take_name: str) -> Proportions:
+    """Human limb proportions for a take (:data:`HUMAN_PROPORTIONS`), drawn from a stream of its
+    name's own, so its shots and everything else planned stay as they were."""
+    rng = np.random.default_rng([_stable_hash(take_name), 9])
+    return Proportions(**{name: float(rng.uniform(*bounds)) for name, bounds in HUMAN_PROPORTIONS.items()})
 
 
 def _stable_hash(text: str) -> int:
