@@ -7,6 +7,11 @@ Then, for any lifters (default: the shipped one), MediaPipe's world landmarks sc
     python bench/bench_rendered.py --set report [--model a.onnx b.pt ...] [--by-subject] [--by-shot] [--true-up]
                                                 [--roll DEG] [--no-upright-turn] [--no-image-pull]
 
+The two characters are stylised (upper arms shorter than forearms, legs twice the torso), so
+the sets can also be rendered and scored with them in human limb proportions, the same takes
+and people (``--human-bodies`` to both commands; .cache/render/bench-human): what a lifter
+makes of people's bodies, with exact truth.
+
 "select" people are the ones recipes are chosen on; "report" people are never used for a
 choice (train/data/people.py). Metrics: train/render/score.py. Detections are cached in
 .cache/detect, so a second run only lifts and scores.
@@ -44,7 +49,7 @@ from repose_core import load_lifter  # noqa: E402
 from repose_core.detect import Detection2D, detect_video  # noqa: E402
 from repose_core.features import roll_matrix, rolled_xy  # noqa: E402
 from train.render.footage import RenderTruth, shot_paths  # noqa: E402
-from train.render.plans import BENCH_DIR, SHOTS_PER_TAKE, plan  # noqa: E402
+from train.render.plans import BENCH_DIR, SHOTS_PER_TAKE, bench_dir, plan  # noqa: E402
 from train.render.shots import Y_UP_TO_BLENDER  # noqa: E402
 from train.render.score import (METRICS, ScoredShot, contact_heights, scored_shot, summarise,  # noqa: E402
                                 lean_error_deg)
@@ -54,12 +59,13 @@ _HEADERS = {"p_mpjpe_limbs": "P-MPJPE limbs", "mpjpe": "MPJPE", "bone_direction_
             "depth_order": "depth order", "occluded_mpjpe": "occluded MPJPE"}
 
 
-def rendered_shots(group: str) -> list[tuple[str, Path, Path]]:
-    """(name, video, truth) of the set's shots that are rendered."""
+def rendered_shots(group: str, human_bodies: bool = False) -> list[tuple[str, Path, Path]]:
+    """(name, video, truth) of the set's shots that are rendered (``human_bodies``: those with the
+    characters in human limb proportions)."""
     shots = []
-    for take in plan("bench", group):
+    for take in plan("bench", group, human_bodies=human_bodies):
         for k in range(SHOTS_PER_TAKE["bench"]):
-            video, truth = shot_paths(BENCH_DIR, take.name, k)
+            video, truth = shot_paths(bench_dir(human_bodies), take.name, k)
             if video.is_file() and truth.is_file():
                 shots.append((f"{take.name}_s{k}", video, truth))
     return shots
@@ -263,15 +269,19 @@ def main() -> int:
                         help="film every shot with its camera rolled by DEG degrees, alternately each way")
     parser.add_argument("--no-upright-turn", action="store_true",
                         help="lift bodies lying or upside down in the image as filmed (runtime.upright_turns)")
+    parser.add_argument("--human-bodies", action="store_true",
+                        help="the set's takes on the characters in human limb proportions "
+                             "(`python -m train.render bench --set SET --human-bodies`)")
     parser.add_argument("--no-image-pull", action="store_true",
                         help="leave the limbs' ends where the lifter put them (image_fit.pulled_to_image)")
     args = parser.parse_args()
-    shots = rendered_shots(args.set)
+    shots = rendered_shots(args.set, args.human_bodies)
     expected = len(plan("bench", args.set)) * SHOTS_PER_TAKE["bench"]
+    bodies = " --human-bodies" if args.human_bodies else ""
     if not shots:
-        print(f"no rendered shots: run `python -m train.render bench --set {args.set}` first")
+        print(f"no rendered shots: run `python -m train.render bench --set {args.set}{bodies}` first")
         return 1
-    print(f"{args.set} set: {len(shots)} of {expected} shots rendered")
+    print(f"{args.set} set{bodies and ', human bodies'}: {len(shots)} of {expected} shots rendered")
     scored_models = {str(m or "shipped model"): score_model(m, shots, args.true_up, args.roll, not args.no_upright_turn,
                                                         not args.no_image_pull) for m in args.model}
     per_model = {label: scored for label, (scored, _) in scored_models.items()}

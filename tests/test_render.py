@@ -102,7 +102,8 @@ def test_training_footage_rounds_draw_new_takes_into_their_own_folders(walk, mon
 def test_later_rounds_give_the_characters_human_proportions(walk, monkeypatch):
     """From HUMAN_PROPORTIONS_FROM_ROUND on, every training take carries limb proportions drawn
     from people's ranges, the same each time it is planned; earlier rounds and the benchmark keep
-    the characters' own, and a round's takes are otherwise what they would be without them."""
+    the characters' own (the benchmark has them when asked), and a round's takes are otherwise
+    what they would be without them."""
     from train.data.mocap import Clip
     from train.render import plans
 
@@ -123,6 +124,12 @@ def test_later_rounds_give_the_characters_human_proportions(walk, monkeypatch):
     assert [(t.name, t.start, t.character, t.scale) for t in plain] == [(t.name, t.start, t.character, t.scale)
                                                                         for t in takes]
     assert all(np.array_equal(a.joints, b.joints) for a, b in zip(plain, takes))
+    # The benchmark's takes keep the characters' build unless asked, then are the same takes.
+    monkeypatch.setattr(plans, "GROUPS", {"select": frozenset({"a"})})
+    bench, human_bench = plans.plan("bench", "select"), plans.plan("bench", "select", human_bodies=True)
+    assert all(t.proportions is None for t in bench) and all(t.proportions is not None for t in human_bench)
+    assert [t.name for t in bench] == [t.name for t in human_bench]
+    assert plans.bench_dir(True) != plans.bench_dir(False) == plans.BENCH_DIR
 
 
 def test_a_character_takes_human_proportions_with_its_skin_and_feet(shared_data):

@@ -1,6 +1,7 @@
 """Render mocap on characters, for the benchmark or for training (needs bpy):
 
     python -m train.render bench --set select --jobs 2     # the rendered benchmark's footage
+    python -m train.render bench --set select --human-bodies   # its takes on human-proportioned characters
     python -m train.render train --jobs 2                  # training footage of the other people
     python -m train.render train --round 2 --jobs 2        # more of it: other takes, .cache/render/train-2
     python -m train.render train --round 5 --only deepmimic_   # of some people only (name prefix)
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 from ..config import REPO_ROOT
-from .plans import BENCH_DIR, MOCAP_ROOT, train_dir
+from .plans import MOCAP_ROOT, bench_dir, train_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="train: only the round's takes of people whose name starts with PREFIX "
                              "(deepmimic_: more shots of the acrobatics and get-ups, the motions the mocap "
                              "has least of)")
+    parser.add_argument("--human-bodies", action="store_true",
+                        help="bench: the characters in human limb proportions (.cache/render/bench-human)")
     parser.add_argument("--jobs", type=int, default=1, help="Blender processes (one core each)")
     parser.add_argument("--part", help=argparse.SUPPRESS)   # k/n: one job's share
     args = parser.parse_args(argv)
@@ -46,13 +49,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--round must be >= 1, and only for train footage, got {args.round_}")
     if args.only and args.what == "bench":
         parser.error("--only is for train footage: the benchmark's people are fixed")
-    out = args.out or (BENCH_DIR if args.what == "bench" else train_dir(args.round_))
+    if args.human_bodies and args.what != "bench":
+        parser.error("--human-bodies is for the benchmark: training rounds say their bodies themselves")
+    out = args.out or (bench_dir(args.human_bodies) if args.what == "bench" else train_dir(args.round_))
     if args.part is None:
         return _fan_out(args, out)
     part, parts = (int(v) for v in args.part.split("/"))
     from .plans import plan
 
-    takes = plan(args.what, args.set, args.round_, args.only)[part::parts]
+    takes = plan(args.what, args.set, args.round_, args.only, args.human_bodies)[part::parts]
     return _render(takes, out, args.what)
 
 
@@ -63,6 +68,8 @@ def _fan_out(args: argparse.Namespace, out: Path) -> int:
         base += ["--set", args.set]
     if args.only:
         base += ["--only", args.only]
+    if args.human_bodies:
+        base += ["--human-bodies"]
     env = dict(os.environ, OMP_NUM_THREADS="1", LP_NUM_THREADS="1")
     out.mkdir(parents=True, exist_ok=True)
     procs = []

@@ -24,6 +24,8 @@ from .takes import human_proportions, plan_takes
 
 MOCAP_ROOT = REPO_ROOT.parent / "shared" / "data" / "mocap"
 BENCH_DIR = REPO_ROOT / ".cache" / "render" / "bench"
+# The benchmark's takes again with the characters given human limb proportions (human_bodies).
+HUMAN_BENCH_DIR = BENCH_DIR.with_name("bench-human")
 TRAIN_DIR = REPO_ROOT / ".cache" / "render" / "train"
 LIBRARIES: tuple[str, ...] = ("cmu", "cmu_daz", "reactidle", "deepmimic")
 TAKE_FRAMES: dict[str, int] = {"bench": 90, "train": 90}
@@ -54,10 +56,19 @@ def train_dir(round_: int = 1) -> Path:
     return TRAIN_DIR if round_ == 1 else TRAIN_DIR.with_name(f"{TRAIN_DIR.name}-{round_}")
 
 
-def plan(what: str, group: str | None = None, round_: int = 1, only: str = "") -> list[Take]:
+def bench_dir(human_bodies: bool = False) -> Path:
+    """The benchmark's footage: the characters as they are, or with human limb proportions."""
+    return HUMAN_BENCH_DIR if human_bodies else BENCH_DIR
+
+
+def plan(what: str, group: str | None = None, round_: int = 1, only: str = "",
+         human_bodies: bool = False) -> list[Take]:
     """The takes of the benchmark's ``group`` ("select"/"report") or of training ("train") round
     ``round_``; ``only``: just those of the people whose name starts with it (the round's takes
-    and names are the same, so rendering the rest later completes the round)."""
+    and names are the same, so rendering the rest later completes the round).
+    ``human_bodies``: the benchmark's takes with the characters in human limb proportions, which
+    the characters' own footage cannot judge (training rounds from HUMAN_PROPORTIONS_FROM_ROUND
+    have them anyway)."""
     library = shared_library()
     if what == "bench":
         subjects = GROUPS[group]
@@ -73,6 +84,6 @@ def plan(what: str, group: str | None = None, round_: int = 1, only: str = "") -
         takes = plan_takes(library, subjects, TAKE_FRAMES[what], TAKES_PER_SUBJECT[what], seed)
         takes = [replace(take, name=f"{take.name}_r{r}") if take.name in earlier else take for take in takes]
         earlier |= {take.name for take in takes}
-    if what == "train" and round_ >= HUMAN_PROPORTIONS_FROM_ROUND:
+    if human_bodies or (what == "train" and round_ >= HUMAN_PROPORTIONS_FROM_ROUND):
         takes = [replace(take, proportions=human_proportions(take.name)) for take in takes]
     return [take for take in takes if take.subject.startswith(only)]
