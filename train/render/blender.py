@@ -139,8 +139,8 @@ def reproportion(character: bpy.types.Object, proportions: Proportions, scale: f
     shorter than their forearms and their legs twice their torso (a person's upper arm is ~1.2x
     the forearm, the legs ~1.7x the torso): a lifter trained on them alone learns their arms.
 
-    Each bone is scaled along its length in pose mode with no scale passed to its children,
-    the skinned meshes take that deformation as their shape, and the pose becomes the rest pose.
+    Each bone is scaled along its length in pose mode with no scale passed to its children, and
+    that pose becomes the rest pose with the skin in the shape it gives (:func:`_pose_as_rest`).
     ``scale``: the size the character was loaded at.
     """
     bones = character.data.bones
@@ -171,6 +171,19 @@ def reproportion(character: bpy.types.Object, proportions: Proportions, scale: f
     bpy.context.view_layer.update()
     sole_before = min(head[f"Foot.{s}"][2] for s in "LR")
     sole_after = min((character.matrix_world @ character.pose.bones[f"Foot.{s}"].head)[2] for s in "LR")
+    _pose_as_rest(character)
+    for b in bones:
+        b.inherit_scale = inherited[b.name]
+    top = character
+    while top.parent is not None:
+        top = top.parent
+    top.location.z += sole_before - sole_after
+    bpy.context.view_layer.update()
+
+
+def _pose_as_rest(character: bpy.types.Object) -> None:
+    """Make ``character``'s current pose its rest pose, its skinned meshes keeping the shape the
+    pose gives them (each mesh's evaluated vertices become its own)."""
     depsgraph = bpy.context.evaluated_depsgraph_get()
     for obj in bpy.data.objects:
         if obj.type == "MESH" and any(m.type == "ARMATURE" and m.object == character for m in obj.modifiers):
@@ -185,13 +198,6 @@ def reproportion(character: bpy.types.Object, proportions: Proportions, scale: f
     bpy.ops.object.mode_set(mode="POSE")
     bpy.ops.pose.armature_apply(selected=False)
     bpy.ops.object.mode_set(mode="OBJECT")
-    for b in bones:
-        b.inherit_scale = inherited[b.name]
-    top = character
-    while top.parent is not None:
-        top = top.parent
-    top.location.z += sole_before - sole_after
-    bpy.context.view_layer.update()
 
 
 def _descends_from(obj: bpy.types.Object, ancestor: bpy.types.Object) -> bool:
