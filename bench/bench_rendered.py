@@ -36,10 +36,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NamedTuple
-from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
